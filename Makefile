@@ -1,0 +1,50 @@
+# semsim: two commands set everything up on a fresh machine.
+#   make test          -> virtualenv + install + default (fast) test suite
+#   make run           -> virtualenv + install + the main experiment
+#   make run DATA=PATH -> same, with a local copy of CIFAR-10 (no download)
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+
+EXPERIMENT ?= cifar10_cpu
+DATA ?=
+ARGS ?=
+RUN_DATA := $(if $(DATA),data.root=$(DATA),)
+
+.PHONY: install test test-full lint format run smoke bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e '.[dev]'
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -q
+
+test-full: install
+	$(PY) -m pytest -q -m 'not gpu'
+
+lint: install
+	$(PY) -m ruff check semsim tests bench
+	$(PY) -m ruff format --check semsim tests bench
+
+format: install
+	$(PY) -m ruff format semsim tests bench
+	$(PY) -m ruff check --fix semsim tests bench
+
+run: install
+	$(PY) -m semsim.train experiment=$(EXPERIMENT) $(RUN_DATA) $(ARGS)
+
+smoke: install
+	$(PY) -m semsim.train experiment=smoke $(ARGS)
+
+clean:
+	rm -rf $(VENV) outputs logs .pytest_cache .ruff_cache
