@@ -1,0 +1,52 @@
+"""Terminal summary of a report (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from semsim.report.plots import format_value
+from semsim.report.schema import Report
+from semsim.report.writer import extreme_pairs
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else format_value(float(x))
+
+
+def print_summary(report: Report, console: Console | None = None) -> None:
+    """Print the headline, the score table and each matrix's extreme class pairs."""
+    console = console or Console()
+    if report.similarity is not None:
+        sim = report.similarity
+        ci = f"  95% CI [{_fmt(sim.ci[0])}, {_fmt(sim.ci[1])}]" if sim.ci else ""
+        console.print(f"[bold]similarity = {sim.value:.3f}[/bold]{ci}")
+        console.print(f"  {sim.reading}")
+    if report.scores:
+        table = Table(title="A vs B", show_lines=False)
+        table.add_column("score", style="bold")
+        table.add_column("value", justify="right")
+        table.add_column("95% CI", justify="center")
+        table.add_column("noise floor", justify="right")
+        table.add_column("similar if", justify="center")
+        for name, s in report.scores.items():
+            direction = "higher" if s.higher_is_more_similar else "lower"
+            if s.skipped is not None:
+                table.add_row(name, f"[yellow]skipped[/yellow]: {s.skipped}", "", "", direction)
+                continue
+            ci = "" if s.ci is None else f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]"
+            table.add_row(name, _fmt(s.value), ci, _fmt(s.noise_floor), direction)
+        console.print(table)
+    if report.matrices:
+        table = Table(title="class matrices")
+        table.add_column("matrix", style="bold")
+        table.add_column("shape", justify="center")
+        table.add_column("most similar pair")
+        table.add_column("least similar pair")
+        for name, m in report.matrices.items():
+            most, least = extreme_pairs(m, k=1)
+            shape = f"{m.values.shape[0]} x {m.values.shape[1]}"
+            hi = f"{most[0][0]} / {most[0][1]} ({_fmt(most[0][2])})" if most else ""
+            lo = f"{least[0][0]} / {least[0][1]} ({_fmt(least[0][2])})" if least else ""
+            table.add_row(name, shape, hi, lo)
+        console.print(table)

@@ -1,0 +1,248 @@
+"""Write a :class:`Report` to a folder: report.json, one CSV + PNG per matrix, report.md."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semsim.report.headline import DEFINITION
+from semsim.report.plots import format_value, save_heatmap
+from semsim.report.schema import MatrixResult, Report, ScoreResult
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe version of a score or matrix name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "matrix"
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_matrix_csv(matrix: MatrixResult, path: Path) -> Path:
+    """CSV with a header row of column labels and one row per row label."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        corner = matrix.row_title or ""
+        if matrix.col_title:
+            corner = f"{corner} \\ {matrix.col_title}" if corner else matrix.col_title
+        w.writerow([corner, *matrix.columns])
+        for label, row in zip(matrix.row_labels, matrix.values, strict=True):
+            w.writerow([label, *("" if not np.isfinite(v) else repr(float(v)) for v in row)])
+    return path
+
+
+def extreme_pairs(
+    matrix: MatrixResult, k: int = 3
+) -> tuple[list[tuple[str, str, float]], list[tuple[str, str, float]]]:
+    """The ``k`` most and least similar (row, column, value) cells.
+
+    For a single-collection matrix the diagonal is left out and a symmetric matrix lists each
+    unordered pair once; a cross matrix (A classes x B classes) ranks all cells.
+
+    Returns:
+        ``(most_similar, least_similar)``: the most similar first, and the least similar first.
+    """
+    v = matrix.values
+    cells: list[tuple[str, str, float]] = []
+    cols = matrix.columns
+    symmetric = not matrix.is_cross and np.allclose(v, v.T, equal_nan=True)
+    for i in range(v.shape[0]):
+        for j in range(v.shape[1]):
+            if not matrix.is_cross and (i == j or (symmetric and j < i)):
+                continue
+            if np.isfinite(v[i, j]):
+                cells.append((matrix.row_labels[i], cols[j], float(v[i, j])))
+    cells.sort(key=lambda c: c[2], reverse=matrix.higher_is_more_similar)  # most similar first
+    return cells[:k], cells[::-1][:k]
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else format_value(float(x))
+
+
+def _fmt_ci(ci: tuple[float, float] | None) -> str:
+    if ci is None or ci[0] is None or ci[1] is None:
+        return ""
+    return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _describe_input(key: str, d: dict[str, Any]) -> list[str]:
+    lines = [f"- **{key.upper()}**: `{d.get('name', '?')}`, {d.get('n_images', '?')} images"]
+    for k, v in d.items():
+        if k in ("name", "n_images", "classes", "skipped"):
+            continue
+        lines.append(f"  - {k}: `{v}`")
+    classes = d.get("classes")
+    if classes:
+        listed = ", ".join(f"{c} ({n})" for c, n in classes.items())
+        lines.append(f"  - {len(classes)} classes: {listed}")
+    skipped = d.get("skipped")
+    if skipped:
+        lines.append(f"  - {len(skipped)} unreadable images skipped")
+    return lines
+
+
+def _score_rows(scores: dict[str, ScoreResult]) -> list[str]:
+    lines = [
+        "| score | value | 95% CI | noise floor | more similar | meaning |",
+        "|---|---:|---|---:|:---:|---|",
+    ]
+    for name, s in scores.items():
+        direction = "higher" if s.higher_is_more_similar else "lower"
+        meaning = s.meaning
+        if s.reference:
+            meaning = (
+                f"{meaning} ([paper]({s.reference}))" if meaning else f"[paper]({s.reference})"
+            )
+        if s.skipped is not None:
+            value = f"skipped: {_md_escape(s.skipped)}"
+            lines.append(f"| `{name}` | {value} | | | {direction} | {_md_escape(meaning)} |")
+            continue
+        lines.append(
+            f"| `{name}` | {_fmt(s.value)} | {_fmt_ci(s.ci)} | {_fmt(s.noise_floor)} "
+            f"| {direction} | {_md_escape(meaning)} |"
+        )
+    return lines
+
+
+def render_markdown(report: Report, files: dict[str, Path]) -> str:
+    """The text of report.md; images and CSVs are linked relative to the report's folder."""
+    out: list[str] = [f"# {report.title}", ""]
+    sim = report.similarity
+    if sim is not None:
+        ci = f" (95% CI {_fmt_ci(sim.ci)})" if sim.ci is not None else ""
+        out += [f"## Similarity: **{sim.value:.3f}**{ci}", "", f"{sim.reading}.", ""]
+        out += [f"`{sim.definition}`: 1 = indistinguishable, 0 = perfectly separable.", ""]
+    elif "similarity" in report.matrices:
+        out += [
+            "One collection: no A-vs-B headline. The headline formula applied to each class pair "
+            "is the `similarity` matrix below.",
+            "",
+        ]
+
+    out += ["## Inputs", ""]
+    for key, d in report.inputs.items():
+        out += _describe_input(key, d) if isinstance(d, dict) else [f"- **{key}**: `{d}`"]
+    out.append("")
+
+    out += ["## Encoder", ""]
+    for k, v in report.encoder.items():
+        out.append(f"- {k}: `{v}`")
+    out.append("")
+
+    if report.scores:
+        out += ["## Scores (A vs B)", ""]
+        out += _score_rows(report.scores)
+        out += [
+            "",
+            "The noise floor is the same score between two random halves of A at the same "
+            "sample size: a value close to it means the difference is within small-sample noise.",
+            "",
+        ]
+        extras = [
+            f"- `{name}`: " + ", ".join(f"{k} = {_fmt_any(v)}" for k, v in s.extra.items())
+            for name, s in report.scores.items()
+            if s.extra
+        ]
+        if extras:
+            out += ["Details:", "", *extras, ""]
+
+    if report.matrices:
+        out += ["## Class matrices", ""]
+        for name, m in report.matrices.items():
+            out += [f"### `{name}`", ""]
+            if m.meaning:
+                direction = "higher" if m.higher_is_more_similar else "lower"
+                out += [f"{m.meaning} ({direction} = more similar).", ""]
+            png = files.get(f"{name}.png")
+            csv_path = files.get(f"{name}.csv")
+            if png is not None:
+                out += [f"![{name}]({png.name})", ""]
+            if csv_path is not None:
+                out += [f"Values: [{csv_path.name}]({csv_path.name})", ""]
+            most, least = extreme_pairs(m, k=3)
+            if most:
+                pairs = "; ".join(f"{r} / {c} ({_fmt(v)})" for r, c, v in most)
+                out += [f"- most similar: {pairs}"]
+                pairs = "; ".join(f"{r} / {c} ({_fmt(v)})" for r, c, v in least)
+                out += [f"- least similar: {pairs}", ""]
+
+    out += ["## Method", ""]
+    summary = report.method.get("summary")
+    if summary:
+        out += [str(summary), ""]
+    if sim is not None or "similarity" in report.matrices:
+        out += [f"Headline: `{DEFINITION}`. See `semsim/report/headline.py` for why.", ""]
+    refs = report.method.get("references") or []
+    if refs:
+        out += ["References:", ""]
+        for ref in refs:
+            out.append(
+                f"- {ref.get('name', '')}: [{ref.get('title', ref.get('url'))}]({ref['url']})"
+            )
+        out.append("")
+    if report.meta:
+        out += ["## Run", ""]
+        for k, v in report.meta.items():
+            out.append(f"- {k}: `{_fmt_any(v)}`")
+        out.append("")
+    return "\n".join(out)
+
+
+def _fmt_any(v: Any) -> str:
+    if isinstance(v, float):
+        return _fmt(v)
+    if isinstance(v, (list, tuple)) and all(isinstance(x, float) for x in v):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def write_report(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write ``report`` into ``out_dir`` (created if needed).
+
+    Files: ``report.json``, ``<matrix>.csv`` and ``<matrix>.png`` for each matrix, ``report.md``.
+
+    Returns:
+        ``{file name: path}`` of everything written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    for name, m in report.matrices.items():
+        stem = safe_name(name)
+        files[f"{name}.csv"] = write_matrix_csv(m, out / f"{stem}.csv")
+        files[f"{name}.png"] = save_heatmap(name, m, out / f"{stem}.png")
+    json_path = out / "report.json"
+    _atomic_write_text(json_path, json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n")
+    files["report.json"] = json_path
+    md_path = out / "report.md"
+    _atomic_write_text(md_path, render_markdown(report, files))
+    files["report.md"] = md_path
+    return files
+
+
+def load_report(path: str | os.PathLike[str]) -> Report:
+    """Read a report.json (or the folder holding one) back into a :class:`Report`."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "report.json"
+    return Report.from_dict(json.loads(p.read_text(encoding="utf-8")))

@@ -1,0 +1,192 @@
+"""The report writer: report.json shape, CSV values, PNG heatmaps, report.md links, headline."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from rich.console import Console
+
+from semsim.report import (
+    MatrixResult,
+    Report,
+    ScoreResult,
+    extreme_pairs,
+    headline_from_c2st,
+    load_report,
+    print_summary,
+    similarity_from_accuracy,
+    validate_report_dict,
+    write_report,
+)
+
+CLASSES = ["cat", "dog", "ship"]
+
+
+def _report(with_headline: bool = True) -> Report:
+    square = np.array([[1.0, 0.9, 0.2], [0.9, 1.0, 0.3], [0.2, 0.3, 1.0]])
+    cross = np.array([[0.5, np.nan], [12.0, 0.25], [3.0, 4.0]])
+    return Report(
+        inputs={
+            "a": {"name": "A", "n_images": 30, "classes": {c: 10 for c in CLASSES}},
+            "b": {"name": "B", "n_images": 20},
+        },  # fmt: skip
+        encoder={"key": "tiny", "name": "resnet10t", "pretrained": False},
+        scores={
+            "prototype_cosine": ScoreResult(0.97, (0.95, 0.99), 0.99, True, "cosine of means"),
+            "fd_tiny": ScoreResult(12.5, (10.0, 15.0), 3.0, False, "Frechet distance"),
+            "kid": ScoreResult.skip("needs at least 50 images per side, got 20", False),
+            "c2st": ScoreResult(0.7, (0.6, 0.8), None, False, extra={"p_value": 0.001}),
+        },
+        matrices={
+            "prototype_cosine": MatrixResult(square, CLASSES, meaning="cosine of class means"),
+            "fd_tiny": MatrixResult(
+                cross, CLASSES, ["x", "y"], higher_is_more_similar=False, row_title="A"
+            ),
+        },
+        similarity=headline_from_c2st(0.7, (0.6, 0.8)) if with_headline else None,
+        method={
+            "summary": "Frozen encoder.",
+            "references": [
+                {
+                    "name": "C2ST",
+                    "title": "Revisiting C2ST",
+                    "url": "https://arxiv.org/abs/1610.06545",
+                }
+            ],
+        },  # fmt: skip
+        meta={"seed": 0},
+    )
+
+
+def test_write_report_files_and_json_shape(tmp_path: Path) -> None:
+    files = write_report(_report(), tmp_path / "out")
+    out = tmp_path / "out"
+    expected = {"report.json", "report.md"}
+    expected |= {f"{m}.{ext}" for m in ("prototype_cosine", "fd_tiny") for ext in ("csv", "png")}
+    assert set(files) == expected
+    assert all(p.is_file() and p.parent == out for p in files.values())
+
+    d = json.loads((out / "report.json").read_text())
+    validate_report_dict(d)
+    assert d["scores"]["prototype_cosine"]["ci"] == [0.95, 0.99]
+    assert d["scores"]["fd_tiny"]["higher_is_more_similar"] is False
+    assert d["scores"]["kid"]["value"] is None
+    assert d["scores"]["kid"]["skipped"].startswith("needs at least 50")
+    assert d["scores"]["c2st"]["p_value"] == 0.001  # extras are flattened into the entry
+    assert d["matrices"]["prototype_cosine"]["labels"] == CLASSES
+    assert "labels" not in d["matrices"]["fd_tiny"]
+    assert d["matrices"]["fd_tiny"]["row_labels"] == CLASSES
+    assert d["matrices"]["fd_tiny"]["col_labels"] == ["x", "y"]
+    assert d["matrices"]["fd_tiny"]["values"][0] == [0.5, None]  # NaN -> null, strict JSON
+    assert d["similarity"]["value"] == pytest.approx(0.6)
+
+
+def test_csv_holds_the_matrix(tmp_path: Path) -> None:
+    rep = _report()
+    write_report(rep, tmp_path)
+    with open(tmp_path / "fd_tiny.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][1:] == ["x", "y"]
+    assert [r[0] for r in rows[1:]] == CLASSES
+    got = np.array([[float(v) if v else np.nan for v in r[1:]] for r in rows[1:]])
+    np.testing.assert_array_equal(got, rep.matrices["fd_tiny"].values)
+
+
+def test_png_heatmaps_are_images(tmp_path: Path) -> None:
+    write_report(_report(), tmp_path)
+    for name in ("prototype_cosine", "fd_tiny"):
+        with Image.open(tmp_path / f"{name}.png") as im:
+            assert im.format == "PNG"
+            assert im.width > 300 and im.height > 300
+            # not a blank canvas: a heatmap has many colours
+            assert len(set(im.convert("RGB").getdata())) > 50
+
+
+def test_markdown_links_resolve_and_mention_everything(tmp_path: Path) -> None:
+    write_report(_report(), tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert sorted(links) == ["fd_tiny.png", "prototype_cosine.png"]
+    for link in links:
+        assert not Path(link).is_absolute() and (tmp_path / link).is_file()
+    assert "Similarity: **0.600**" in md
+    assert "skipped: needs at least 50" in md
+    assert "https://arxiv.org/abs/1610.06545" in md
+    for score in ("prototype_cosine", "fd_tiny", "kid", "c2st"):
+        assert f"`{score}`" in md
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    rep = _report()
+    write_report(rep, tmp_path)
+    back = load_report(tmp_path)
+    assert back.scores["fd_tiny"].ci == (10.0, 15.0)
+    assert back.scores["kid"].skipped is not None
+    np.testing.assert_array_equal(back.matrices["fd_tiny"].values, rep.matrices["fd_tiny"].values)
+    assert back.matrices["fd_tiny"].col_labels == ["x", "y"]
+    assert back.similarity is not None and back.similarity.value == pytest.approx(0.6)
+
+
+def test_single_collection_report_has_null_headline(tmp_path: Path) -> None:
+    rep = _report(with_headline=False)
+    rep.scores = {}
+    write_report(rep, tmp_path)
+    d = json.loads((tmp_path / "report.json").read_text())
+    validate_report_dict(d)
+    assert d["similarity"] is None and d["scores"] == {}
+
+
+@pytest.mark.parametrize(
+    ("acc", "expected"), [(0.5, 1.0), (0.4, 1.0), (0.75, 0.5), (0.85, 0.3), (1.0, 0.0)]
+)
+def test_headline_formula(acc: float, expected: float) -> None:
+    assert similarity_from_accuracy(acc) == pytest.approx(expected)
+
+
+def test_headline_interval_is_mapped_and_ordered() -> None:
+    h = headline_from_c2st(0.7, (0.6, 0.8))
+    assert h.value == pytest.approx(0.6)
+    assert h.ci == pytest.approx((0.4, 0.8))  # decreasing map: endpoints swap
+    arr = similarity_from_accuracy(np.array([[0.5, 1.0], [np.nan, 0.9]]))
+    np.testing.assert_allclose(arr, [[1.0, 0.0], [np.nan, 0.2]])
+
+
+def test_extreme_pairs() -> None:
+    rep = _report()
+    most, least = extreme_pairs(rep.matrices["prototype_cosine"], k=2)
+    # symmetric, one collection: diagonal dropped, each unordered pair once
+    assert most == [("cat", "dog", 0.9), ("dog", "ship", 0.3)]
+    assert least == [("cat", "ship", 0.2), ("dog", "ship", 0.3)]
+    most, least = extreme_pairs(rep.matrices["fd_tiny"], k=1)  # lower = more similar, NaN skipped
+    assert most == [("dog", "y", 0.25)] and least == [("dog", "x", 12.0)]
+
+
+def test_matrix_shape_is_checked() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        MatrixResult(np.zeros((2, 3)), ["a", "b", "c"])
+
+
+def test_validate_rejects_bad_shapes() -> None:
+    d = _report().to_dict()
+    d["matrices"]["prototype_cosine"]["values"][0].pop()
+    with pytest.raises(ValueError, match="row length"):
+        validate_report_dict(d)
+    d = _report().to_dict()
+    del d["scores"]["kid"]["skipped"]
+    with pytest.raises(ValueError, match="skipped"):
+        validate_report_dict(d)
+
+
+def test_print_summary_mentions_scores() -> None:
+    console = Console(record=True, width=140)
+    print_summary(_report(), console=console)
+    text = console.export_text()
+    assert "similarity = 0.600" in text
+    assert "fd_tiny" in text and "skipped" in text
+    assert "cat / dog" in text  # most similar pair of the prototype_cosine matrix
