@@ -1,0 +1,32 @@
+"""Image collections (sources) and the training DataModule.
+
+``semsim.data`` knows no model and no score: it turns folders, CIFAR-10, CIFAKE, arrays or
+synthetic drawings into :class:`ImageCollection` objects, and wraps them for Lightning.
+"""
+
+from semsim.data.collection import (
+    ArrayCollection,
+    CollectionError,
+    FileCollection,
+    ImageCollection,
+    Subset,
+)
+from semsim.data.datamodule import ImageDataModule, build_datamodule
+from semsim.data.images import IMAGE_EXTENSIONS, to_rgb
+from semsim.data.sources import CIFAR10_CLASSES, SHAPES, resolve_path, synthetic
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "IMAGE_EXTENSIONS",
+    "SHAPES",
+    "ArrayCollection",
+    "CollectionError",
+    "FileCollection",
+    "ImageCollection",
+    "ImageDataModule",
+    "Subset",
+    "build_datamodule",
+    "resolve_path",
+    "synthetic",
+    "to_rgb",
+]
