@@ -13,9 +13,26 @@ from semsim.data.collection import (
 )
 from semsim.data.datamodule import ImageDataModule, build_datamodule
 from semsim.data.images import IMAGE_EXTENSIONS, to_rgb
-from semsim.data.sources import CIFAR10_CLASSES, SHAPES, resolve_path, synthetic
+from semsim.data.sources import (
+    CIFAKE_KINDS,
+    CIFAR10_CLASSES,
+    SHAPES,
+    arrays,
+    cifake,
+    cifake_class,
+    cifar10,
+    folder,
+    resolve_path,
+    synthetic,
+)
 
 __all__ = [
+    "CIFAKE_KINDS",
+    "arrays",
+    "cifake",
+    "cifake_class",
+    "cifar10",
+    "folder",
     "CIFAR10_CLASSES",
     "IMAGE_EXTENSIONS",
     "SHAPES",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -253,12 +254,10 @@ class FileCollection(ImageCollection):
             ) from None
 
     def _relative(self, path: str) -> str:
-        if self.root is None:
-            return path
-        try:
-            return str(Path(path).relative_to(self.root).as_posix())
-        except ValueError:
-            return path
+        prefix = None if self.root is None else self.root.rstrip("/\\") + os.sep
+        if prefix is not None and path.startswith(prefix):
+            return path[len(prefix) :].replace(os.sep, "/")
+        return path
 
     def _content_digest(self, h: hashlib._Hash) -> None:
         h.update(str(len(self.paths)).encode())
