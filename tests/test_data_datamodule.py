@@ -10,6 +10,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
+from PIL import Image
 
 from semsim.data import ImageDataModule, build_datamodule, synthetic
 from semsim.data.datamodule import stratified_split
@@ -96,3 +97,138 @@ def test_set_data_config_drives_eval_transform() -> None:
     assert x.shape == (3, 48, 40)
     # Normalisation: (v - 0.5) / 0.25 keeps values in [-2, 2]
     assert x.min() >= -2.0 - 1e-6 and x.max() <= 2.0 + 1e-6
+
+
+def _folder_tree(root: Path, splits: dict[str, dict[str, int]], size: int = 8) -> Path:
+    rng = np.random.default_rng(0)
+    for split, layout in splits.items():
+        for cls, n in layout.items():
+            (root / split / cls).mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                pixels = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(root / split / cls / f"{i}.png")
+    return root
+
+
+def test_folder_data_root_override_carves_from_one_folder(tmp_path: Path) -> None:
+    data = _folder_tree(tmp_path / "imgs", {".": {"a": 10, "b": 20}})
+    cfg = _compose(tmp_path, "folder", [f"data.root={data}", "data.datamodule.num_workers=0"])
+    assert cfg.data.root == str(data) and cfg.data.datamodule.train_split is None
+    dm = build_datamodule(cfg.data)
+    dm.setup("fit")
+    assert dm.class_names == ["a", "b"]
+    # 10% val and 10% test of each class, disjoint
+    assert [len(dm.train_set), len(dm.val_set), len(dm.test_set)] == [24, 3, 3]
+    assert np.bincount(dm.test_set.labels).tolist() == [1, 2]
+
+
+def test_cifar10_data_eval_split_relabelled_by_name(tmp_path: Path) -> None:
+    root = _folder_tree(
+        tmp_path / "c10",
+        {"train": {"cat": 10, "dog": 10, "ship": 10}, "test": {"dog": 2, "ship": 3}},
+    )
+    cfg = _compose(
+        tmp_path, "cifar10", [f"data.root={root}", "data.datamodule.num_workers=0", "seed=1"]
+    )
+    dm = build_datamodule(cfg.data)
+    dm.setup("test")
+    assert dm.class_names == ["cat", "dog", "ship"] and dm.seed == 1
+    test = dm.test_set
+    assert len(test) == 5 and len(dm.val_set) == 3 and len(dm.train_set) == 27
+    # the test split alone has classes [dog, ship]; labels follow the training classes
+    assert test.class_names == ["cat", "dog", "ship"] and test.labels.tolist() == [1, 1, 2, 2, 2]
+    assert [int(y) for _, y in (test[i] for i in range(5))] == [1, 1, 2, 2, 2]
+
+
+def test_eval_split_with_unknown_class_is_an_error(tmp_path: Path) -> None:
+    from semsim.data import CollectionError, folder
+
+    root = _folder_tree(tmp_path / "d", {"train": {"a": 4}, "test": {"a": 1, "b": 1}})
+    dm = ImageDataModule(lambda split: folder(str(root), split=split), num_workers=0)
+    with pytest.raises(CollectionError, match=r"classes \['b'\] do not occur in the training"):
+        dm.setup()
+
+
+def test_unlabelled_training_data_is_an_error(tmp_path: Path) -> None:
+    from semsim.data import CollectionError, folder
+
+    root = _folder_tree(tmp_path / "d", {"train": {".": 4}})
+    dm = ImageDataModule(lambda split: folder(str(root / "train")), num_workers=0)
+    with pytest.raises(CollectionError, match="has no classes"):
+        dm.setup()
+
+
+@pytest.mark.parametrize("augment", ["none", "basic", "randaug"])
+def test_augmentations(augment: str) -> None:
+    dm = ImageDataModule(
+        lambda split: synthetic(split=split, n_per_class=4), augment=augment, num_workers=0
+    )
+    dm.set_data_config({"input_size": (3, 40, 40), "mean": (0.5,) * 3, "std": (0.5,) * 3})
+    train = dm.train_set
+    torch.manual_seed(0)
+    views = [train[0][0] for _ in range(6)]
+    assert all(v.shape == (3, 40, 40) for v in views)
+    varied = any(not torch.equal(views[0], v) for v in views[1:])
+    assert varied == (augment != "none")
+    eval_view = dm.test_set[0][0]
+    assert torch.equal(eval_view, dm.test_set[0][0])  # eval transform is deterministic
+    if augment == "none":
+        assert torch.equal(views[0], dm.eval_transform(train.load_image(0)))
+
+
+def test_high_res_basic_augment_random_resized_crop() -> None:
+    from semsim.data.datamodule import train_transform
+
+    t = train_transform({"input_size": (3, 24, 24)}, "basic")
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (120, 90, 3), np.uint8))
+    assert t(img).shape == (3, 24, 24)
+
+
+def test_dataloaders_batches_and_drop_last() -> None:
+    dm = ImageDataModule(
+        lambda split: synthetic(split=split, n_per_class=10, n_classes=2),
+        batch_size=8,
+        num_workers=0,
+    )
+    dm.setup("fit")
+    sizes = [len(y) for _, y in dm.train_dataloader()]
+    assert len(dm.train_set) == 18 and sizes == [8, 8]  # the last partial batch is dropped
+    assert sum(len(y) for _, y in dm.val_dataloader()) == 2
+    assert sum(len(y) for _, y in dm.test_dataloader()) == 20
+    d = dm.describe()
+    assert d["train"]["n_images"] == 18 and d["data_config"]["input_size"] == [3, 32, 32]
+
+
+def test_compare_style_collection_group_and_relative_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.utils import instantiate
+
+    from semsim.data import resolve_path
+
+    _folder_tree(tmp_path / "work" / "pics", {".": {"x": 2, "y": 3}})
+    root = tmp_path / "conf"
+    root.mkdir()
+    shutil.copytree(CONF / "collection", root / "collection")
+    (root / "cmp.yaml").write_text(
+        "defaults:\n  - collection@a: folder\n  - collection@b: synthetic\n  - _self_\n"
+    )
+    with initialize_config_dir(config_dir=str(root), version_base="1.3"):
+        cfg = compose(
+            "cmp",
+            overrides=["a.root=pics", "a.classes=[y]", "b.n_per_class=2"],
+            return_hydra_config=True,
+        )
+    assert cfg.a.seed == 0
+    cfg.hydra.runtime.cwd = str(tmp_path / "work")  # the original cwd Hydra records
+    monkeypatch.chdir(tmp_path)  # a different current directory (as after a chdir run)
+    HydraConfig.instance().set_config(cfg)
+    try:
+        assert resolve_path("pics") == tmp_path / "work" / "pics"
+        a = instantiate(cfg.a)
+        b = instantiate(cfg.b)
+    finally:
+        HydraConfig.instance().cfg = None
+    assert a.class_names == ["y"] and len(a) == 3
+    assert len(b) == 8 and b.name == "synthetic/test"
