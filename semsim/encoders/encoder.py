@@ -1,0 +1,221 @@
+"""Frozen feature extractors: ``EncoderSpec`` (what to build, and its provenance) and ``Encoder``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import timm
+import torch
+from torch import nn
+
+from semsim.encoders import inception
+from semsim.encoders.backbone import (
+    INCEPTION_FID,
+    _pretrained_cfg,
+    check_model_name,
+    create_backbone,
+    resolve_data_config,
+)
+from semsim.encoders.weights import (
+    EncoderError,
+    file_sha256,
+    inception_weights_path,
+    packaged_weights_path,
+    state_dict_sha256,
+)
+
+RANDOM_INIT_SEED = 0
+
+# Short names for the encoders users reach for; anything else gets its sanitised timm name.
+KNOWN_KEYS = {
+    "tf_efficientnet_lite0": "effnet_lite0",
+    "swin_tiny_patch4_window7_224": "swin_tiny",
+    "vit_base_patch16_224.augreg_in21k_ft_in1k": "vit_b16",
+    "vit_small_patch14_dinov2.lvd142m": "dinov2_vits14",
+    "vit_base_patch16_clip_224.openai": "clip_vit_b16",
+    INCEPTION_FID: INCEPTION_FID,
+}
+
+
+def default_key(name: str) -> str:
+    return KNOWN_KEYS.get(name) or re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 10)
+    return value
+
+
+class Encoder(nn.Module):
+    """A frozen feature extractor: images ``(B, 3, H, W)`` -> pooled pre-logit features ``(B, D)``.
+
+    Always in eval mode (``train()`` is overridden) with gradients off.
+
+    Attributes:
+        key: short name used in score names (``fd_<key>``).
+        dim: feature dimension ``D``.
+        data_config: timm-style preprocessing dict (``input_size``, ``interpolation``, ``mean``,
+            ``std``, ``crop_pct``, ``crop_mode``).
+        transform: PIL image -> input tensor, the model's own eval preprocessing.
+        spec: the :class:`EncoderSpec` it was built from, or None for a wrapped in-memory model.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        key: str,
+        data_config: dict[str, Any],
+        preprocess: nn.Module | None = None,
+        transform: Callable[[Any], torch.Tensor] | None = None,
+        spec: EncoderSpec | None = None,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.preprocess = preprocess if preprocess is not None else nn.Identity()
+        self.key = key
+        self.data_config = dict(data_config)
+        if transform is None:
+            from timm.data import create_transform
+
+            transform = create_transform(**self.data_config)
+        self.transform = transform
+        self.spec = spec
+        self.dim = int(getattr(net, "head_hidden_size", None) or net.num_features)
+        self.requires_grad_(False)
+        super().train(False)
+
+    def train(self, mode: bool = True) -> Encoder:  # noqa: ARG002 - frozen: always eval
+        return super().train(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = self.net.forward_features(self.preprocess(x))
+        return self.net.forward_head(feats, pre_logits=True)
+
+    def provenance(self) -> dict[str, Any]:
+        """What determines the features: the spec's provenance, or a digest of the weights."""
+        if self.spec is not None:
+            return self.spec.provenance()
+        return {
+            "name": type(self.net).__name__,
+            "key": self.key,
+            "weights": "state-sha256:" + state_dict_sha256(self.net.state_dict()),
+            "preprocessing": _jsonable(self.data_config),
+            "output": "pre_logits",
+        }
+
+    @classmethod
+    def from_backbone(cls, net: nn.Module, key: str, data_config: dict[str, Any]) -> Encoder:
+        """Wrap an in-memory timm backbone (e.g. a trained ``TimmClassifier.backbone``)."""
+        if isinstance(net, inception.InceptionV3FID):
+            return cls(
+                net,
+                key,
+                inception.DATA_CONFIG,
+                inception.TF1Preprocess(),
+                inception.TF1ResizeTransform(),
+            )
+        return cls(net, key, data_config)
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """What to build; Hydra target of ``conf/encoder/*.yaml``.
+
+    Args:
+        name: timm model name (with an optional pretrained tag) or ``"inception_fid"``.
+        pretrained: load pretrained weights (packaged for ``tf_efficientnet_lite0``, the official
+            FID file for ``inception_fid``, the hub otherwise). False gives a seeded random init.
+        checkpoint: local weights file, overrides ``pretrained``: a state dict
+            (``.pth``/``.safetensors``) or a ``semsim.train`` Lightning ``.ckpt``.
+        image_size: input resolution (default: the model's own).
+        key: short name used in score names; default from :data:`KNOWN_KEYS` or the timm name.
+    """
+
+    name: str = "tf_efficientnet_lite0"
+    pretrained: bool = True
+    checkpoint: str | None = None
+    image_size: int | None = None
+    key: str | None = None
+
+    def __post_init__(self) -> None:
+        check_model_name(self.name)
+        if self.checkpoint is not None:
+            object.__setattr__(self, "checkpoint", str(Path(str(self.checkpoint)).expanduser()))
+        if self.image_size is not None:
+            object.__setattr__(self, "image_size", int(self.image_size))
+        if not self.key:
+            object.__setattr__(self, "key", default_key(self.name))
+
+    @property
+    def data_config(self) -> dict[str, Any]:
+        return resolve_data_config(self.name, self.image_size)
+
+    def weights_id(self) -> str:
+        """Identity of the weights without building the model (content hash where there's a file).
+
+        ``pretrained`` FID weights are located (downloaded when online) to hash them.
+        """
+        if self.checkpoint:
+            if not Path(self.checkpoint).is_file():
+                raise EncoderError(f"encoder.checkpoint: no such file: {self.checkpoint}")
+            return "sha256:" + file_sha256(self.checkpoint)
+        if not self.pretrained:
+            return f"random-init:seed={RANDOM_INIT_SEED}"
+        if self.name == INCEPTION_FID:
+            return "sha256:" + file_sha256(inception_weights_path())
+        packaged = packaged_weights_path(self.name)
+        if packaged is not None:
+            return "sha256:" + file_sha256(packaged)
+        cfg = _pretrained_cfg(self.name)
+        return "hub:" + str(cfg.get("hf_hub_id") or cfg.get("url") or self.name)
+
+    def provenance(self) -> dict[str, Any]:
+        """Everything that determines the features, as JSON-able data, without building."""
+        prep = _jsonable(self.data_config)
+        if self.name == INCEPTION_FID:
+            prep = {"resize": "tf1_bilinear_299", "scale": "(x-128)/128", "input": "uint8 RGB"}
+            code = {"semsim_inception_fid": 1}
+        else:
+            code = {"timm": timm.__version__}
+        return {
+            "name": self.name,
+            "key": self.key,
+            "pretrained": self.pretrained,
+            "checkpoint": self.checkpoint,
+            "image_size": self.image_size,
+            "weights": self.weights_id(),
+            "preprocessing": prep,
+            "output": "pool3_2048" if self.name == INCEPTION_FID else "pre_logits",
+            "code": code,
+        }
+
+    def build(self) -> Encoder:
+        """Build the frozen encoder (random init is seeded, so it is reproducible)."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_INIT_SEED)
+            net = create_backbone(
+                self.name,
+                pretrained=self.pretrained,
+                checkpoint=self.checkpoint,
+                image_size=self.image_size,
+                num_classes=0,
+            )
+        if self.name == INCEPTION_FID:
+            return Encoder(
+                net,
+                self.key,
+                inception.DATA_CONFIG,
+                preprocess=inception.TF1Preprocess(),
+                transform=inception.TF1ResizeTransform(),
+                spec=self,
+            )
+        return Encoder(net, self.key, self.data_config, spec=self)
