@@ -232,3 +232,47 @@ def test_compare_style_collection_group_and_relative_root(
         HydraConfig.instance().cfg = None
     assert a.class_names == ["y"] and len(a) == 3
     assert len(b) == 8 and b.name == "synthetic/test"
+
+
+@pytest.mark.parametrize(
+    "data_config",
+    [
+        {
+            "input_size": (3, 48, 48),
+            "interpolation": "bicubic",
+            "crop_pct": 0.875,
+            "crop_mode": "center",
+            "mean": (0.485, 0.456, 0.406),
+            "std": (0.229, 0.224, 0.225),
+        },
+        {
+            "input_size": (3, 40, 40),
+            "interpolation": "bilinear",
+            "crop_pct": 1.0,
+            "crop_mode": "center",
+            "mean": (0.5,) * 3,
+            "std": (0.5,) * 3,
+        },
+        {
+            "input_size": (3, 36, 36),
+            "interpolation": "bicubic",
+            "crop_pct": 0.9,
+            "crop_mode": "squash",
+            "mean": (0.5,) * 3,
+            "std": (0.25,) * 3,
+        },
+    ],
+)
+def test_eval_transform_matches_timm(data_config: dict) -> None:
+    """timm's own eval transform (a peer implementation) is the reference."""
+    from timm.data import create_transform
+
+    from semsim.data.datamodule import eval_transform
+
+    reference = create_transform(**data_config, is_training=False)
+    rng = np.random.default_rng(0)
+    for shape in [(32, 32, 3), (50, 70, 3), (90, 41, 3)]:
+        img = Image.fromarray(rng.integers(0, 256, size=shape, dtype=np.uint8))
+        ours, theirs = eval_transform(data_config)(img), reference(img)
+        assert ours.shape == theirs.shape == (3, *data_config["input_size"][1:])
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6)

@@ -30,8 +30,18 @@ class CollectionError(ValueError):
     """Bad input to a collection (missing path, empty folder, unknown class, corrupt image...).
 
     The message is one line naming the path or option at fault; the CLIs print it without a
-    traceback.
+    traceback. When a DataLoader worker re-raises it (torch rebuilds the error from a message
+    holding the worker's whole traceback), only the original one-line message is kept.
     """
+
+    def __init__(self, message: str = "") -> None:
+        message = str(message)
+        if "Original Traceback" in message:
+            last = message.rstrip().splitlines()[-1]
+            _, found, original = last.partition("CollectionError: ")
+            if found:
+                message = f"{original} (in a DataLoader worker)"
+        super().__init__(message)
 
 
 class ImageCollection(torch.utils.data.Dataset):

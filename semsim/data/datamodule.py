@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -79,32 +80,28 @@ class BasicAugment:
 
 
 def eval_transform(data_config: Mapping[str, Any]) -> T.Compose:
-    """The deterministic transform: resize to ``size / crop_pct``, centre crop, normalise.
-
-    This is timm's eval recipe; ``crop_pct=1`` resizes straight to the input size.
-    """
+    """The deterministic transform, timm's eval recipe: resize to ``size / crop_pct`` (shorter
+    side, keeping the aspect ratio; both sides with ``crop_mode="squash"`` or a non-square
+    input size), centre crop to the input size, normalise."""
     size = _size(data_config)
     crop_pct = float(data_config.get("crop_pct") or 1.0)
     interpolation = _interpolation(data_config.get("interpolation"))
-    if crop_pct >= 1.0:
-        resize = T.Resize(size, interpolation=interpolation, antialias=True)
-    else:
-        resize = T.Resize(
-            tuple(int(np.floor(s / crop_pct)) for s in size),
-            interpolation=interpolation,
-            antialias=True,
-        )
+    scale = (math.floor(size[0] / crop_pct), math.floor(size[1] / crop_pct))
+    squash = data_config.get("crop_mode") == "squash" or scale[0] != scale[1]
     return T.Compose(
         [
-            resize,
+            T.Resize(scale if squash else scale[0], interpolation=interpolation, antialias=True),
             T.CenterCrop(size),
             T.ToTensor(),
-            T.Normalize(
-                tuple(data_config.get("mean", IMAGENET_MEAN)),
-                tuple(data_config.get("std", IMAGENET_STD)),
-            ),
+            T.Normalize(*_mean_std(data_config)),
         ]
     )
+
+
+def _mean_std(data_config: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    mean = tuple(float(v) for v in data_config.get("mean", IMAGENET_MEAN))
+    std = tuple(float(v) for v in data_config.get("std", IMAGENET_STD))
+    return mean, std
 
 
 def train_transform(data_config: Mapping[str, Any], augment: str = "basic") -> T.Compose:
@@ -122,10 +119,7 @@ def train_transform(data_config: Mapping[str, Any], augment: str = "basic") -> T
     steps += [
         BasicAugment(size, interpolation),
         T.ToTensor(),
-        T.Normalize(
-            tuple(data_config.get("mean", IMAGENET_MEAN)),
-            tuple(data_config.get("std", IMAGENET_STD)),
-        ),
+        T.Normalize(*_mean_std(data_config)),
     ]
     return T.Compose(steps)
 
