@@ -1,0 +1,116 @@
+"""Training entry point: ``python -m semsim.train experiment=NAME [overrides]``.
+
+``train(cfg)`` builds data, model, callbacks, loggers and trainer from the composed config, fits,
+tests with the best checkpoint, and returns ``(metrics, objects)``; ``main`` only wraps it and
+returns ``cfg.optimized_metric`` for sweepers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import hydra
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
+
+from semsim.data import build_datamodule
+from semsim.utils import cli_errors, instantiate_list, print_config
+
+log = logging.getLogger("semsim.train")
+
+
+def build(cfg: DictConfig) -> dict[str, Any]:
+    """Data module, model, callbacks, loggers and trainer, wired together."""
+    datamodule = build_datamodule(cfg.data)
+    datamodule.setup()  # class names are needed to size the head
+    if cfg.model.net.get("num_classes") is None:
+        with open_dict(cfg):
+            cfg.model.net.num_classes = datamodule.num_classes
+    model = instantiate(cfg.model)
+    datamodule.set_data_config(model.net.data_config)
+    callbacks = instantiate_list(cfg.get("callbacks"))
+    loggers = instantiate_list(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    return {
+        "cfg": cfg,
+        "datamodule": datamodule,
+        "model": model,
+        "callbacks": callbacks,
+        "logger": loggers,
+        "trainer": trainer,
+    }
+
+
+def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit and/or test as configured. Returns ``(metrics, objects)``."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    objects = build(cfg)
+    trainer, model, dm = objects["trainer"], objects["model"], objects["datamodule"]
+    for lg in objects["logger"]:
+        lg.log_hyperparams(_flat_config(cfg))
+
+    if cfg.get("train"):
+        log.info("fit")
+        trainer.fit(model=model, datamodule=dm, ckpt_path=cfg.get("ckpt_path"))
+    train_metrics = dict(trainer.callback_metrics)
+
+    test_metrics: dict[str, Any] = {}
+    if cfg.get("test"):
+        ckpt = _best_checkpoint(trainer) if cfg.get("train") else cfg.get("ckpt_path")
+        log.info("test (checkpoint: %s)", ckpt or "current weights")
+        trainer.test(model=model, datamodule=dm, ckpt_path=ckpt, weights_only=False)
+        test_metrics = dict(trainer.callback_metrics)
+
+    metrics = {k: _scalar(v) for k, v in {**train_metrics, **test_metrics}.items()}
+    return metrics, objects
+
+
+def _best_checkpoint(trainer: L.Trainer) -> str | None:
+    cb = trainer.checkpoint_callback
+    path = getattr(cb, "best_model_path", "") if cb is not None else ""
+    if not path:
+        log.warning("no best checkpoint was saved; testing the current weights")
+        return None
+    return path
+
+
+def _scalar(v: Any) -> Any:
+    return v.item() if isinstance(v, torch.Tensor) and v.numel() == 1 else v
+
+
+def _flat_config(cfg: DictConfig) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    resolved = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    return {k: resolved[k] for k in ("data", "model", "trainer", "seed", "tags") if k in resolved}
+
+
+def optimized_value(cfg: DictConfig, metrics: dict[str, Any]) -> float | None:
+    """The value sweepers optimise, or ``None`` when none is configured."""
+    name = cfg.get("optimized_metric")
+    if not name:
+        return None
+    if name not in metrics:
+        raise ValueError(
+            f"optimized_metric={name!r} was not logged; logged: {', '.join(sorted(metrics))}"
+        )
+    return float(metrics[name])
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@cli_errors
+def main(cfg: DictConfig) -> float | None:
+    if cfg.get("extras", {}).get("print_config"):
+        print_config(cfg)
+    metrics, _ = train(cfg)
+    value = optimized_value(cfg, metrics)
+    log.info("%s = %s", cfg.get("optimized_metric"), value)
+    return value
+
+
+if __name__ == "__main__":
+    main()
