@@ -1,0 +1,115 @@
+"""The similarity-matrix callback inside real training runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from semsim.callbacks import per_class_subset
+from semsim.report import validate_report_dict
+from semsim.train import train
+from tests.conftest import compose
+
+SMOKE_WITH_SIMILARITY = [
+    "experiment=smoke",
+    "callbacks=similarity",
+    "callbacks.similarity.scores=[prototype_cosine,fd]",
+    "callbacks.similarity.max_per_class=null",
+    "trainer.max_epochs=1",
+]
+
+
+def _load(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    validate_report_dict(data)
+    return data
+
+
+def test_reports_at_every_stage_match_independent_computation(tmp_path: Path):
+    cfg = compose("train", SMOKE_WITH_SIMILARITY, tmp_path)
+    _, objects = train(cfg)
+    names = objects["datamodule"].class_names
+    for stage in ("pretrained", "fit", "test"):
+        report = _load(tmp_path / "similarity" / stage / "report.json")
+        m = report["matrices"]["prototype_cosine"]
+        assert m["labels"] == names
+        assert np.asarray(m["values"]).shape == (len(names), len(names))
+        assert (tmp_path / "similarity" / stage / "prototype_cosine.png").stat().st_size > 0
+        assert (tmp_path / "similarity" / stage / "prototype_cosine.csv").exists()
+        assert f"fd_{cfg.model.net.backbone}" in report["matrices"]
+
+    # the "test" matrix equals one computed here, independently, from the tested weights
+    model, dm = objects["model"], objects["datamodule"]
+    test_set = dm.test_set
+    model.eval()
+    with torch.no_grad():
+        x = torch.stack([test_set[i][0] for i in range(len(test_set))])
+        emb = model.embed(x).double().numpy()
+    labels = test_set.labels
+    protos = np.stack([emb[labels == c].mean(0) for c in range(len(names))])
+    protos /= np.linalg.norm(protos, axis=1, keepdims=True)
+    expected = protos @ protos.T
+    got = np.asarray(_load(tmp_path / "similarity" / "test" / "report.json")["matrices"]
+                     ["prototype_cosine"]["values"])  # fmt: skip
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    # training moved the embedding: the matrices before and after fit differ
+    before = _load(tmp_path / "similarity" / "pretrained" / "report.json")
+    after = _load(tmp_path / "similarity" / "fit" / "report.json")
+    assert not np.allclose(
+        before["matrices"]["prototype_cosine"]["values"],
+        after["matrices"]["prototype_cosine"]["values"],
+    )
+    # and the callback logged a scalar summary to the CSV logger
+    header = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()[0]
+    assert "similarity/test/prototype_cosine/mean_offdiag" in header
+
+
+def test_per_class_subset_is_seeded_and_capped():
+    labels = np.repeat(np.arange(3), [5, 10, 2])
+    a = per_class_subset(labels, 4, seed=1)
+    assert np.array_equal(a, per_class_subset(labels, 4, seed=1))
+    assert np.bincount(labels[a]).tolist() == [4, 4, 2]
+    assert np.all(np.diff(a) > 0)
+    assert len(per_class_subset(labels, None, seed=0)) == len(labels)
+
+
+def test_unknown_stage_is_a_clear_error():
+    from semsim.callbacks import SimilarityMatrixCallback
+
+    with pytest.raises(ValueError, match="stages"):
+        SimilarityMatrixCallback(stages=["after_lunch"])
+
+
+@pytest.mark.slow
+def test_cifar10_experiment_fast_dev_run_writes_10x10(tmp_path: Path):
+    from tests.helpers import write_class_folders
+
+    root = write_class_folders(tmp_path / "cifar10", ["train", "test"], 10, 4)
+    cfg = compose(
+        "train",
+        [
+            "experiment=cifar10",
+            "model.net.pretrained=false",
+            f"data.root={root}",
+            "data.download=false",
+            "data.datamodule.num_workers=0",
+            "data.datamodule.batch_size=8",
+            "trainer.accelerator=cpu",
+            "trainer.precision=32-true",
+            "+trainer.fast_dev_run=true",
+            "callbacks.similarity.batch_size=20",
+            "callbacks.similarity.scores=[prototype_cosine,fd,kid,cmmd,precision,recall,density,coverage,c2st]",
+        ],
+        tmp_path / "run",
+    )
+    train(cfg)
+    report = _load(tmp_path / "run" / "similarity" / "test" / "report.json")
+    m = np.asarray(report["matrices"]["prototype_cosine"]["values"])
+    assert m.shape == (10, 10)
+    assert np.allclose(np.diag(m), 1.0, atol=1e-5)
+    assert np.allclose(m, m.T, atol=1e-6)
+    assert np.all(np.isfinite(m))
