@@ -103,7 +103,12 @@ def report_name(score: str, encoder: Mapping[str, Any]) -> str:
     return fd_score_name(encoder) if metrics.get_score(score).name == "fd" else score
 
 
-def _resolve_scores(scores: Sequence[str]) -> list[ScoreDef]:
+def resolve_scores(scores: Sequence[str]) -> list[ScoreDef]:
+    """Registry definitions of ``scores`` (duplicates dropped).
+
+    Raises:
+        ValueError: an unknown name or an empty list.
+    """
     if isinstance(scores, str):
         raise ValueError(f"scores must be a list of score names, got the string {scores!r}")
     out: list[ScoreDef] = []
@@ -250,7 +255,7 @@ def compare_scores(
         raise ValueError(
             f"a and b have different feature dimensions: {xa.shape[1]} vs {xb.shape[1]}"
         )
-    defs = _resolve_scores(scores)
+    defs = resolve_scores(scores)
     results: dict[str, ScoreResult] = {}
     steps = _Steps(progress)
     groups = _engine_groups(defs)
@@ -410,7 +415,7 @@ def class_matrix_results(
     xb = None if features_b is None else _as_array(features_b)
     rows = _class_labels(labels, class_names, "A")
     cols = None if xb is None else _class_labels(labels_b, class_names_b, "B")
-    defs = _resolve_scores(scores)
+    defs = resolve_scores(scores)
     matrices: dict[str, MatrixResult] = {}
     skipped: dict[str, str] = {}
     groups = _engine_groups(defs)
@@ -476,7 +481,7 @@ def method_section(
     encoder: Mapping[str, Any], scores: Sequence[str], n_bootstrap: int, noise_floor: bool
 ) -> dict[str, Any]:
     """The report's "Method" text and references for these encoder and scores."""
-    defs = _resolve_scores(scores)
+    defs = resolve_scores(scores)
     enc_name = str(encoder.get("name", "?"))
     weights = encoder.get("weights", "?")
     text = [
@@ -523,6 +528,36 @@ def method_section(
 
 
 # --- everything ---------------------------------------------------------------------------------
+def plan_matrices(
+    *, a_labelled: bool, b_given: bool, b_labelled: bool, class_matrices: ClassMatrices
+) -> bool:
+    """Whether class matrices will be computed; raises when there is nothing to compute.
+
+    Args:
+        class_matrices: ``"auto"`` (when every given collection is labelled), True (required:
+            an unlabelled collection is an error) or False.
+
+    Raises:
+        ValueError: a bad ``class_matrices``; class matrices required of an unlabelled
+            collection; or ``a`` alone without matrices to compute.
+    """
+    if class_matrices not in ("auto", True, False):
+        raise ValueError(f"class_matrices must be auto, true or false, got {class_matrices!r}")
+    if class_matrices is True:
+        if not a_labelled:
+            raise ValueError("class_matrices=true, but collection A is unlabelled")
+        if b_given and not b_labelled:
+            raise ValueError("class_matrices=true, but collection B is unlabelled")
+    want = class_matrices is not False and a_labelled and (not b_given or b_labelled)
+    if not b_given and not want:
+        why = "is unlabelled" if not a_labelled else "was given with class_matrices=false"
+        raise ValueError(
+            f"collection A {why} and no B is given: nothing to compute (give b=... to compare "
+            "two collections, or a labelled A for its class x class matrices)"
+        )
+    return want
+
+
 def analyse(
     a: FeatureSet,
     b: FeatureSet | None = None,
@@ -558,25 +593,15 @@ def analyse(
         ValueError: nothing to compute (``a`` alone and unlabelled or ``class_matrices=False``),
             class matrices required of an unlabelled collection, or a bad option.
     """
-    if class_matrices not in ("auto", True, False):
-        raise ValueError(f"class_matrices must be auto, true or false, got {class_matrices!r}")
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     matrix_scores = scores if matrix_scores is None else matrix_scores
-    a_labelled = a.labels is not None
-    b_labelled = b is not None and b.labels is not None
-    if class_matrices is True:
-        if not a_labelled:
-            raise ValueError("class_matrices=true but collection A is unlabelled")
-        if b is not None and not b_labelled:
-            raise ValueError("class_matrices=true but collection B is unlabelled")
-    want_matrices = class_matrices is not False and a_labelled and (b is None or b_labelled)
-    if b is None and not want_matrices:
-        why = "is unlabelled" if not a_labelled else "has class_matrices=false"
-        raise ValueError(
-            f"collection A {why} and no B is given: nothing to compute (give b=... to compare "
-            "two collections, or a labelled A for its class x class matrices)"
-        )
+    want_matrices = plan_matrices(
+        a_labelled=a.labels is not None,
+        b_given=b is not None,
+        b_labelled=b is not None and b.labels is not None,
+        class_matrices=class_matrices,
+    )
 
     scores_out: dict[str, ScoreResult] = {}
     if b is not None:

@@ -71,6 +71,8 @@ def heatmap_figure(name: str, matrix: MatrixResult) -> Figure:
             for j in range(n_c):
                 # viridis is bright at the top: dark text there, white text on the dark end
                 color = "black" if normed[i, j] > 0.6 else "white"
+                if not np.isfinite(values[i, j]):
+                    color = "gray"
                 ax.text(
                     j,
                     i,

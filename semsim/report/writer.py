@@ -166,8 +166,13 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
         if extras:
             out += ["Details:", "", *extras, ""]
 
-    if report.matrices:
+    skipped_matrices = report.meta.get("matrices_skipped") or {}
+    if report.matrices or skipped_matrices:
         out += ["## Class matrices", ""]
+        for name, reason in skipped_matrices.items():
+            out += [f"- `{name}`: skipped: {reason}"]
+        if skipped_matrices:
+            out.append("")
         for name, m in report.matrices.items():
             out += [f"### `{name}`", ""]
             if m.meaning:
@@ -203,6 +208,8 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
     if report.meta:
         out += ["## Run", ""]
         for k, v in report.meta.items():
+            if k == "matrices_skipped":
+                continue
             out.append(f"- {k}: `{_fmt_any(v)}`")
         out.append("")
     return "\n".join(out)

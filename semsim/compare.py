@@ -1,0 +1,227 @@
+"""Compare image collections with a frozen encoder: ``python -m semsim.compare a=... b=...``.
+
+- ``a`` alone (labelled): the class x class matrices of A.
+- ``a`` and ``b``: the A-vs-B sub-scores with intervals, noise floors and the headline
+  ``similarity``; plus A-classes x B-classes matrices when both are labelled.
+
+Writes ``report.json``, ``report.md`` and a CSV + PNG per matrix into ``out_dir`` (default: the
+Hydra run folder ``outputs/compare/<date_time>``). Every option is a Hydra override; see
+``conf/compare.yaml``. Examples::
+
+    python -m semsim.compare a=cifar10 a.root=../shared/data/cifar10 a.max_per_class=200
+    python -m semsim.compare a=cifake a.root=DIR a.kinds=[REAL] b=cifake b.root=DIR b.kinds=[FAKE]
+    python -m semsim.compare a=folder a.root=imgs/A b=folder b.root=imgs/B encoder=dinov2_vits14
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from semsim import __version__
+from semsim.analysis import analyse, plan_matrices, resolve_scores
+from semsim.data.collection import ImageCollection
+from semsim.encoders import EncoderSpec
+from semsim.features import Features, extract_features
+from semsim.report import Report, print_summary, write_report
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
+
+
+def _instantiate(node: DictConfig, what: str) -> Any:
+    """``hydra.utils.instantiate`` with the underlying error surfaced as a one-line ValueError."""
+    from hydra.errors import InstantiationException
+
+    try:
+        return hydra.utils.instantiate(node, _convert_="all")
+    except InstantiationException as e:
+        cause = e.__cause__
+        if isinstance(cause, (ValueError, TypeError, OSError)):
+            raise ValueError(f"{what}: {_one_line(cause)}") from cause
+        raise ValueError(f"{what}: {_one_line(e)}") from e
+    except OmegaConfBaseException as e:
+        raise ValueError(f"{what}: {_one_line(e)}") from e
+
+
+def build_collection(node: DictConfig, which: str) -> ImageCollection:
+    """Instantiate collection ``which`` (``"a"``/``"b"``) from its config node."""
+    if not isinstance(node, DictConfig) or "_target_" not in node:
+        raise ValueError(
+            f"{which}: expected a collection config (e.g. {which}=cifar10 {which}.root=PATH), "
+            f"got {node!r}"
+        )
+    coll = _instantiate(node, which)
+    if not isinstance(coll, ImageCollection):
+        raise ValueError(
+            f"{which}: {node._target_} returned {type(coll).__name__}, not a collection"
+        )
+    if len(coll) == 0:
+        raise ValueError(f"{which}: collection {coll.name!r} holds no images")
+    return coll
+
+
+def build_encoder(node: DictConfig) -> EncoderSpec:
+    """Instantiate the encoder spec and resolve its weights' provenance (fails fast offline)."""
+    spec = _instantiate(node, "encoder")
+    if not isinstance(spec, EncoderSpec):
+        raise ValueError(f"encoder: expected an EncoderSpec, got {type(spec).__name__}")
+    return spec
+
+
+def _option(cfg: DictConfig, key: str, default: Any) -> Any:
+    value = cfg.get(key, default)
+    return default if value is None else value
+
+
+def _cache_dir(cfg: DictConfig) -> Path | None:
+    value = cfg.get("cache_dir")
+    if value in (None, "", False):
+        return None
+    return Path(str(value)).expanduser()
+
+
+def _overrides() -> list[str]:
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    return list(HydraConfig.get().overrides.task)
+
+
+def _describe(coll: ImageCollection, node: DictConfig, feats: Features) -> dict[str, Any]:
+    source = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(source, dict)
+    out = coll.describe()
+    out["source"] = {k: v for k, v in source.items() if k != "_target_"}
+    out["source"]["kind"] = str(node._target_).rsplit(".", 1)[-1]
+    out["fingerprint"] = coll.fingerprint()
+    out["features_from_cache"] = feats.from_cache
+    return out
+
+
+def compare(cfg: DictConfig) -> Report:
+    """Run a comparison described by a composed ``conf/compare.yaml`` and write its report.
+
+    Returns:
+        The :class:`~semsim.report.Report` that was written to ``cfg.out_dir``.
+
+    Raises:
+        ValueError: bad input or options (``CollectionError`` for data problems), one line each.
+    """
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    t0 = time.perf_counter()
+    seed = int(_option(cfg, "seed", 0))
+    scores = list(_option(cfg, "scores", []))
+    resolve_scores(scores)  # unknown names fail before any work
+    matrix_scores = cfg.get("matrix_scores")
+    matrix_scores = scores if matrix_scores is None else list(matrix_scores)
+    resolve_scores(matrix_scores)
+    class_matrices = _option(cfg, "class_matrices", "auto")
+    n_bootstrap = int(_option(cfg, "n_bootstrap", 50))
+    if n_bootstrap < 0 or n_bootstrap == 1:
+        raise ValueError(f"n_bootstrap must be 0 (no intervals) or >= 2, got {n_bootstrap}")
+    try:
+        out_dir = Path(str(cfg.out_dir)).expanduser()
+    except OmegaConfBaseException as e:
+        raise ValueError(f"out_dir: {_one_line(e)} (set out_dir=DIR)") from e
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"out_dir: {out_dir} exists and is not a folder")
+
+    coll_a = build_collection(cfg.a, "a")
+    coll_b = build_collection(cfg.b, "b") if cfg.get("b") is not None else None
+    # decide now whether there is anything to do, before the slow feature extraction
+    plan_matrices(
+        a_labelled=coll_a.is_labelled,
+        b_given=coll_b is not None,
+        b_labelled=coll_b is not None and coll_b.is_labelled,
+        class_matrices=class_matrices,
+    )
+    spec = build_encoder(cfg.encoder)
+    encoder_info = spec.provenance()
+
+    progress = bool(_option(cfg, "progress", True))
+    extract = {
+        "batch_size": int(_option(cfg, "batch_size", 64)),
+        "num_workers": int(_option(cfg, "num_workers", 2)),
+        "device": str(_option(cfg, "device", "auto")),
+        "precision": str(_option(cfg, "precision", "32")),
+        "cache_dir": _cache_dir(cfg),
+        "progress": progress,
+    }
+    t_feat = time.perf_counter()
+    feats: dict[str, Features] = {}
+    for which, coll in (("a", coll_a), ("b", coll_b)):
+        if coll is None:
+            continue
+        console.log(f"{which.upper()}: {coll.name} ({len(coll)} images) -> {spec.key} features")
+        feats[which] = extract_features(coll, spec, **extract)
+        if feats[which].from_cache:
+            console.log(f"{which.upper()}: features loaded from the cache")
+    features_s = time.perf_counter() - t_feat
+    encoder_info["dim"] = int(feats["a"].features.shape[1])
+
+    inputs = {"a": _describe(coll_a, cfg.a, feats["a"])}
+    if coll_b is not None:
+        inputs["b"] = _describe(coll_b, cfg.b, feats["b"])
+    report = analyse(
+        feats["a"],
+        feats.get("b"),
+        encoder=encoder_info,
+        inputs=inputs,
+        scores=scores,
+        matrix_scores=matrix_scores,
+        class_matrices=class_matrices,
+        n_bootstrap=n_bootstrap,
+        noise_floor=bool(_option(cfg, "noise_floor", True)),
+        seed=seed,
+        progress=progress,
+        title=(
+            f"semsim: {coll_a.name} vs {coll_b.name}"
+            if coll_b is not None
+            else f"semsim: class x class similarity of {coll_a.name}"
+        ),
+    )
+    import torch
+
+    report.meta.update(
+        {
+            "features_s": round(features_s, 2),
+            "total_s": round(time.perf_counter() - t0, 2),
+            "overrides": _overrides(),
+            "semsim": __version__,
+            "torch": torch.__version__,
+        }
+    )
+    files = write_report(report, out_dir)
+    print_summary(report)
+    console.log(f"report written to {files['report.md']}")
+    return report
+
+
+# absolute, so that the configs are found however this module is started (python -m, a console
+# script, or main() called from Python); Hydra would look for a `conf` package otherwise
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="compare")
+def main(cfg: DictConfig) -> None:
+    """CLI: bad input or options end with ``error: ...`` on stderr and exit status 2."""
+    try:
+        compare(cfg)
+    except (ValueError, OmegaConfBaseException) as e:  # CollectionError is a ValueError
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
