@@ -13,8 +13,13 @@ CIFAR10_CLASSES = [
 
 
 def write_class_folders(
-    root: Path, splits: list[str], n_classes: int, n_per_class: int, cifake: bool = False,
-    size: int = 32, seed: int = 0,
+    root: Path,
+    splits: list[str],
+    n_classes: int,
+    n_per_class: int,
+    cifake: bool = False,
+    size: int = 32,
+    seed: int = 0,
 ) -> Path:
     """Write random JPEGs as ``split/<class>/i.jpg`` (or CIFAKE's ``split/REAL|FAKE/i (k).jpg``)."""
     rng = np.random.default_rng(seed)

@@ -38,7 +38,8 @@ def test_smoke_run_writes_run_folder(tmp_path: Path):
     # a checkpoint, a metrics CSV with the logged keys
     ckpts = list((tmp_path / "checkpoints").glob("*.ckpt"))
     assert any(p.name == "last.ckpt" for p in ckpts) and len(ckpts) >= 2
-    rows = list(csv.DictReader(open(tmp_path / "csv" / "metrics.csv")))
+    with open(tmp_path / "csv" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
     columns = set(rows[0])
     assert {"train/loss_epoch", "val/acc", "val/acc_best", "test/acc"} <= columns
     epochs = {r["epoch"] for r in rows if r.get("val/acc")}
