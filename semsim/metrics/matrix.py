@@ -1,0 +1,193 @@
+"""Class x class matrices of any score, with each class's statistics computed once.
+
+Rows and columns follow ascending label order (``np.unique``). With one labelled set the matrix is
+C x C; with two (``features_b``/``labels_b``) it is A-classes (rows, the reference side) x
+B-classes (columns).
+
+Diagonal of a one-set matrix (``diagonal=``):
+
+* ``"identity"`` (default): the score of a class against itself by definition, i.e. its value for
+  two identical distributions: 0 for fd, kid, cmmd; 1 for prototype_cosine, precision, recall,
+  density, coverage; 0.5 for c2st accuracy. Custom callables get ``score(x_c, x_c)``.
+* ``"split_half"``: the class split (seeded) into two random disjoint halves scored against each
+  other, i.e. a within-class noise floor at HALF the class size. Scores biased by small n read
+  worse there than the off-diagonal entries at full size: FD of 3 same-distribution classes of
+  ~100 samples in d=20 gives ~5 on the diagonal vs ~2.3 off it. Use it as a noise reference, not
+  as a value to compare cell by cell (``noise_floor`` at the pair's sizes is the fair reference).
+
+Symmetric scores are computed for i <= j and mirrored. KID uses one subset size for the whole
+matrix, capped at the smallest class (the split-half diagonal caps at the smallest half).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from semsim.metrics._common import ArrayLike, PairEngine, as_features
+from semsim.metrics.registry import ScoreDef, ScoreFn, get_score
+
+Diagonal = Literal["identity", "split_half"]
+
+
+def _groups(x: np.ndarray, labels: ArrayLike, name: str) -> list[tuple[int, np.ndarray]]:
+    lab = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
+    if lab.ndim != 1 or len(lab) != len(x):
+        raise ValueError(
+            f"{name}: labels must be 1-D with one entry per row ({len(x)}), got {lab.shape}"
+        )
+    if not np.issubdtype(lab.dtype, np.integer):
+        raise ValueError(f"{name}: labels must be integers, got dtype {lab.dtype}")
+    if (lab < 0).any():
+        raise ValueError(f"{name}: labels contain negative values (unlabelled samples)")
+    return [(int(c), x[lab == c]) for c in np.unique(lab)]
+
+
+def _custom_engine(fn: ScoreFn) -> PairEngine:
+    return PairEngine("custom", False, 1, lambda x: x, lambda a, b: {"value": float(fn(a, b))})
+
+
+def _resolve(score: str | ScoreDef | ScoreFn) -> tuple[PairEngine, str]:
+    if isinstance(score, str):
+        score = get_score(score)
+    if isinstance(score, ScoreDef):
+        return score.engine(), score.key
+    if callable(score):
+        return _custom_engine(score), "value"
+    raise ValueError(f"score must be a registry name or a callable, got {type(score).__name__}")
+
+
+def _check_sizes(groups: list[tuple[int, np.ndarray]], min_n: int, what: str) -> None:
+    for label, g in groups:
+        if len(g) < min_n:
+            raise ValueError(f"{what}: class {label} has {len(g)} samples, the score needs {min_n}")
+
+
+def _halves(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    perm = np.random.default_rng(seed).permutation(len(x))
+    return x[perm[: len(x) // 2]], x[perm[len(x) // 2 :]]
+
+
+def _engine_matrices(
+    engine: PairEngine,
+    groups_a: list[tuple[int, np.ndarray]],
+    groups_b: list[tuple[int, np.ndarray]] | None,
+    diagonal: Diagonal,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """All outputs of one engine as matrices; each group is prepared once."""
+    one_set = groups_b is None
+    cols = groups_a if one_set else groups_b
+    _check_sizes(groups_a, engine.min_n, "features")
+    if not one_set:
+        _check_sizes(cols, engine.min_n, "features_b")
+    sized = engine.sized([len(g) for _, g in groups_a + ([] if one_set else cols)])
+    states_a: list[Any] = [sized.prepare(g) for _, g in groups_a]
+    states_b = states_a if one_set else [sized.prepare(g) for _, g in cols]
+    out: dict[str, np.ndarray] = {}
+
+    def put(i: int, j: int, values: dict[str, float]) -> None:
+        for key, v in values.items():
+            out.setdefault(key, np.full((len(groups_a), len(cols)), np.nan))[i, j] = v
+
+    for i in range(len(groups_a)):
+        for j in range(len(cols)):
+            if one_set and i == j:
+                put(i, j, _diagonal_entry(engine, sized, states_a[i], groups_a[i], diagonal, seed))
+            elif one_set and sized.symmetric and j < i:
+                for key in out:
+                    out[key][i, j] = out[key][j, i]
+            else:
+                put(i, j, sized.pair(states_a[i], states_b[j]))
+    return out
+
+
+def _diagonal_entry(
+    engine: PairEngine,
+    sized: PairEngine,
+    state: Any,
+    group: tuple[int, np.ndarray],
+    diagonal: Diagonal,
+    seed: int,
+) -> dict[str, float]:
+    if diagonal == "identity":
+        return dict(engine.identity) if engine.identity else sized.pair(state, state)
+    if diagonal != "split_half":
+        raise ValueError(f"diagonal must be 'identity' or 'split_half', got {diagonal!r}")
+    label, x = group
+    h1, h2 = _halves(x, seed + label)
+    if len(h1) < engine.min_n:
+        raise ValueError(
+            f"split-half diagonal: class {label} has {len(x)} samples, halves need {engine.min_n}"
+        )
+    half = engine.sized([len(h1), len(h2)])
+    return half.pair(half.prepare(h1), half.prepare(h2))
+
+
+def class_matrices(
+    features: ArrayLike,
+    labels: ArrayLike,
+    scores: Sequence[str | ScoreDef | ScoreFn],
+    features_b: ArrayLike | None = None,
+    labels_b: ArrayLike | None = None,
+    diagonal: Diagonal = "identity",
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Several class matrices at once; scores sharing an engine (e.g. the four PRDC scores) are
+    computed together. Keys: the registry names given (callables: ``"custom_<index>"``).
+
+    See :func:`class_matrix` for the arguments.
+    """
+    if (features_b is None) != (labels_b is None):
+        raise ValueError("features_b and labels_b must be given together")
+    xa = as_features(features, "features")
+    groups_a = _groups(xa, labels, "features")
+    groups_b = None
+    if features_b is not None:
+        xb = as_features(features_b, "features_b")
+        if xb.shape[1] != xa.shape[1]:
+            raise ValueError(f"features_b has dimension {xb.shape[1]}, features {xa.shape[1]}")
+        groups_b = _groups(xb, labels_b, "features_b")
+    result: dict[str, np.ndarray] = {}
+    by_factory: dict[Any, list[tuple[str, str]]] = {}
+    for idx, score in enumerate(scores):
+        if isinstance(score, (str, ScoreDef)):
+            sdef = get_score(score) if isinstance(score, str) else score
+            name = score if isinstance(score, str) else sdef.name
+            by_factory.setdefault(sdef.engine, []).append((name, sdef.key))
+        else:
+            engine, key = _resolve(score)
+            mats = _engine_matrices(engine, groups_a, groups_b, diagonal, seed)
+            result[f"custom_{idx}"] = mats[key]
+    for factory, wanted in by_factory.items():
+        mats = _engine_matrices(factory(), groups_a, groups_b, diagonal, seed)
+        for name, key in wanted:
+            result[name] = mats[key]
+    return result
+
+
+def class_matrix(
+    features: ArrayLike,
+    labels: ArrayLike,
+    score: str | ScoreDef | ScoreFn,
+    features_b: ArrayLike | None = None,
+    labels_b: ArrayLike | None = None,
+    diagonal: Diagonal = "identity",
+    seed: int = 0,
+) -> np.ndarray:
+    """Class x class matrix of one score (rows/columns in ascending label order).
+
+    Args:
+        features: (N, D) features of the first (reference, row) set.
+        labels: (N,) non-negative integer class labels.
+        score: registry name (``"fd"``, ``"kid"``, ``"precision"`` ...), :class:`ScoreDef`, or any
+            ``(a, b) -> float`` (computed per pair, no caching, no mirroring).
+        features_b: (M, D) features of a second (column) set; ``None`` for C x C within one set.
+        labels_b: (M,) labels of the second set.
+        diagonal: one-set diagonal, ``"identity"`` or ``"split_half"`` (module docstring).
+        seed: seed of the split-half diagonal (class c uses ``seed + c``).
+    """
+    mats = class_matrices(features, labels, [score], features_b, labels_b, diagonal, seed)
+    return next(iter(mats.values()))

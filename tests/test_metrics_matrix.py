@@ -1,0 +1,196 @@
+"""Class matrices, bootstrap, noise floor and the score registry."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from semsim.metrics import (
+    SCORES,
+    bootstrap,
+    class_matrices,
+    class_matrix,
+    cmmd,
+    fd_engine,
+    frechet_distance,
+    get_score,
+    kid,
+    noise_floor,
+    prdc,
+    prototype_cosine,
+)
+
+
+def _labelled(n_per: int, d: int, classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=2.0, size=(classes, d))
+    labels = np.repeat(np.arange(classes), n_per)
+    return centers[labels] + rng.normal(size=(len(labels), d)), labels
+
+
+# ---------------------------------------------------------------- class matrices
+
+
+def test_class_matrix_equals_pairwise_functions() -> None:
+    x, y = _labelled(25, 6, 3, 0)
+    groups = [x[y == c] for c in range(3)]
+    fd = class_matrix(x, y, "fd")
+    cos = class_matrix(x, y, "prototype_cosine")
+    km = class_matrix(x, y, "kid")
+    prec = class_matrix(x, y, "precision")
+    for i in range(3):
+        for j in range(3):
+            if i == j:
+                continue
+            a, b = groups[i], groups[j]
+            assert fd[i, j] == pytest.approx(frechet_distance(a, b), rel=1e-9)
+            assert cos[i, j] == pytest.approx(prototype_cosine(a, b), rel=1e-12)
+            assert km[i, j] == pytest.approx(kid(a, b).mean, rel=1e-9)
+            assert prec[i, j] == prdc(a, b)["precision"]
+    np.testing.assert_array_equal(np.diag(fd), 0.0)
+    np.testing.assert_array_equal(np.diag(cos), 1.0)
+    np.testing.assert_allclose(fd, fd.T)
+
+
+def test_two_set_matrix_rows_are_a_classes() -> None:
+    xa, ya = _labelled(20, 5, 3, 1)
+    xb, yb = _labelled(20, 5, 2, 2)
+    yb = yb + 5  # labels need not be 0..C-1
+    mats = class_matrices(xa, ya, ["recall", "cmmd"], features_b=xb, labels_b=yb)
+    assert mats["recall"].shape == (3, 2)
+    ref = prdc(xa[ya == 2], xb[yb == 6])["recall"]
+    assert mats["recall"][2, 1] == ref
+    assert mats["cmmd"][0, 1] == pytest.approx(cmmd(xa[ya == 0], xb[yb == 6]), rel=1e-9)
+
+
+def test_kid_matrix_uses_one_capped_subset_size() -> None:
+    x = np.random.default_rng(3).normal(size=(70, 4))
+    y = np.array([0] * 30 + [1] * 40)
+    km = class_matrix(x, y, "kid")
+    assert km[0, 1] == pytest.approx(kid(x[:30], x[30:], subset_size=30).mean, rel=1e-9)
+
+
+def test_split_half_diagonal_is_the_score_of_two_halves() -> None:
+    x, y = _labelled(20, 4, 2, 4)
+    mat = class_matrix(x, y, "fd", diagonal="split_half", seed=5)
+    g1 = x[y == 1]
+    perm = np.random.default_rng(5 + 1).permutation(len(g1))
+    assert mat[1, 1] == pytest.approx(frechet_distance(g1[perm[:10]], g1[perm[10:]]), rel=1e-9)
+    assert mat[0, 0] > 0
+
+
+def test_custom_callable_and_diagonal_identity() -> None:
+    x, y = _labelled(10, 3, 2, 6)
+    calls: list[tuple[int, int]] = []
+
+    def score(a: np.ndarray, b: np.ndarray) -> float:
+        calls.append((len(a), len(b)))
+        return float(a.mean() - b.mean())
+
+    mat = class_matrix(x, y, score)
+    assert mat[0, 1] == pytest.approx(-mat[1, 0]) and mat[0, 0] == 0.0
+    assert len(calls) == 4  # custom scores: every cell, diagonal as score(x_c, x_c)
+
+
+def test_each_class_is_prepared_once() -> None:
+    counted = {"n": 0}
+    base = fd_engine()
+
+    def prepare(x: np.ndarray):
+        counted["n"] += 1
+        return base.prepare(x)
+
+    sdef = dataclasses.replace(
+        SCORES["fd"], engine=lambda: dataclasses.replace(base, prepare=prepare)
+    )
+    x, y = _labelled(12, 3, 4, 7)
+    mat = class_matrix(x, y, sdef)
+    assert counted["n"] == 4 and mat.shape == (4, 4)
+
+
+def test_matrix_errors() -> None:
+    x, y = _labelled(10, 3, 2, 8)
+    with pytest.raises(ValueError, match="negative"):
+        class_matrix(x, np.where(y == 0, -1, y), "fd")
+    with pytest.raises(ValueError, match="one entry per row"):
+        class_matrix(x, y[:-1], "fd")
+    with pytest.raises(ValueError, match="class 1 has 1 samples"):
+        class_matrix(x[:11], y[:11], "fd")
+    with pytest.raises(ValueError, match="unknown score"):
+        class_matrix(x, y, "fjd")
+    with pytest.raises(ValueError, match="together"):
+        class_matrix(x, y, "fd", features_b=x)
+
+
+# ---------------------------------------------------------------- uncertainty
+
+
+def test_bootstrap_interval_reproducible_and_narrowing() -> None:
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(size=(200, 3)) + 1.0, rng.normal(size=(200, 3)) + 1.3
+    lo, hi = bootstrap("prototype_cosine", a, b, n=100, seed=1)
+    assert lo <= prototype_cosine(a, b) <= hi
+    assert (lo, hi) == bootstrap(prototype_cosine, a, b, n=100, seed=1)
+    lo2, hi2 = bootstrap("prototype_cosine", a[:40], b[:40], n=100, seed=1)
+    assert hi2 - lo2 > hi - lo
+    # the interval brackets the sample mean's percentile bootstrap computed directly
+    rng2 = np.random.default_rng(1)
+    reps = []
+    for _ in range(100):
+        ia, ib = rng2.integers(0, 200, 200), rng2.integers(0, 200, 200)
+        reps.append(prototype_cosine(a[ia], b[ib]))
+    assert (lo, hi) == pytest.approx(tuple(np.quantile(reps, [0.025, 0.975])), rel=1e-12)
+
+
+def test_noise_floor_definition() -> None:
+    a, b = np.arange(20.0)[:, None], 100 + np.arange(30.0)[:, None]
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def score(p: np.ndarray, q: np.ndarray) -> float:
+        seen.append((p, q))
+        return float(len(p) + len(q))
+
+    assert noise_floor(score, a, b, repeats=4, seed=0) == 50.0
+    assert len(seen) == 4
+    for p, q in seen:
+        assert len(p) == 20 and len(q) == 30
+        np.testing.assert_array_equal(np.sort(np.concatenate([p, q]).ravel()), np.r_[a, b].ravel())
+    assert not np.array_equal(seen[0][0], seen[1][0])  # a fresh shuffle per repeat
+
+
+def test_noise_floor_separates_real_difference() -> None:
+    rng = np.random.default_rng(10)
+    a, same, far = rng.normal(size=(150, 4)), rng.normal(size=(150, 4)), rng.normal(size=(150, 4))
+    far[:, 0] += 1.5
+    floor_same = noise_floor("fd", a, same)
+    assert frechet_distance(a, same) < 4 * floor_same
+    assert frechet_distance(a, far) > 4 * noise_floor("fd", a, far)
+
+
+# ---------------------------------------------------------------- registry
+
+
+def test_registry_entries() -> None:
+    names = {"prototype_cosine", "fd", "kid", "cmmd", "precision", "recall", "density"}
+    assert names | {"coverage", "c2st"} == set(SCORES)
+    for name, sdef in SCORES.items():
+        assert sdef.name == name and sdef.meaning and sdef.min_n >= 1
+        assert sdef.paper.startswith("https://arxiv.org/abs/") or name == "prototype_cosine"
+    assert get_score("fid") is SCORES["fd"] and get_score("fd_effnet_lite0") is SCORES["fd"]
+    assert SCORES["fd"].higher_is_more_similar is False
+    assert SCORES["coverage"].higher_is_more_similar is True
+
+
+def test_registry_compute_and_min_n() -> None:
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(size=(20, 3)), rng.normal(size=(20, 3)) + 0.5
+    assert SCORES["fd"].compute(a, b) == pytest.approx(frechet_distance(a, b))
+    assert SCORES["density"].compute(a, b) == prdc(a, b)["density"]
+    for sdef in SCORES.values():
+        n = sdef.min_n
+        assert np.isfinite(sdef.compute(a[:n], b[:n]))
+        if n > 1:
+            with pytest.raises(ValueError):
+                sdef.compute(a[: n - 1], b[: n - 1])
