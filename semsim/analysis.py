@@ -640,7 +640,9 @@ def analyse(
         inputs = {"a": _describe_features(a)}
         if b is not None:
             inputs["b"] = _describe_features(b)
-    meta: dict[str, Any] = {"seed": seed, "n_bootstrap": n_bootstrap, "noise_floor": noise_floor}
+    meta: dict[str, Any] = {"seed": seed}
+    if b is not None:
+        meta.update({"n_bootstrap": n_bootstrap, "noise_floor": noise_floor})
     meta["feature_dim"] = int(np.shape(a.features)[1])
     if skipped:
         meta["matrices_skipped"] = skipped

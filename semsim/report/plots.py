@@ -43,13 +43,20 @@ def heatmap_figure(name: str, matrix: MatrixResult) -> Figure:
     height = min(3.0 + cell * n_r, 30.0)
     fig, ax = plt.subplots(figsize=(width, height), dpi=110)
     cmap = "viridis" if matrix.higher_is_more_similar else "viridis_r"
-    finite = values[np.isfinite(values)]
+    # Within one collection the diagonal (a class against itself) holds the identity value; it
+    # would stretch the colour scale and flatten the differences between classes, so it is drawn
+    # grey and left out of the colour limits (its numbers are still printed).
+    hide_diagonal = not matrix.is_cross and n_r == n_c and n_r > 2
+    off = values.copy()
+    if hide_diagonal:
+        np.fill_diagonal(off, np.nan)
+    finite = off[np.isfinite(off)]
     vmin = float(finite.min()) if finite.size else 0.0
     vmax = float(finite.max()) if finite.size else 1.0
     if vmin == vmax:
         vmin, vmax = vmin - 0.5, vmax + 0.5
-    masked = np.ma.masked_invalid(values)
-    im = ax.imshow(masked, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    cm = plt.get_cmap(cmap).with_extremes(bad="#d9d9d9")
+    im = ax.imshow(np.ma.masked_invalid(off), cmap=cm, vmin=vmin, vmax=vmax, aspect="auto")
     cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     direction = "higher" if matrix.higher_is_more_similar else "lower"
     cbar.set_label(f"{name} ({direction} = more similar)")
@@ -64,15 +71,15 @@ def heatmap_figure(name: str, matrix: MatrixResult) -> Figure:
         ax.set_xlabel(matrix.col_title)
 
     if max(n_r, n_c) <= MAX_ANNOTATED:
-        normed = (np.nan_to_num(values, nan=vmin) - vmin) / (vmax - vmin)
+        normed = (np.clip(np.nan_to_num(off, nan=vmax), vmin, vmax) - vmin) / (vmax - vmin)
         if not matrix.higher_is_more_similar:
             normed = 1.0 - normed
         for i in range(n_r):
             for j in range(n_c):
                 # viridis is bright at the top: dark text there, white text on the dark end
                 color = "black" if normed[i, j] > 0.6 else "white"
-                if not np.isfinite(values[i, j]):
-                    color = "gray"
+                if not np.isfinite(off[i, j]):  # grey cell: diagonal or missing value
+                    color = "black"
                 ax.text(
                     j,
                     i,
