@@ -511,19 +511,21 @@ def method_section(
         if enc_name.startswith(prefix) or prefix in enc_name:
             refs.append({"name": "encoder", "title": title, "url": url})
             break
-    seen: set[str] = set()
+    by_paper: dict[str, list[ScoreDef]] = {}
     for d in defs:
-        title = _SCORE_TITLES.get(d.name, d.name)
-        if d.paper and d.paper not in seen:
-            seen.add(d.paper)
-            refs.append({"name": d.name, "title": title, "url": d.paper})
-    refs.append(
-        {
-            "name": "half-sample intervals",
-            "title": "A general theory for jackknife variance estimation (Shao & Wu 1989)",
-            "url": "https://doi.org/10.1214/aos/1176347263",
-        }
-    )
+        if d.paper:
+            by_paper.setdefault(d.paper, []).append(d)
+    for url, ds in by_paper.items():
+        title = _SCORE_TITLES.get(ds[0].name, ds[0].name)
+        refs.append({"name": ", ".join(d.name for d in ds), "title": title, "url": url})
+    if n_bootstrap >= 2:
+        refs.append(
+            {
+                "name": "intervals",
+                "title": "A general theory for jackknife variance estimation (Shao & Wu 1989)",
+                "url": "https://doi.org/10.1214/aos/1176347263",
+            }
+        )
     return {"summary": "\n\n".join(text), "references": refs}
 
 
@@ -654,7 +656,12 @@ def analyse(
         scores=scores_out,
         matrices=matrices,
         similarity=headline(scores_out) if b is not None else None,
-        method=method_section(encoder, used, n_bootstrap if b is not None else 0, noise_floor),
+        method=method_section(
+            encoder,
+            used,
+            n_bootstrap if b is not None else 0,
+            noise_floor and b is not None,
+        ),
         meta=meta,
         title=title or ("semsim: A vs B" if b is not None else "semsim: class x class"),
     )

@@ -85,12 +85,19 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _inline(v: Any) -> str:
+    """A value for an inline code span: dicts and lists as compact JSON."""
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
 def _describe_input(key: str, d: dict[str, Any]) -> list[str]:
     lines = [f"- **{key.upper()}**: `{d.get('name', '?')}`, {d.get('n_images', '?')} images"]
     for k, v in d.items():
         if k in ("name", "n_images", "classes", "skipped"):
             continue
-        lines.append(f"  - {k}: `{v}`")
+        lines.append(f"  - {k}: `{_inline(v)}`")
     classes = d.get("classes")
     if classes:
         listed = ", ".join(f"{c} ({n})" for c, n in classes.items())
@@ -146,7 +153,7 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
 
     out += ["## Encoder", ""]
     for k, v in report.encoder.items():
-        out.append(f"- {k}: `{v}`")
+        out.append(f"- {k}: `{_inline(v)}`")
     out.append("")
 
     if report.scores:
@@ -196,7 +203,14 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
     if summary:
         out += [str(summary), ""]
     if sim is not None or "similarity" in report.matrices:
-        out += [f"Headline: `{DEFINITION}`. See `semsim/report/headline.py` for why.", ""]
+        out += [
+            f"Headline: `{DEFINITION}`. On a balanced task the best classifier reaches accuracy "
+            "(1 + TV) / 2, TV being the total-variation distance between the two feature "
+            "distributions, so the headline estimates 1 - TV, the share of probability mass the "
+            "two collections have in common in feature space (an upper bound, since a real "
+            "classifier is never better than the best one); 1 = indistinguishable, 0 = disjoint.",
+            "",
+        ]
     refs = report.method.get("references") or []
     if refs:
         out += ["References:", ""]
@@ -210,7 +224,7 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
         for k, v in report.meta.items():
             if k == "matrices_skipped":
                 continue
-            out.append(f"- {k}: `{_fmt_any(v)}`")
+            out.append(f"- {k}: `{_fmt_any(v) if not isinstance(v, (dict, list)) else _inline(v)}`")
         out.append("")
     return "\n".join(out)
 
