@@ -204,6 +204,7 @@ def _half_sample_ci(
             raise ValueError(f"{d.name} was NaN/inf on a half-sample")
         lo, hi = point[d.key] + np.quantile(v - v.mean(), q)
         low, high = _RANGES.get(d.name, (-np.inf, np.inf))
+        low, high = min(low, point[d.key]), max(high, point[d.key])  # rounding: keep the value in
         cis[d.key] = (float(np.clip(lo, low, high)), float(np.clip(hi, low, high)))
     return cis
 
