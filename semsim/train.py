@@ -1,13 +1,16 @@
 """Training entry point: ``python -m semsim.train experiment=NAME [overrides]``.
 
 ``train(cfg)`` builds data, model, callbacks, loggers and trainer from the composed config, fits,
-tests with the best checkpoint, and returns ``(metrics, objects)``; ``main`` only wraps it and
-returns ``cfg.optimized_metric`` for sweepers.
+tests with the best checkpoint, and returns ``(metrics, objects)``; ``main`` only wraps it,
+returns ``cfg.optimized_metric`` for sweepers and records it in ``<run dir>/optimized_metric.json``
+(rank 0).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -50,6 +53,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         L.seed_everything(cfg.seed, workers=True)
     objects = build(cfg)
     trainer, model, dm = objects["trainer"], objects["model"], objects["datamodule"]
+    check_launch(trainer)
     for lg in objects["logger"]:
         lg.log_hyperparams(_flat_config(cfg))
 
@@ -89,6 +93,50 @@ def _flat_config(cfg: DictConfig) -> dict[str, Any]:
     return {k: resolved[k] for k in ("data", "model", "trainer", "seed", "tags") if k in resolved}
 
 
+def check_launch(trainer: L.Trainer) -> None:
+    """Refuse a script-relaunching DDP strategy inside a local Hydra multirun.
+
+    Lightning's ``ddp`` starts the extra processes by running the command line again, which in a
+    multirun (``-m``) would start the whole sweep again in every process.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    launcher = getattr(trainer.strategy, "launcher", None)
+    if launcher is None or type(launcher).__name__ != "_SubprocessScriptLauncher":
+        return
+    if trainer.world_size < 2:
+        return
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        raise ValueError(
+            "trainer.strategy=ddp relaunches the command line once per process, which would "
+            "restart the whole multirun sweep: sweep DDP runs with hydra/launcher=slurm "
+            "(tasks_per_node = trainer.devices; SLURM starts the processes), or sweep locally "
+            "with a single-device trainer"
+        )
+
+
+def write_optimized_metric(cfg: DictConfig, metrics: dict[str, Any], value: float | None) -> Path:
+    """Write ``<run dir>/optimized_metric.json`` (name, value, overrides, every scalar metric)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    out = Path(str(cfg.paths.output_dir))
+    job: dict[str, Any] = {}
+    if HydraConfig.initialized():
+        hc = HydraConfig.get()
+        job = {"num": hc.job.get("num"), "overrides": list(hc.overrides.task)}
+    record = {
+        "name": cfg.get("optimized_metric"),
+        "value": value,
+        "job": job,
+        "metrics": {k: v for k, v in metrics.items() if isinstance(v, int | float)},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "optimized_metric.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
 def optimized_value(cfg: DictConfig, metrics: dict[str, Any]) -> float | None:
     """The value sweepers optimise, or ``None`` when none is configured."""
     name = cfg.get("optimized_metric")
@@ -106,9 +154,11 @@ def optimized_value(cfg: DictConfig, metrics: dict[str, Any]) -> float | None:
 def main(cfg: DictConfig) -> float | None:
     if cfg.get("extras", {}).get("print_config"):
         print_config(cfg)
-    metrics, _ = train(cfg)
+    metrics, objects = train(cfg)
     value = optimized_value(cfg, metrics)
     log.info("%s = %s", cfg.get("optimized_metric"), value)
+    if objects["trainer"].global_rank == 0:
+        write_optimized_metric(cfg, metrics, value)
     return value
 
 
