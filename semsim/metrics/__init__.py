@@ -30,7 +30,9 @@ Scores (registry :data:`SCORES`, with direction and minimum n):
 Uncertainty: :func:`bootstrap` (percentile interval of any score) and :func:`noise_floor` (the
 score between two random splits of the pooled sample at the original sizes). Class matrices:
 :func:`class_matrix` / :func:`class_matrices`. Accumulators for callbacks: :class:`FrechetStats`,
-:class:`ClassPrototypes` (torchmetrics, running sums).
+:class:`ClassPrototypes` (torchmetrics, running sums). Streams too large to hold
+(:mod:`semsim.metrics.streaming`): :class:`FeatureSummary` (running sums plus a bounded,
+mergeable :class:`ReservoirSample`) and :func:`summary_scores`.
 """
 
 from semsim.metrics._common import PairEngine, as_features
@@ -48,15 +50,28 @@ from semsim.metrics.matrix import class_matrices, class_matrix
 from semsim.metrics.prototype import cosine_matrix, prototype_cosine, prototype_cosine_engine
 from semsim.metrics.registry import SCORES, ScoreDef, get_score, score_fn
 from semsim.metrics.running import ClassPrototypes, FrechetStats
+from semsim.metrics.streaming import (
+    STREAMING_SCORES,
+    FeatureSummary,
+    Reservoir,
+    ReservoirSample,
+    summarize,
+    summary_scores,
+    uniform_keys,
+)
 from semsim.metrics.uncertainty import bootstrap, noise_floor
 
 __all__ = [
     "SCORES",
+    "STREAMING_SCORES",
     "C2STResult",
     "ClassPrototypes",
+    "FeatureSummary",
     "FrechetStats",
     "KIDResult",
     "PairEngine",
+    "Reservoir",
+    "ReservoirSample",
     "ScoreDef",
     "as_features",
     "bootstrap",
@@ -80,5 +95,8 @@ __all__ = [
     "prototype_cosine",
     "prototype_cosine_engine",
     "score_fn",
+    "summarize",
+    "summary_scores",
     "trace_sqrt_product",
+    "uniform_keys",
 ]
