@@ -13,7 +13,14 @@ torch-fidelity and torchmetrics.
   ``S1 S2 = A^T A B^T B / c`` has the non-zero eigenvalues of ``(A B^T)(A B^T)^T / c``, so the trace
   is the nuclear norm (sum of singular values) of the n1 x n2 matrix ``A B^T`` divided by
   ``sqrt((n1 - 1)(n2 - 1))``. Cost O(n1 n2 d) instead of O(d^3); chosen automatically when
-  ``n1 n2 <= (n1 + n2) d + d^2``.
+  ``min(n1, n2) <= d`` and ``n1 n2 <= (n1 + n2) d + d^2``. The singular values come from an SVD
+  (``eigvalsh`` of ``C C^T`` would be ~3x cheaper on well-conditioned inputs but squares the
+  condition number, and realistic features with decaying spectra are not well conditioned).
+
+The eigen route takes square roots of eigenvalues that are zero in exact arithmetic when a
+covariance is rank deficient (n <= d) and come out as +-eps * lambda_max, so there it carries a
+relative error of ~1e-8 (as do torch-fidelity's and torchmetrics' ``eigvals`` formulas); the
+low-rank route's SVD has no such problem (it matches a 40-digit computation to 1e-12 in the tests).
 
 The result is clamped at 0, so identical inputs give 0 rather than a rounding-size negative.
 """
@@ -79,7 +86,7 @@ def trace_sqrt_product(
 
 
 def _nuclear_norm(c: np.ndarray) -> float:
-    """Sum of singular values; falls back to the eigenvalues of C C^T if the SVD fails."""
+    """Sum of singular values (SVD: accurate for the tiny ones, unlike eigenvalues of C C^T)."""
     try:
         return float(np.linalg.svd(c, compute_uv=False).sum())
     except np.linalg.LinAlgError:  # pragma: no cover - gesdd non-convergence is rare
@@ -140,7 +147,9 @@ def _prepare(x: np.ndarray) -> FrechetState:
 
 
 def _choose_route(n1: int, n2: int, d: int) -> Literal["eig", "lowrank"]:
-    return "lowrank" if n1 * n2 <= (n1 + n2) * d + d * d else "eig"
+    """Low-rank when one set has at most d samples (else its n x n SVD outgrows the d x d work)
+    and the n1 x n2 cross product is cheaper than computing both covariances."""
+    return "lowrank" if min(n1, n2) <= d and n1 * n2 <= (n1 + n2) * d + d * d else "eig"
 
 
 def _pair(s1: FrechetState, s2: FrechetState, route: Route = "auto") -> float:
