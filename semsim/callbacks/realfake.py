@@ -176,23 +176,30 @@ def save_pair_histogram(
     edges = np.linspace(0.0, 1.0, bins + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     colours = {"real_real": "tab:blue", "fake_fake": "tab:red", "real_fake": "tab:purple"}
+    floor = 1.0
     for kind in PAIR_TYPES:
         s = samples.get(kind)
         if s is None or s.size == 0:
             continue
-        ax1.hist(s, bins=edges, density=True, histtype="step", lw=1.8, color=colours[kind],
-                 label=f"{kind} (mean {s.mean():.3f})")  # fmt: skip
+        floor = min(floor, 0.5 / s.size)
+        ax1.hist(s, bins=edges, weights=np.full(s.size, 1.0 / s.size), histtype="step", lw=1.8,
+                 color=colours[kind], label=f"{kind} (mean {s.mean():.3f})")  # fmt: skip
     ax1.set_xlabel("pair score 1 - |p(x1) - p(x2)|")
-    ax1.set_ylabel("density")
+    ax1.set_ylabel("share of pairs")
     ax1.set_yscale("log")
-    ax1.legend(loc="upper left", fontsize=8)
+    ax1.set_ylim(floor, 1.5)
+    ax1.legend(loc="upper center", fontsize=8)
     ax1.set_title("pair score by pair type")
+    floor = 1.0
     for p, name, colour in ((p_real, names[0], "tab:blue"), (p_fake, names[1], "tab:red")):
         if p.size:
-            ax2.hist(p, bins=edges, density=True, histtype="step", lw=1.8, color=colour,
-                     label=f"{name} images (n={p.size})")  # fmt: skip
+            floor = min(floor, 0.5 / p.size)
+            ax2.hist(p, bins=edges, weights=np.full(p.size, 1.0 / p.size), histtype="step",
+                     lw=1.8, color=colour, label=f"{name} images (n={p.size})")  # fmt: skip
     ax2.set_xlabel(f"p = head's P({names[1]})")
+    ax2.set_ylabel("share of images")
     ax2.set_yscale("log")
+    ax2.set_ylim(floor, 1.5)
     ax2.legend(loc="upper center", fontsize=8)
     ax2.set_title("p by kind")
     if title:
