@@ -15,7 +15,6 @@ Hydra run folder ``outputs/compare/<date_time>``). Every option is a Hydra overr
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,10 +29,7 @@ from semsim.data.collection import ImageCollection
 from semsim.encoders import EncoderSpec
 from semsim.features import Features, extract_features
 from semsim.report import Report, print_summary, write_report
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split())
+from semsim.utils import CONF_DIR, cli_errors, one_line
 
 
 def _instantiate(node: DictConfig, what: str) -> Any:
@@ -45,10 +41,10 @@ def _instantiate(node: DictConfig, what: str) -> Any:
     except InstantiationException as e:
         cause = e.__cause__
         if isinstance(cause, (ValueError, TypeError, OSError)):
-            raise ValueError(f"{what}: {_one_line(cause)}") from cause
-        raise ValueError(f"{what}: {_one_line(e)}") from e
+            raise ValueError(f"{what}: {one_line(cause)}") from cause
+        raise ValueError(f"{what}: {one_line(e)}") from e
     except OmegaConfBaseException as e:
-        raise ValueError(f"{what}: {_one_line(e)}") from e
+        raise ValueError(f"{what}: {one_line(e)}") from e
 
 
 def build_collection(node: DictConfig, which: str) -> ImageCollection:
@@ -133,7 +129,7 @@ def compare(cfg: DictConfig) -> Report:
     try:
         out_dir = Path(str(cfg.out_dir)).expanduser()
     except OmegaConfBaseException as e:
-        raise ValueError(f"out_dir: {_one_line(e)} (set out_dir=DIR)") from e
+        raise ValueError(f"out_dir: {one_line(e)} (set out_dir=DIR)") from e
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: {out_dir} exists and is not a folder")
 
@@ -208,19 +204,11 @@ def compare(cfg: DictConfig) -> Report:
     return report
 
 
-# absolute, so that the configs are found however this module is started (python -m, a console
-# script, or main() called from Python); Hydra would look for a `conf` package otherwise
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
-
-
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="compare")
+@cli_errors
 def main(cfg: DictConfig) -> None:
     """CLI: bad input or options end with ``error: ...`` on stderr and exit status 2."""
-    try:
-        compare(cfg)
-    except (ValueError, OmegaConfBaseException) as e:  # CollectionError is a ValueError
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        sys.exit(2)
+    compare(cfg)
 
 
 if __name__ == "__main__":

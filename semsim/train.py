@@ -20,7 +20,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 from semsim.data import build_datamodule
-from semsim.utils import cli_errors, instantiate_list, print_config
+from semsim.utils import CONF_DIR, cli_errors, instantiate_list, print_config
 
 log = logging.getLogger("semsim.train")
 
@@ -149,7 +149,7 @@ def optimized_value(cfg: DictConfig, metrics: dict[str, Any]) -> float | None:
     return float(metrics[name])
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 @cli_errors
 def main(cfg: DictConfig) -> float | None:
     if cfg.get("extras", {}).get("print_config"):

@@ -81,20 +81,46 @@ def print_config(cfg: DictConfig) -> None:
         print(text, file=sys.stderr)
 
 
+def one_line(err: BaseException) -> str:
+    """An error message folded onto one line."""
+    return " ".join(str(err).split())
+
+
 def cli_errors(fn: F) -> F:
-    """Turn input errors (bad path, option, image) into one line on stderr and exit status 2."""
+    """Turn input errors (bad path, option, image, weights) into one line on stderr, exit 2.
+
+    Errors raised inside ``hydra.utils.instantiate`` are unwrapped to their cause, so the user sees
+    ``error: <what> ...`` rather than Hydra's wrapper. ``SEMSIM_DEBUG=1`` re-raises instead.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from hydra.errors import InstantiationException
         from omegaconf.errors import OmegaConfBaseException
 
         try:
             return fn(*args, **kwargs)
-        except (ValueError, FileNotFoundError, OmegaConfBaseException) as err:
+        except (
+            ValueError,
+            FileNotFoundError,
+            OmegaConfBaseException,
+            InstantiationException,
+        ) as err:
             if os.environ.get("SEMSIM_DEBUG"):
                 raise
-            print(f"error: {err}", file=sys.stderr)
-            print("(set SEMSIM_DEBUG=1 for the traceback)", file=sys.stderr)
-            sys.exit(2)
+            cause = err
+            while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
+                cause = cause.__cause__
+            if isinstance(
+                cause, (ValueError, OSError, OmegaConfBaseException, InstantiationException)
+            ):
+                print(f"error: {one_line(cause)}", file=sys.stderr)
+                sys.exit(2)
+            raise
 
     return wrapper  # type: ignore[return-value]
+
+
+# absolute, so that the configs are found however an entry point is started (python -m, a console
+# script, or main() called from Python); Hydra would look for a `conf` package otherwise
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")

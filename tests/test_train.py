@@ -114,3 +114,21 @@ def test_wandb_logger_offline_leaves_files(tmp_path: Path):
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
     assert runs, f"no offline run under {tmp_path / 'wandb'}"
     assert list(runs[0].glob("*.wandb")), "offline run has no .wandb data file"
+
+
+def test_cli_bad_input_is_one_line_exit_2(tmp_path: Path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    cmd = [
+        sys.executable, "-m", "semsim.train", "experiment=cifar10_cpu",
+        f"data.root={tmp_path / 'missing'}", "data.download=false",
+        f"hydra.run.dir={tmp_path / 'run'}", "extras.print_config=false",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "missing" in errors[0]
+    assert "Traceback" not in proc.stderr

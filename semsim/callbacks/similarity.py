@@ -74,7 +74,9 @@ def log_report(trainer: L.Trainer, report: Report, out_dir: Path, prefix: str) -
         if type(lg).__name__ == "WandbLogger":
             for name, m in report.matrices.items():
                 columns = ["row", *m.columns]
-                rows = [[r, *map(float, vals)] for r, vals in zip(m.row_labels, m.values, strict=True)]
+                rows = [
+                    [r, *map(float, vals)] for r, vals in zip(m.row_labels, m.values, strict=True)
+                ]
                 lg.log_table(key=f"{prefix}/{name}", columns=columns, data=rows)
                 png = out_dir / f"{name}.png"
                 if png.exists():
