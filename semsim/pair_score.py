@@ -68,6 +68,7 @@ class PairScorer:
             pretrained=False,
             image_size=desc.get("image_size"),
             hidden=desc.get("hidden", []),
+            crop_pct=desc.get("crop_pct"),
         )
         state = {}
         for k, v in ckpt["state_dict"].items():

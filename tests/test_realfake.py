@@ -426,3 +426,22 @@ def test_cifake_with_official_weights_reports_fid(tmp_path: Path, monkeypatch):
     data = _check_stage(tmp_path / "run" / "similarity" / "test", "fid")
     assert data["encoder"]["name"] == "inception_fid"
     assert "TF1" in data["encoder"]["features"]
+
+
+def test_crop_pct_one_keeps_native_size_images_whole():
+    from semsim.data.datamodule import eval_transform
+
+    net = RealFakeNet("test_resnet", image_size=32, hidden=[], crop_pct=1.0)
+    cfg = net.data_config
+    assert cfg["crop_pct"] == 1.0 and tuple(cfg["input_size"]) == (3, 32, 32)
+    assert RealFakeNet("test_resnet", image_size=32, hidden=[]).data_config["crop_pct"] < 1.0
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    from PIL import Image
+
+    x = eval_transform(cfg)(Image.fromarray(arr)).numpy()
+    mean, std = np.array(cfg["mean"])[:, None, None], np.array(cfg["std"])[:, None, None]
+    expected = (arr.transpose(2, 0, 1) / 255.0 - mean) / std
+    np.testing.assert_allclose(x, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="crop_pct"):
+        RealFakeNet("test_resnet", crop_pct=0.0)

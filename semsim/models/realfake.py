@@ -85,6 +85,9 @@ class RealFakeNet(TimmClassifier):
         image_size: input resolution; ``None`` keeps the backbone's own (299 for Inception).
         drop_rate: dropout inside the head.
         hidden: hidden layer sizes of the head; ``[]`` makes it linear.
+        crop_pct: centre-crop share of the eval transform; ``None`` keeps the backbone's own
+            (0.875 for ImageNet models). Use 1.0 when images come at the input size (CIFAKE at
+            32 px), so eval sees whole images at their own pixels as training does.
     """
 
     def __init__(
@@ -96,7 +99,10 @@ class RealFakeNet(TimmClassifier):
         image_size: int | None = None,
         drop_rate: float = 0.0,
         hidden: Sequence[int] = (256,),
+        crop_pct: float | None = None,
     ) -> None:
+        if crop_pct is not None and not 0.0 < crop_pct <= 1.0:
+            raise ValueError(f"model.net.crop_pct must be in (0, 1], got {crop_pct}")
         super().__init__(
             backbone,
             num_classes=num_classes,
@@ -108,6 +114,15 @@ class RealFakeNet(TimmClassifier):
         self.pretrained = bool(pretrained)
         self.checkpoint = None if checkpoint is None else str(checkpoint)
         self.head = MLPHead(self.num_features, num_classes, hidden, drop_rate)
+        self.crop_pct = None if crop_pct is None else float(crop_pct)
+
+    @property
+    def data_config(self) -> dict:
+        """timm's preprocessing for the backbone at ``image_size``, with ``crop_pct`` if set."""
+        cfg = dict(super().data_config)
+        if self.crop_pct is not None:
+            cfg["crop_pct"] = self.crop_pct
+        return cfg
 
     @property
     def weights(self) -> str:
@@ -121,7 +136,12 @@ class RealFakeNet(TimmClassifier):
         return self.head(self.embed(x))
 
     def describe(self) -> dict:
-        return {**super().describe(), "hidden": list(self.head.hidden), "weights": self.weights}
+        return {
+            **super().describe(),
+            "hidden": list(self.head.hidden),
+            "crop_pct": self.crop_pct,
+            "weights": self.weights,
+        }
 
 
 class RealFakeModule(LightningModule):
