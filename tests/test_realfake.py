@@ -445,3 +445,33 @@ def test_crop_pct_one_keeps_native_size_images_whole():
     np.testing.assert_allclose(x, expected, atol=1e-5)
     with pytest.raises(ValueError, match="crop_pct"):
         RealFakeNet("test_resnet", crop_pct=0.0)
+
+
+def test_callback_can_measure_with_a_separate_frozen_encoder(tmp_path: Path):
+    from semsim.encoders import EncoderSpec
+    from semsim.metrics import frechet_distance
+
+    dm = _datamodule()
+    module = _module()
+    spec = EncoderSpec("test_efficientnet", pretrained=False, image_size=32, key="tiny")
+    cb = RealFakeSimilarityCallback(
+        stages=["test"],
+        scores=["fd"],
+        matrix_scores=[],
+        encoder=spec,
+        n_bootstrap=0,
+        max_per_class=None,
+        out_dir=str(tmp_path / "sim"),
+    )
+    _trainer(tmp_path, [cb]).test(module, datamodule=dm)
+    data = json.loads((tmp_path / "sim" / "test" / "report.json").read_text())
+    assert data["encoder"]["name"] == "test_efficientnet" and "fd_tiny" in data["scores"]
+
+    encoder = spec.build()
+    test = dm.test_set.with_transform(encoder.transform)
+    with torch.no_grad():
+        feats = np.stack([encoder(test[i][0][None])[0].numpy() for i in range(len(test))])
+    assert data["meta"]["feature_dim"] == feats.shape[1] != module.net.num_features
+    fake = test.labels == 1
+    expected = frechet_distance(feats[~fake].astype(np.float64), feats[fake].astype(np.float64))
+    assert data["scores"]["fd_tiny"]["value"] == pytest.approx(expected, rel=1e-4)

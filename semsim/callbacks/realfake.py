@@ -32,6 +32,7 @@ from lightning.pytorch.callbacks import Callback
 from semsim.analysis import class_matrix_results, compare_scores, headline, method_section
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.similarity import log_report, per_class_subset
+from semsim.encoders import EncoderSpec
 from semsim.report import MatrixResult, Report, ScoreResult, jsonable, write_report
 
 log = logging.getLogger(__name__)
@@ -307,12 +308,19 @@ class RealFakeSimilarityCallback(Callback):
     ``positive_index`` and ``backbone_info`` (:class:`semsim.models.RealFakeModule`). The test set
     must be labelled REAL/FAKE; CIFAR-10 classes come from ``attributes["class"]`` when present.
 
+    The similarity scores and matrices measure the model's own backbone embedding, or, with
+    ``encoder``, a separate frozen encoder (a fine-tuned detector's embedding is trained to pull
+    REAL and FAKE apart, so its distances say more about the detector than about the images); the
+    pair score always uses the trained model's ``p``.
+
     Args:
         stages: any of ``fit`` (after fitting, last weights) and ``test`` (after testing).
         scores: registry names of the REAL-vs-FAKE scores (``fd`` -> ``fid`` / ``fd_<key>``).
         matrix_scores: registry names of the REAL-classes x FAKE-classes matrices (``[]``: none);
             a ``pair_similarity`` matrix is always added when classes are known.
         encoder_key: names the embedding in score names (default: from the backbone).
+        encoder: a frozen encoder for the scores and matrices instead of the model's backbone
+            (``conf/encoder/*.yaml``); ``None``: the model's backbone.
         max_per_class: test images kept per (kind, class) group (seeded); ``None``: all.
         n_pairs: pair-score pairs per pair type (all pairs when there are fewer).
         n_bootstrap: half-sample replicates of score intervals (0: none); also the image
@@ -330,6 +338,7 @@ class RealFakeSimilarityCallback(Callback):
         scores: Sequence[str] = DEFAULT_SCORES,
         matrix_scores: Sequence[str] = DEFAULT_MATRIX_SCORES,
         encoder_key: str | None = None,
+        encoder: EncoderSpec | None = None,
         max_per_class: int | None = 100,
         n_pairs: int = 200_000,
         n_bootstrap: int = 20,
@@ -350,6 +359,8 @@ class RealFakeSimilarityCallback(Callback):
         self.scores = list(scores)
         self.matrix_scores = list(matrix_scores)
         self.encoder_key = encoder_key
+        self.encoder = encoder
+        self._built_encoder: Any = None
         self.max_per_class = max_per_class
         self.n_pairs = int(n_pairs)
         self.n_bootstrap = int(n_bootstrap)
@@ -395,7 +406,24 @@ class RealFakeSimilarityCallback(Callback):
             trainer, pl_module, subset, pl_module.embed_and_proba, self.batch_size, self.num_workers
         )
         feats, p = out[:, :-1], out[:, -1].astype(np.float64)
-        if official:  # FID proper: the same frozen network, with the TF1 resize of the protocol
+        if self.encoder is not None:  # a separate frozen encoder measures the images
+            if self._built_encoder is None:
+                self._built_encoder = self.encoder.build()
+            frozen = self._built_encoder.to(pl_module.device)
+            feats = embed_dataset(
+                trainer,
+                pl_module,
+                subset.with_transform(frozen.transform),
+                frozen,
+                self.batch_size,
+                self.num_workers,
+            )
+            enc = {
+                **self.encoder.provenance(),
+                "stage": stage,
+                "features": "a separate frozen encoder (p still comes from the trained model)",
+            }
+        elif official:  # FID proper: the same frozen network, with the TF1 resize of the protocol
             from semsim.encoders import Encoder
 
             fid_encoder = Encoder.from_backbone(pl_module.net.backbone, "inception_fid", {})
@@ -528,8 +556,13 @@ class RealFakeSimilarityCallback(Callback):
         method = method_section(enc, used, self.n_bootstrap, True)
         method["summary"] = (
             f"{method['summary']}\n\nHere A = the {real_name} and B = the {fake_name} test images, "
-            f"up to {self.max_per_class} per CIFAR-10 class each, embedded by the real/fake "
-            "model's backbone. The pair score is the seed's per-image-pair similarity "
+            f"up to {self.max_per_class} per CIFAR-10 class each, embedded by "
+            + (
+                "the frozen encoder above. "
+                if self.encoder is not None
+                else "the real/fake model's backbone. "
+            )
+            + "The pair score is the seed's per-image-pair similarity "
             "1 - |p(x1) - p(x2)| with p the trained head's probability of FAKE; `pair_score` "
             "gives its distribution over real-real, fake-fake and real-fake pairs (a head that "
             "separates the kinds well gives real_fake scores near 0 and same-kind scores near 1), "
