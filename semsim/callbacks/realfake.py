@@ -27,11 +27,11 @@ from typing import Any
 
 import lightning as L
 import numpy as np
-from lightning.pytorch.callbacks import Callback
 
 from semsim.analysis import class_matrix_results, compare_scores, headline, method_section
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.similarity import log_report, per_class_subset
+from semsim.callbacks.stages import StageReportCallback
 from semsim.encoders import EncoderSpec
 from semsim.report import MatrixResult, Report, ScoreResult, jsonable, write_report
 
@@ -301,7 +301,7 @@ def encoder_info(module: L.LightningModule, key: str | None, stage: str) -> tupl
     return out, official
 
 
-class RealFakeSimilarityCallback(Callback):
+class RealFakeSimilarityCallback(StageReportCallback):
     """REAL vs FAKE similarity of the test set, with the trained real/fake model, at chosen stages.
 
     The module must provide ``embed_and_proba(x) -> (B, D + 1)`` (embedding and ``p``),
@@ -332,6 +332,8 @@ class RealFakeSimilarityCallback(Callback):
         out_dir: reports go to ``<out_dir>/<stage>/``.
     """
 
+    STAGES = STAGES
+
     def __init__(
         self,
         stages: Sequence[str] = STAGES,
@@ -348,14 +350,11 @@ class RealFakeSimilarityCallback(Callback):
         seed: int = 0,
         out_dir: str = "similarity",
     ) -> None:
-        bad = [s for s in stages if s not in STAGES]
-        if bad:
-            raise ValueError(f"callbacks.realfake.stages: unknown {bad}; choose from {STAGES}")
+        super().__init__(stages, "callbacks.realfake")
         if n_pairs < 1:
             raise ValueError(f"callbacks.realfake.n_pairs must be >= 1, got {n_pairs}")
         if max_per_class is not None and max_per_class < 1:
             raise ValueError(f"callbacks.realfake.max_per_class must be >= 1, got {max_per_class}")
-        self.stages = list(stages)
         self.scores = list(scores)
         self.matrix_scores = list(matrix_scores)
         self.encoder_key = encoder_key
@@ -370,15 +369,6 @@ class RealFakeSimilarityCallback(Callback):
         self.seed = seed
         self.out_dir = Path(out_dir)
         self.results: dict[str, RealFakeResult] = {}
-
-    # --- hooks ---------------------------------------------------------------------------
-    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if "fit" in self.stages:
-            self.run(trainer, pl_module, "fit")
-
-    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if "test" in self.stages:
-            self.run(trainer, pl_module, "test")
 
     # --- work ----------------------------------------------------------------------------
     def _subset(self, trainer: L.Trainer, pl_module: L.LightningModule):

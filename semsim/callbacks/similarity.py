@@ -22,10 +22,10 @@ from typing import Any
 
 import lightning as L
 import numpy as np
-from lightning.pytorch.callbacks import Callback
 
 from semsim.analysis import DEFAULT_SCORES, analyse
 from semsim.callbacks.embeddings import embed_dataset
+from semsim.callbacks.stages import StageReportCallback
 from semsim.report import Report, write_report
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def log_report(trainer: L.Trainer, report: Report, out_dir: Path, prefix: str) -
                     lg.log_image(key=f"{prefix}/{name}_heatmap", images=[str(png)])
 
 
-class SimilarityMatrixCallback(Callback):
+class SimilarityMatrixCallback(StageReportCallback):
     """Class x class similarity of the model's embeddings on the test set, at chosen stages.
 
     Args:
@@ -111,10 +111,7 @@ class SimilarityMatrixCallback(Callback):
         out_dir: str = "similarity",
         n_bootstrap: int = 0,
     ) -> None:
-        bad = [s for s in stages if s not in STAGES]
-        if bad:
-            raise ValueError(f"callbacks.similarity.stages: unknown {bad}; choose from {STAGES}")
-        self.stages = list(stages)
+        super().__init__(stages, "callbacks.similarity")
         self.scores = list(scores)
         self.encoder_key = encoder_key
         self.max_per_class = max_per_class
@@ -124,19 +121,6 @@ class SimilarityMatrixCallback(Callback):
         self.out_dir = Path(out_dir)
         self.n_bootstrap = n_bootstrap
         self.reports: dict[str, Report] = {}
-
-    # --- hooks ---------------------------------------------------------------------------
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if "pretrained" in self.stages and not trainer.sanity_checking:
-            self.run(trainer, pl_module, "pretrained")
-
-    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if "fit" in self.stages:
-            self.run(trainer, pl_module, "fit")
-
-    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if "test" in self.stages:
-            self.run(trainer, pl_module, "test")
 
     # --- work ----------------------------------------------------------------------------
     def encoder_info(self, pl_module: L.LightningModule, stage: str) -> dict[str, Any]:

@@ -1,0 +1,40 @@
+"""The stage dispatch shared by the report callbacks: run a report at chosen training stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+
+
+class StageReportCallback(Callback):
+    """Calls ``self.run(trainer, pl_module, stage)`` at the stages it was given.
+
+    Stages: ``pretrained`` (before the first training step), ``fit`` (after fit), ``test`` (after
+    test). Subclasses set ``STAGES`` (the stages they support) and implement ``run``.
+    """
+
+    STAGES: tuple[str, ...] = ("pretrained", "fit", "test")
+
+    def __init__(self, stages: Sequence[str], option: str) -> None:
+        bad = [s for s in stages if s not in self.STAGES]
+        if bad:
+            raise ValueError(f"{option}.stages: unknown {bad}; choose from {self.STAGES}")
+        self.stages = list(stages)
+
+    def run(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> Any:
+        raise NotImplementedError
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if "pretrained" in self.stages and not trainer.sanity_checking:
+            self.run(trainer, pl_module, "pretrained")
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if "fit" in self.stages:
+            self.run(trainer, pl_module, "fit")
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if "test" in self.stages:
+            self.run(trainer, pl_module, "test")
