@@ -23,17 +23,7 @@ from semsim.metrics import ScoreDef
 from semsim.report import Headline, MatrixResult, Report, ScoreResult
 from semsim.report.headline import headline_from_c2st, similarity_from_accuracy
 
-DEFAULT_SCORES: tuple[str, ...] = (
-    "prototype_cosine",
-    "fd",
-    "kid",
-    "cmmd",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-    "c2st",
-)
+DEFAULT_SCORES: tuple[str, ...] = tuple(metrics.SCORES)
 """Registry names computed by default, in report order (``fd`` is reported as ``fd_<key>``)."""
 
 SIMILARITY_MATRIX_MEANING = (

@@ -31,6 +31,7 @@ from torchmetrics import Metric
 from semsim.metrics.frechet import frechet_distance_from_stats
 from semsim.metrics.kernels import cmmd, kid
 from semsim.metrics.knn import prdc
+from semsim.metrics.registry import SCORES
 from semsim.metrics.running import FrechetStats
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -38,16 +39,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _MASK = 0xFFFFFFFFFFFFFFFF
 
-STREAMING_SCORES = (
-    "prototype_cosine",
-    "fd",
-    "kid",
-    "cmmd",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-)
+STREAMING_SCORES: tuple[str, ...] = tuple(n for n in SCORES if n != "c2st")
 """Scores :func:`summary_scores` computes: the first two from running sums, the rest on samples."""
 
 
