@@ -272,6 +272,8 @@ class Report:
         method: how the numbers were computed (text and references), for report.md.
         meta: run facts (versions, timings, seed, options).
         title: first line of report.md.
+        sections: further named result sections (evidence, pair scores, duplicates...), each a
+            JSON-able dict written under its name in report.json and read back unchanged.
     """
 
     inputs: dict[str, Any]
@@ -282,6 +284,7 @@ class Report:
     method: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     title: str = "semsim report"
+    sections: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -294,6 +297,7 @@ class Report:
             "matrices": {k: v.to_dict() for k, v in self.matrices.items()},
             "method": jsonable(self.method),
             "meta": jsonable(self.meta),
+            "sections": jsonable(self.sections),
         }
 
     @classmethod
@@ -308,6 +312,7 @@ class Report:
             method=d.get("method", {}),
             meta=d.get("meta", {}),
             title=d.get("title", "semsim report"),
+            sections=d.get("sections", {}),
         )
 
 
