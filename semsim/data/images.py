@@ -125,10 +125,19 @@ def find_bad_images(paths: Sequence[str]) -> dict[int, str]:
     return {i: r for i, r in enumerate(reasons) if r is not None}
 
 
+def _raise(error: OSError) -> None:
+    raise error
+
+
 def iter_files(root: Path) -> Iterator[Path]:
-    """All non-hidden files below ``root``, recursively, following directory symlinks once."""
+    """All non-hidden files below ``root``, recursively, following directory symlinks once
+    (a link back to a folder already walked, e.g. a loop, is not entered again).
+
+    Raises:
+        OSError: naming (``filename``) a folder that cannot be listed, e.g. PermissionError.
+    """
     seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in seen:
             dirnames[:] = []

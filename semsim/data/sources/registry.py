@@ -1,0 +1,99 @@
+"""The source registry: a source's name -> the function that builds its collection.
+
+Adding a source is one module holding a function decorated with ``@register_source("name")``
+(imported by ``semsim.data.sources``). Registration also makes it reachable from the command
+line: Hydra's config groups ``a/NAME`` and ``b/NAME`` (``a=NAME``) are generated here as
+aliases of ``collection/NAME``, and a source without a ``conf/collection/NAME.yaml`` gets a
+``collection/NAME`` config generated from its function's signature (``_target_`` plus every
+option with its default).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from semsim.data.collection import CollectionError, ImageCollection
+
+SourceFactory = Callable[..., ImageCollection]
+F = TypeVar("F", bound=SourceFactory)
+
+SOURCES: dict[str, SourceFactory] = {}
+#: the config groups that select a collection on the command line (``a=NAME``, ``b=NAME``)
+ALIAS_GROUPS: tuple[str, ...] = ("a", "b")
+_CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
+
+
+def register_source(name: str) -> Callable[[F], F]:
+    """Decorator: register ``fn`` as source ``name`` (and its Hydra configs, see the module).
+
+    The function takes the shared options (``root``, ``split``, ``classes``,
+    ``max_per_class``, ``seed``, ``on_bad_image``) plus its own, all with defaults, and
+    returns an :class:`ImageCollection`.
+    """
+
+    def decorate(fn: F) -> F:
+        known = SOURCES.get(name)
+        if known is not None and known is not fn:
+            raise ValueError(f"source {name!r} is already registered ({_target(known)})")
+        SOURCES[name] = fn
+        store_configs(name, fn)
+        return fn
+
+    return decorate
+
+
+def get_source(name: str) -> SourceFactory:
+    """The function registered as ``name``; an unknown name is an error listing the known."""
+    try:
+        return SOURCES[name]
+    except KeyError:
+        raise CollectionError(
+            f"unknown source {name!r}; known sources: {', '.join(sorted(SOURCES))}"
+        ) from None
+
+
+def build_source(name: str, options: Mapping[str, Any] | None = None) -> ImageCollection:
+    """Build source ``name``'s collection with ``options`` (unknown options are an error)."""
+    fn = get_source(name)
+    options = dict(options or {})
+    accepted = set(inspect.signature(fn).parameters)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise CollectionError(
+            f"{name}: unknown option(s) {unknown}; known: {', '.join(sorted(accepted))}"
+        )
+    return fn(**options)
+
+
+def _target(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def default_config(fn: SourceFactory) -> dict[str, Any]:
+    """``{"_target_": ..., option: default, ...}`` from ``fn``'s signature."""
+    node: dict[str, Any] = {"_target_": _target(fn)}
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        default = None if p.default is inspect.Parameter.empty else p.default
+        node[p.name] = list(default) if isinstance(default, tuple) else default
+    return node
+
+
+def store_configs(name: str, fn: SourceFactory) -> None:
+    """Put ``a/NAME``, ``b/NAME`` (and ``collection/NAME`` when no yaml holds it) into
+    Hydra's ConfigStore."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    if not (_CONF_DIR / "collection" / f"{name}.yaml").is_file():
+        store.store(group="collection", name=name, node=default_config(fn))
+    for group in ALIAS_GROUPS:
+        store.store(
+            group=group,
+            name=name,
+            node={"defaults": [{"/collection@_here_": name}, "_self_"]},
+        )
