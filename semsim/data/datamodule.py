@@ -351,6 +351,36 @@ class ImageDataModule(L.LightningDataModule):
         }
 
 
+#: ImageDataModule options a ``data.datamodule`` config does not carry (``seed`` follows the
+#: collection's ``seed`` unless set)
+_NOT_CONFIGURED = ("self", "collection", "eval_split", "seed")
+
+
+def datamodule_defaults() -> dict[str, Any]:
+    """``{option: default}`` of :class:`ImageDataModule`, the one place they are written.
+
+    Hydra reads them as the config ``data/datamodule/default`` (stored in the ConfigStore at
+    import), which every ``conf/data/*.yaml`` includes as its ``datamodule`` block and
+    overrides only where it differs.
+    """
+    return {
+        name: p.default
+        for name, p in inspect.signature(ImageDataModule.__init__).parameters.items()
+        if name not in _NOT_CONFIGURED
+    }
+
+
+def _store_config() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(
+        group="data/datamodule", name="default", node=datamodule_defaults()
+    )
+
+
+_store_config()
+
+
 def build_datamodule(cfg_data: Any) -> ImageDataModule:
     """Build an :class:`ImageDataModule` from a ``data`` config.
 

@@ -40,6 +40,7 @@ from semsim.data.sources.registry import (
     build_source,
     get_source,
     register_source,
+    unregister_source,
 )
 from semsim.data.sources.shapes import SHAPES
 from semsim.data.sources.synthetic import synthetic
@@ -61,4 +62,5 @@ __all__ = [
     "register_source",
     "resolve_path",
     "synthetic",
+    "unregister_source",
 ]

@@ -45,6 +45,19 @@ def register_source(name: str) -> Callable[[F], F]:
     return decorate
 
 
+def unregister_source(name: str) -> None:
+    """Forget source ``name`` and its generated configs (for tests and plugins)."""
+    from hydra.core.config_store import ConfigStore
+
+    fn = SOURCES.pop(name, None)
+    repo = ConfigStore.instance().repo
+    for group in ALIAS_GROUPS:
+        repo.get(group, {}).pop(f"{name}.yaml", None)
+    generated = repo.get("collection", {}).get(f"{name}.yaml")
+    if fn is not None and generated is not None and "_args_" in generated.node:
+        repo["collection"].pop(f"{name}.yaml")
+
+
 def get_source(name: str) -> SourceFactory:
     """The function registered as ``name``; an unknown name is an error listing the known."""
     try:
@@ -68,13 +81,19 @@ def build_source(name: str, options: Mapping[str, Any] | None = None) -> ImageCo
     return fn(**options)
 
 
+def open_source(name: str, /, **options: Any) -> ImageCollection:
+    """Hydra target of generated ``collection/NAME`` configs: :func:`build_source` by name
+    (so a source works whatever module, or test, defines its function)."""
+    return build_source(name, options)
+
+
 def _target(fn: Callable[..., Any]) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
-def default_config(fn: SourceFactory) -> dict[str, Any]:
-    """``{"_target_": ..., option: default, ...}`` from ``fn``'s signature."""
-    node: dict[str, Any] = {"_target_": _target(fn)}
+def default_config(name: str, fn: SourceFactory) -> dict[str, Any]:
+    """``{"_target_": ..., "_args_": [name], option: default, ...}`` from ``fn``'s signature."""
+    node: dict[str, Any] = {"_target_": f"{__name__}.open_source", "_args_": [name]}
     for p in inspect.signature(fn).parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
@@ -90,7 +109,7 @@ def store_configs(name: str, fn: SourceFactory) -> None:
 
     store = ConfigStore.instance()
     if not (_CONF_DIR / "collection" / f"{name}.yaml").is_file():
-        store.store(group="collection", name=name, node=default_config(fn))
+        store.store(group="collection", name=name, node=default_config(name, fn))
     for group in ALIAS_GROUPS:
         store.store(
             group=group,
