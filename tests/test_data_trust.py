@@ -14,7 +14,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from PIL import Image
 
-from semsim.data import CIFAR10_CLASSES, CollectionError, arrays, cifar10, folder
+from semsim.data import CIFAR10_CLASSES, CollectionError, arrays, cifar10, folder, synthetic
 from semsim.data.sources import load_batch
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -262,3 +262,8 @@ def test_zero_byte_and_truncated_images_name_the_file(tmp_path: Path) -> None:
         "empty.png",
         "cut.jpg",
     }
+
+
+def test_non_integer_seed_is_named() -> None:
+    with pytest.raises(CollectionError, match=r"synthetic: seed must be an integer, got 'abc'"):
+        synthetic(seed="abc")  # type: ignore[arg-type]

@@ -93,6 +93,8 @@ class Options:
                 raise CollectionError(
                     f"{source}: classes=[] selects nothing; use null for all classes"
                 )
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise CollectionError(f"{source}: seed must be an integer, got {seed!r}")
         return cls(source, names, max_per_class, int(seed), on_bad_image)
 
     def select(
