@@ -1,6 +1,6 @@
 """Decoding image files into RGB, finding image files, and checking them.
 
-Every file-based collection loads its pixels through :func:`open_rgb`, so all sources agree on
+Every file-based collection loads its pixels through :func:`decode_file`, so all sources agree on
 how odd images become RGB:
 
 - EXIF orientation is applied (``PIL.ImageOps.exif_transpose``).

@@ -4,18 +4,19 @@ Adding a source is one module holding a function decorated with ``@register_sour
 (imported by ``semsim.data.sources``). Registration also makes it reachable from the command
 line: Hydra's config groups ``a/NAME`` and ``b/NAME`` (``a=NAME``) are generated here as
 aliases of ``collection/NAME``, and a source without a ``conf/collection/NAME.yaml`` gets a
-``collection/NAME`` config generated from its function's signature (``_target_`` plus every
-option with its default).
+``collection/NAME`` config generated from its function's signature (every option with its
+default, built through :func:`open_source`).
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, TypeVar
 
 from semsim.data.collection import CollectionError, ImageCollection
+from semsim.utils import CONF_DIR
 
 SourceFactory = Callable[..., ImageCollection]
 F = TypeVar("F", bound=SourceFactory)
@@ -23,7 +24,6 @@ F = TypeVar("F", bound=SourceFactory)
 SOURCES: dict[str, SourceFactory] = {}
 #: the config groups that select a collection on the command line (``a=NAME``, ``b=NAME``)
 ALIAS_GROUPS: tuple[str, ...] = ("a", "b")
-_CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 
 
 def register_source(name: str) -> Callable[[F], F]:
@@ -36,7 +36,7 @@ def register_source(name: str) -> Callable[[F], F]:
 
     def decorate(fn: F) -> F:
         known = SOURCES.get(name)
-        if known is not None and known is not fn:
+        if known is not None and _target(known) != _target(fn):  # (a reload may re-register)
             raise ValueError(f"source {name!r} is already registered ({_target(known)})")
         SOURCES[name] = fn
         store_configs(name, fn)
@@ -108,7 +108,7 @@ def store_configs(name: str, fn: SourceFactory) -> None:
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
-    if not (_CONF_DIR / "collection" / f"{name}.yaml").is_file():
+    if not os.path.isfile(os.path.join(CONF_DIR, "collection", f"{name}.yaml")):
         store.store(group="collection", name=name, node=default_config(name, fn))
     for group in ALIAS_GROUPS:
         store.store(
