@@ -8,7 +8,6 @@ import torch
 
 from semsim.metrics import (
     FrechetStats,
-    cosine_matrix,
     frechet_distance,
     frechet_distance_from_stats,
 )

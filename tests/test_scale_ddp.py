@@ -205,7 +205,6 @@ from semsim.metrics import FrechetStats, ReservoirSample
 rank, world = dist.get_rank(), dist.get_world_size()
 g = torch.Generator().manual_seed(0)
 x = torch.randn(1001, 6, generator=g, dtype=torch.float64) + 2.0
-y = torch.randint(0, 3, (1001,), generator=g)
 fs = FrechetStats(6)
 indexed, stream = ReservoirSample(50, 6, seed=5), ReservoirSample(50, 6, seed=5)
 for c in torch.arange(rank, 1001, world).split(64):
@@ -258,8 +257,7 @@ def test_metric_states_sync_across_two_gloo_processes(tmp_path: Path):
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1001, 6, generator=g, dtype=torch.float64) + 2.0
-    y = torch.randint(0, 3, (1001,), generator=g)
-    xn, yn = x.numpy(), y.numpy()
+    xn = x.numpy()
     bottom = set(np.argsort(uniform_keys(torch.arange(1001), 5).numpy())[:50].tolist())
     results = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
     for res in results:  # every rank holds the synced (whole-data) values
