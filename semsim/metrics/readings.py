@@ -72,21 +72,24 @@ def indistinguishability_reading(
         outputs: the C2ST engine's outputs (``c2st`` accuracy, ``p_value``, ``n_test``).
     """
     acc = outputs.get("c2st")
-    p = outputs.get("p_value")
-    text = describe_similarity(value, ci, p)
+    acc_hi = outputs.get("c2st_ci_high")
+    n = outputs.get("n_test")
+    over = f" over {int(n)} held-out predictions" if n is not None else ""
+    if acc is not None and acc_hi is not None and acc_hi < 0.5:
+        return (
+            f"inconclusive: the classifier scored significantly below chance ({100 * acc:.1f}%"
+            f"{over}, 95% CI up to {100 * acc_hi:.1f}%), which a valid test does not do: most "
+            "likely the same or near-duplicate images are in both A and B, and the test then "
+            "says nothing about the overlap"
+        )
+    text = describe_similarity(value, ci, outputs.get("p_value"))
     text += (
         f"; at most about {100 * value:.0f}% of the two feature distributions overlap (the "
         "classifier test bounds the overlap from above: a better classifier could only separate "
         "them more)"
     )
     if acc is not None:
-        text += f"; a classifier tells A from B {100 * acc:.1f}% of the time (chance 50%)"
+        text += f"; a classifier tells A from B {100 * acc:.1f}% of the time (chance 50%){over}"
         if acc < 0.5:
-            text += (
-                ", below chance: sampling noise at this n, or the same images in A and B "
-                "split across the folds"
-            )
-    n = outputs.get("n_test")
-    if n is not None:
-        text += f", over {int(n)} held-out predictions"
+            text += "; below chance, within sampling noise"
     return text
