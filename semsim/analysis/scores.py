@@ -70,7 +70,7 @@ def engine_entries(
     extras of that score; outputs that match no score of the engine are extras of all of them.
     """
     factory = todo[0][0].engine
-    engine = factory()
+    engine = factory(seed=seed) if todo[0][0].seeded else factory()
     try:
         point = engine(xa, xb)
     except ValueError as e:

@@ -90,6 +90,8 @@ class ScoreDef:
         reading: one-line reading of a value, for the headline.
         encoder_named: reported as ``<name>_<encoder key>`` (or ``fid``), since its value only
             means something next to its encoder (the Fréchet distance).
+        seeded: the A-vs-B analysis builds the engine with its ``seed`` (``engine(seed=...)``);
+            otherwise with the factory's defaults.
     """
 
     name: str
@@ -110,6 +112,7 @@ class ScoreDef:
     method: str = ""
     reading: ReadingFn | None = None
     encoder_named: bool = False
+    seeded: bool = False
 
     def compute(self, a: ArrayLike, b: ArrayLike) -> float:
         """The score of ``b`` against ``a`` (``a`` is the reference where that matters)."""
@@ -206,7 +209,7 @@ SCORES: dict[str, ScoreDef] = {
         ScoreDef(
             "c2st", "rendering", False, (0.0, 1.0),
             "cross-validated accuracy of a logistic regression telling A from B (0.5 = chance)",
-            _C2, _C2_T, 5, True, c2st_engine, "c2st", interval=C2ST_INTERVAL,
+            _C2, _C2_T, 5, True, c2st_engine, "c2st", interval=C2ST_INTERVAL, seeded=True,
             method="C2ST asks whether a logistic regression tells the two sets apart on held-out "
             "data; the larger set is split into balanced subsamples, each paired with all of the "
             "smaller one, and the accuracy is their mean, with the exact binomial interval of "
@@ -216,7 +219,7 @@ SCORES: dict[str, ScoreDef] = {
             "indistinguishability", "rendering", True, (0.0, 1.0),
             "1 - |2 acc - 1| of the C2ST: an upper bound on the share of the two feature "
             "distributions that overlap (1 = a classifier is at chance)",
-            _C2, _C2_T, 5, False, c2st_engine, "indistinguishability", headline=True,
+            _C2, _C2_T, 5, False, c2st_engine, "indistinguishability", seeded=True, headline=True,
             interval="the C2ST accuracy's exact interval mapped through 1 - |2 acc - 1|",
             method="`indistinguishability` = 1 - |2 acc - 1|: on a balanced task the best "
             "classifier reaches accuracy (1 + TV) / 2, TV being the total-variation distance "
