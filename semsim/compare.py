@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from semsim import __version__
-from semsim.analysis import analyse, plan_matrices, resolve_scores
+from semsim.analysis import analyse, plan_matrices, score_names
 from semsim.data.collection import ImageCollection
 from semsim.encoders import EncoderSpec
 from semsim.features import Features, extract_features
@@ -117,11 +117,9 @@ def compare(cfg: DictConfig) -> Report:
     console = Console(stderr=True)
     t0 = time.perf_counter()
     seed = int(_option(cfg, "seed", 0))
-    scores = list(_option(cfg, "scores", []))
-    resolve_scores(scores)  # unknown names fail before any work
+    scores = score_names(cfg.get("scores"))  # null: every registry score; unknown names fail now
     matrix_scores = cfg.get("matrix_scores")
-    matrix_scores = scores if matrix_scores is None else list(matrix_scores)
-    resolve_scores(matrix_scores)
+    matrix_scores = scores if matrix_scores is None else score_names(list(matrix_scores))
     class_matrices = _option(cfg, "class_matrices", "auto")
     n_bootstrap = int(_option(cfg, "n_bootstrap", 50))
     if n_bootstrap < 0 or n_bootstrap == 1:

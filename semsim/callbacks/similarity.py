@@ -23,7 +23,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 
-from semsim.analysis import DEFAULT_SCORES, analyse
+from semsim.analysis import analyse, score_names
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.stages import StageReportCallback
 from semsim.data.sampling import per_class_subset  # re-exported: callbacks subsample with it
@@ -75,8 +75,8 @@ class SimilarityMatrixCallback(StageReportCallback):
 
     Args:
         stages: any of ``pretrained``, ``fit``, ``test``.
-        scores: registry names (``semsim.metrics.SCORES``); ``fd`` is reported as
-            ``fd_<encoder_key>``.
+        scores: registry names (``semsim.metrics.SCORES``; None = all of them); ``fd`` is
+            reported as ``fd_<encoder_key>``.
         encoder_key: names the embedding in score names and the report.
         max_per_class: test images per class used (seeded subsample); ``None`` for all.
         batch_size: embedding batch size.
@@ -89,7 +89,7 @@ class SimilarityMatrixCallback(StageReportCallback):
     def __init__(
         self,
         stages: Sequence[str] = STAGES,
-        scores: Sequence[str] = DEFAULT_SCORES,
+        scores: Sequence[str] | None = None,
         encoder_key: str = "model",
         max_per_class: int | None = 200,
         batch_size: int = 128,
@@ -99,7 +99,7 @@ class SimilarityMatrixCallback(StageReportCallback):
         n_bootstrap: int = 0,
     ) -> None:
         super().__init__(stages, "callbacks.similarity")
-        self.scores = list(scores)
+        self.scores = score_names(scores)  # None: every registry score
         self.encoder_key = encoder_key
         self.max_per_class = max_per_class
         self.batch_size = batch_size
