@@ -35,7 +35,7 @@ from semsim.encoders import Encoder, EncoderSpec
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: concept logits stored beside the features
 
 _PRECISIONS: dict[str, str] = {
     "32": "32",
@@ -55,12 +55,15 @@ class Features:
     """Embeddings of one collection, in the collection's order.
 
     Attributes:
-        features: ``(N, D)`` float32.
+        features: ``(N, D)`` float32 pooled pre-logit features.
         labels: ``(N,)`` int64 class indices, or None.
         class_names: names indexed by label, or None.
         attributes: the collection's secondary labellings ``{key: (labels, names)}``.
         provenance: collection fingerprint, encoder provenance, precision, cache key.
         from_cache: whether the features were loaded from the disk cache.
+        concepts: ``(N, C)`` float32 logits of the encoder's own classification head (ImageNet-1k
+            for ``effnet_lite0``), or None for a headless encoder.
+        concept_names: the ``C`` class names of ``concepts``, or None.
     """
 
     features: np.ndarray
@@ -69,6 +72,8 @@ class Features:
     attributes: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     from_cache: bool = False
+    concepts: np.ndarray | None = None
+    concept_names: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.features)
@@ -156,48 +161,82 @@ def _sha256_array(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
-def save_cached(cache_dir: str | Path, provenance: Mapping[str, Any], features: np.ndarray) -> Path:
-    """Write a cache entry atomically (``.npz`` first, then the ``.json`` that validates it)."""
+@dataclass
+class Embedded:
+    """What an encoder gives for a collection: ``(N, D)`` features, ``(N, C)`` concept logits."""
+
+    features: np.ndarray
+    concepts: np.ndarray | None = None
+    concept_names: list[str] | None = None
+
+
+def _arrays(out: Embedded) -> dict[str, np.ndarray]:
+    arrays = {"features": out.features}
+    if out.concepts is not None:
+        arrays["concepts"] = out.concepts
+    return arrays
+
+
+def save_cached(
+    cache_dir: str | Path, provenance: Mapping[str, Any], embedded: Embedded | np.ndarray
+) -> Path:
+    """Write a cache entry atomically (``.npz`` first, then the ``.json`` that validates it).
+
+    The entry holds the features and, when the encoder has a head, its concept logits and names.
+    """
+    if isinstance(embedded, np.ndarray):
+        embedded = Embedded(embedded)
     npz_path, json_path = _cache_paths(cache_dir, provenance)
     import io
 
+    arrays = _arrays(embedded)
     buf = io.BytesIO()
-    np.savez(buf, features=features)
+    np.savez(buf, **arrays)
     _atomic_write(npz_path, buf.getvalue())
     meta = {
         "provenance": dict(provenance),
-        "shape": list(features.shape),
-        "dtype": str(features.dtype),
-        "sha256": _sha256_array(features),
+        "arrays": {
+            k: {"shape": list(a.shape), "dtype": str(a.dtype), "sha256": _sha256_array(a)}
+            for k, a in arrays.items()
+        },
+        "concept_names": embedded.concept_names,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     _atomic_write(json_path, json.dumps(meta, indent=1, sort_keys=True).encode())
     return npz_path
 
 
-def load_cached(cache_dir: str | Path, provenance: Mapping[str, Any]) -> np.ndarray | None:
-    """The cached features for ``provenance``, or None when absent or not trustworthy."""
+def load_cached(cache_dir: str | Path, provenance: Mapping[str, Any]) -> Embedded | None:
+    """The cached features (and concepts) for ``provenance``, or None when absent or untrusted."""
     npz_path, json_path = _cache_paths(cache_dir, provenance)
     if not json_path.is_file() or not npz_path.is_file():
         return None
+    n = provenance["collection"]["n_images"]
     try:
         meta = json.loads(json_path.read_text())
         if meta["provenance"]["cache_key"] != provenance["cache_key"]:
             raise ValueError("cache key differs")
         with np.load(npz_path, allow_pickle=False) as z:
-            feats = z["features"]
-        if list(feats.shape) != meta["shape"] or str(feats.dtype) != meta["dtype"]:
-            raise ValueError(f"shape/dtype {feats.shape}/{feats.dtype} differ from the metadata")
-        if feats.shape[0] != provenance["collection"]["n_images"]:
-            raise ValueError(
-                f"{feats.shape[0]} rows for {provenance['collection']['n_images']} images"
-            )
-        if _sha256_array(feats) != meta["sha256"]:
-            raise ValueError("checksum mismatch")
+            arrays = {k: z[k] for k in z.files}
+        if set(arrays) != set(meta["arrays"]) or "features" not in arrays:
+            raise ValueError(f"arrays {sorted(arrays)} differ from the metadata")
+        for k, a in arrays.items():
+            m = meta["arrays"][k]
+            if list(a.shape) != m["shape"] or str(a.dtype) != m["dtype"]:
+                raise ValueError(f"{k}: shape/dtype {a.shape}/{a.dtype} differ from the metadata")
+            if a.shape[0] != n:
+                raise ValueError(f"{k}: {a.shape[0]} rows for {n} images")
+            if _sha256_array(a) != m["sha256"]:
+                raise ValueError(f"{k}: checksum mismatch")
+        names = meta.get("concept_names")
+        if ("concepts" in arrays) != (names is not None) or (
+            names is not None and len(names) != arrays["concepts"].shape[1]
+        ):
+            raise ValueError("concept names do not match the concept logits")
     except Exception as e:  # corrupt zip, bad JSON, truncated file, tampering...
         log.warning("feature cache entry %s is corrupt (%s); recomputing", npz_path, e)
         return None
-    return feats
+    return Embedded(arrays["features"], arrays.get("concepts"), names)
 
 
 # --- extraction ------------------------------------------------------------------------------
@@ -229,10 +268,12 @@ def _progress(iterable: Any, total: int, desc: str, enabled: bool) -> Iterator[A
 
 
 def _features_result(
-    collection: ImageCollection, feats: np.ndarray, provenance: dict[str, Any], from_cache: bool
+    collection: ImageCollection, out: Embedded, provenance: dict[str, Any], from_cache: bool
 ) -> Features:
     return Features(
-        features=feats,
+        features=out.features,
+        concepts=out.concepts,
+        concept_names=out.concept_names,
         labels=None if collection.labels is None else np.asarray(collection.labels),
         class_names=collection.class_names,
         attributes=dict(collection.attributes),
@@ -265,7 +306,8 @@ def extract_features(
         cache_dir: folder of the feature cache (``<key>-<hash>.npz`` + ``.json``); None: off.
 
     Returns:
-        :class:`Features` with ``features`` ``(N, D)`` float32 in the collection's order.
+        :class:`Features` with ``features`` ``(N, D)`` float32 in the collection's order, and
+        ``concepts`` ``(N, C)`` float32 logits when the encoder has a classification head.
     """
     if len(collection) == 0:
         raise ValueError(f"collection {collection.name!r} is empty: nothing to embed")
@@ -300,7 +342,7 @@ def _run_extraction(
     precision: str,
     channels_last: bool,
     progress: bool,
-) -> np.ndarray:
+) -> Embedded:
     encoder = encoder.to(device)
     if channels_last:
         encoder = encoder.to(memory_format=torch.channels_last)
@@ -312,7 +354,9 @@ def _run_extraction(
         pin_memory=device.type == "cuda",
         drop_last=False,
     )
-    out = np.empty((len(collection), encoder.dim), dtype=np.float32)
+    n, names = len(collection), encoder.concept_names
+    out = np.empty((n, encoder.dim), dtype=np.float32)
+    concepts = None if names is None else np.empty((n, len(names)), dtype=np.float32)
     start = 0
     desc = f"{encoder.key} features ({collection.name})"
     with torch.inference_mode(), _autocast(device, precision):
@@ -320,12 +364,14 @@ def _run_extraction(
             x = x.to(device, non_blocking=True)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            f = encoder(x).float().cpu().numpy()
-            out[start : start + len(f)] = f
+            f, logits = encoder.encode(x)
+            out[start : start + len(f)] = f.float().cpu().numpy()
+            if concepts is not None:
+                concepts[start : start + len(f)] = logits.float().cpu().numpy()
             start += len(f)
     if start != len(collection):  # pragma: no cover - DataLoader contract
         raise RuntimeError(f"extracted {start} features for {len(collection)} images")
-    return out
+    return Embedded(out, concepts, names)
 
 
 # --- distributed (Lightning predict loop) ----------------------------------------------------
@@ -393,7 +439,8 @@ def _lightning_module_cls() -> type:
             idx, x = batch
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            f = self.encoder(x).float()
+            f, logits = self.encoder.encode(x)
+            f = f.float() if logits is None else torch.cat([f.float(), logits.float()], 1)
             if self.trainer.world_size > 1:
                 idx = self.all_gather(idx).reshape(-1)
                 f = self.all_gather(f).reshape(-1, f.shape[-1])
@@ -453,7 +500,13 @@ def extract_features_distributed(
     uniq, first = np.unique(idx, return_index=True)  # drops DistributedSampler's padding
     if len(uniq) != len(collection) or uniq[0] != 0 or uniq[-1] != len(collection) - 1:
         raise RuntimeError(f"gathered {len(uniq)} distinct images for {len(collection)}")
-    feats = np.ascontiguousarray(feats[first])
+    feats = feats[first]
+    names, d = encoder.concept_names, encoder.dim
+    out = Embedded(
+        np.ascontiguousarray(feats[:, :d]),
+        None if names is None else np.ascontiguousarray(feats[:, d:]),
+        names,
+    )
     if cache_dir is not None and trainer.global_rank == 0:
-        save_cached(cache_dir, provenance, feats)
-    return _features_result(collection, feats, provenance, from_cache=False)
+        save_cached(cache_dir, provenance, out)
+    return _features_result(collection, out, provenance, from_cache=False)

@@ -16,8 +16,8 @@ from semsim.encoders import inception
 from semsim.encoders.backbone import (
     INCEPTION_FID,
     _pretrained_cfg,
+    build_backbone,
     check_model_name,
-    create_backbone,
     resolve_data_config,
 )
 from semsim.encoders.weights import (
@@ -55,10 +55,33 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def concept_vocabulary(name: str) -> tuple[str, list[str]] | None:
+    """``(tag, class names)`` of the classification head ``name``'s weights come with, or None.
+
+    timm models: the ImageNet subset timm infers from the pretrained config's class count
+    (``imagenet-1k``...; names from ``timm.data.ImageNetInfo``, offline); headless weights (DINOv2,
+    CLIP's projection) have none. ``inception_fid``: the 1008-way TF 2015 classifier, whose class
+    order has no offline name table (names ``tf1008_0000``...).
+    """
+    if name == INCEPTION_FID:
+        return "tf-inception-1008", [f"tf1008_{i:04d}" for i in range(inception.TF_CLASSES)]
+    from timm.data import ImageNetInfo, infer_imagenet_subset
+
+    cfg = _pretrained_cfg(name)
+    subset = infer_imagenet_subset(cfg)
+    if subset is None:
+        return None
+    info = ImageNetInfo(subset)
+    if info.num_classes() != int(cfg.get("num_classes") or 0):
+        return None
+    return subset, [info.index_to_description(i) for i in range(info.num_classes())]
+
+
 class Encoder(nn.Module):
     """A frozen feature extractor: images ``(B, 3, H, W)`` -> pooled pre-logit features ``(B, D)``.
 
-    Always in eval mode (``train()`` is overridden) with gradients off.
+    Always in eval mode (``train()`` is overridden) with gradients off. :meth:`encode` also gives
+    the logits of the model's own classification head (``concepts``) when it has one.
 
     Attributes:
         key: short name used in score names (``fd_<key>``).
@@ -67,6 +90,7 @@ class Encoder(nn.Module):
             ``std``, ``crop_pct``, ``crop_mode``).
         transform: PIL image -> input tensor, the model's own eval preprocessing.
         spec: the :class:`EncoderSpec` it was built from, or None for a wrapped in-memory model.
+        concept_names: names of the head's classes (``C``), or None: no head, no concepts.
     """
 
     def __init__(
@@ -77,6 +101,7 @@ class Encoder(nn.Module):
         preprocess: nn.Module | None = None,
         transform: Callable[[Any], torch.Tensor] | None = None,
         spec: EncoderSpec | None = None,
+        concept_names: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.net = net
@@ -89,6 +114,7 @@ class Encoder(nn.Module):
             transform = create_transform(**self.data_config)
         self.transform = transform
         self.spec = spec
+        self.concept_names = list(concept_names) if concept_names else None
         self.dim = int(getattr(net, "head_hidden_size", None) or net.num_features)
         self.requires_grad_(False)
         super().train(False)
@@ -99,6 +125,13 @@ class Encoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = self.net.forward_features(self.preprocess(x))
         return self.net.forward_head(feats, pre_logits=True)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, D)`` pooled pre-logit features and ``(B, C)`` head logits (None: no head)."""
+        feats = self(x)
+        if self.concept_names is None:
+            return feats, None
+        return feats, self.net.get_classifier()(feats)
 
     def provenance(self) -> dict[str, Any]:
         """What determines the features: the spec's provenance, or a digest of the weights."""
@@ -178,6 +211,19 @@ class EncoderSpec:
         cfg = _pretrained_cfg(self.name)
         return "hub:" + str(cfg.get("hf_hub_id") or cfg.get("url") or self.name)
 
+    def concepts(self) -> tuple[str, list[str]] | None:
+        """The head's ``(tag, class names)`` (see :func:`concept_vocabulary`), without building.
+
+        A ``checkpoint`` whose file turns out to hold no fitting head gives no concepts at build.
+        """
+        return concept_vocabulary(self.name)
+
+    def output_tag(self) -> str:
+        """What an entry holds: the feature kind, plus ``+logits:<tag>`` with concept logits."""
+        base = "pool3_2048" if self.name == INCEPTION_FID else "pre_logits"
+        concepts = self.concepts()
+        return base if concepts is None else f"{base}+logits:{concepts[0]}"
+
     def provenance(self) -> dict[str, Any]:
         """Everything that determines the features, as JSON-able data, without building."""
         prep = _jsonable(self.data_config)
@@ -194,21 +240,23 @@ class EncoderSpec:
             "image_size": self.image_size,
             "weights": self.weights_id(),
             "preprocessing": prep,
-            "output": "pool3_2048" if self.name == INCEPTION_FID else "pre_logits",
+            "output": self.output_tag(),
             "code": code,
         }
 
     def build(self) -> Encoder:
         """Build the frozen encoder (random init is seeded, so it is reproducible)."""
+        concepts = self.concepts()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(RANDOM_INIT_SEED)
-            net = create_backbone(
+            net, head_loaded = build_backbone(
                 self.name,
                 pretrained=self.pretrained,
                 checkpoint=self.checkpoint,
                 image_size=self.image_size,
-                num_classes=0,
+                num_classes=None if concepts is not None else 0,
             )
+        names = concepts[1] if concepts is not None and head_loaded else None
         if self.name == INCEPTION_FID:
             return Encoder(
                 net,
@@ -217,5 +265,6 @@ class EncoderSpec:
                 preprocess=inception.TF1Preprocess(),
                 transform=inception.TF1ResizeTransform(),
                 spec=self,
+                concept_names=names,
             )
-        return Encoder(net, self.key, self.data_config, spec=self)
+        return Encoder(net, self.key, self.data_config, spec=self, concept_names=names)

@@ -278,8 +278,16 @@ class InceptionV3FID(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
 
-    def load_fid_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
-        """Load pytorch-fid / torch-fidelity weights, keeping ``fc`` only when it fits."""
+    def get_classifier(self) -> nn.Module:
+        """The classifier on the pooled features (timm's interface)."""
+        return self.fc
+
+    def load_fid_state_dict(self, state_dict: dict[str, torch.Tensor]) -> bool:
+        """Load pytorch-fid / torch-fidelity weights, keeping ``fc`` only when it fits.
+
+        Returns:
+            Whether ``fc`` was loaded from ``state_dict``.
+        """
         sd = dict(state_dict)
         fc = {k: sd.pop(k) for k in ("fc.weight", "fc.bias") if k in sd}
         fits = (
@@ -294,3 +302,4 @@ class InceptionV3FID(nn.Module):
             raise EncoderError(
                 f"InceptionV3 FID weights do not fit: missing {missing[:3]}..., unexpected {unexpected[:3]}..."
             )
+        return bool(fits)
