@@ -9,18 +9,16 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import timm
 import torch
 from torch import nn
 
-from semsim.encoders import inception
+from semsim.encoders.registry import NETWORKS, network
 from semsim.encoders.weights import (
     EncoderError,
     WeightsUnavailableError,
-    inception_weights_path,
     load_state_dict_file,
     map_state_dict_by_order,
     packaged_weights_path,
@@ -29,8 +27,6 @@ from semsim.encoders.weights import (
 
 log = logging.getLogger(__name__)
 
-INCEPTION_FID = "inception_fid"
-
 
 def _pretrained_cfg(name: str) -> dict[str, Any]:
     cfg = timm.models.get_pretrained_cfg(name)
@@ -38,13 +34,13 @@ def _pretrained_cfg(name: str) -> dict[str, Any]:
 
 
 def check_model_name(name: str) -> None:
-    """Raise EncoderError unless ``name`` is ``inception_fid`` or a timm model name."""
-    if name == INCEPTION_FID:
+    """Raise EncoderError unless ``name`` is a registered network or a timm model name."""
+    if network(name) is not None:
         return
     if not timm.is_model(name):
         raise EncoderError(
             f"encoder.name={name!r} is not a timm model (see timm.list_models('{name.split('_')[0]}*')) "
-            f"nor {INCEPTION_FID!r}"
+            f"nor one of {sorted(NETWORKS)}"
         )
 
 
@@ -60,10 +56,11 @@ def resolve_data_config(name: str, image_size: int | None = None) -> dict[str, A
         ``{"input_size": (3, H, W), "interpolation", "mean", "std", "crop_pct", "crop_mode"}``.
     """
     check_model_name(name)
-    if name == INCEPTION_FID:
-        cfg = dict(inception.DATA_CONFIG)
-        if image_size is not None and image_size != inception.INPUT_SIZE:
-            raise EncoderError("encoder.image_size: inception_fid always works at 299")
+    if (net := network(name)) is not None:
+        cfg = dict(net.data_config)
+        fixed = int(cfg["input_size"][-1])
+        if image_size is not None and image_size != fixed:
+            raise EncoderError(f"encoder.image_size: {name} always works at {fixed}")
         return cfg
     from timm.data import resolve_data_config as timm_resolve
 
@@ -177,8 +174,8 @@ def create_backbone(
     4. random initialisation.
 
     Args:
-        name: timm model name (tags allowed: ``vit_base_patch16_224.augreg_in21k_ft_in1k``) or
-            ``"inception_fid"``.
+        name: timm model name (tags allowed: ``vit_base_patch16_224.augreg_in21k_ft_in1k``) or a
+            registered network (:data:`semsim.encoders.registry.NETWORKS`: ``inception_fid``).
         image_size: input resolution; passed to timm as ``img_size`` for models that fix it at
             construction (ViT, Swin), position embeddings of loaded weights are resampled.
         num_classes: 0 for no classifier; otherwise a classifier (kept from the weights when it
@@ -207,9 +204,8 @@ def build_backbone(
         False when there is no classifier or it is newly initialised over loaded weights.
     """
     check_model_name(name)
-    if name == INCEPTION_FID:
-        classes = inception.TF_CLASSES if num_classes is None else num_classes
-        return _create_inception(pretrained, checkpoint, classes, drop_rate, image_size)
+    if (net := network(name)) is not None:
+        return net.create(pretrained, checkpoint, num_classes, drop_rate, image_size)
     if num_classes is None:
         num_classes = int(_pretrained_cfg(name).get("num_classes") or 0)
     if checkpoint:
@@ -231,24 +227,3 @@ def build_backbone(
         return model, num_classes == 1000
     model = _create_timm(name, pretrained, image_size, num_classes, drop_rate)
     return model, num_classes > 0
-
-
-def _create_inception(
-    pretrained: bool,
-    checkpoint: str | None,
-    num_classes: int,
-    drop_rate: float,
-    image_size: int | None,
-) -> tuple[inception.InceptionV3FID, bool]:
-    if image_size is not None and image_size != inception.INPUT_SIZE:
-        raise EncoderError("encoder.image_size: inception_fid always works at 299")
-    model = inception.InceptionV3FID(num_classes=num_classes, drop_rate=drop_rate)
-    path: Path | None = None
-    if checkpoint:
-        path = Path(checkpoint).expanduser()
-    elif pretrained:
-        path = inception_weights_path()
-    if path is None:
-        return model, num_classes > 0
-    state_dict, _ = load_state_dict_file(path)
-    return model, model.load_fid_state_dict(state_dict)

@@ -13,13 +13,15 @@ TensorFlow 1.x's bilinear resize (``align_corners=False``, no antialiasing) and 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from semsim.encoders.weights import EncoderError
+from semsim.encoders.weights import EncoderError, inception_weights_path, load_state_dict_file
 
 INPUT_SIZE = 299
 FEATURE_DIM = 2048
@@ -303,3 +305,33 @@ class InceptionV3FID(nn.Module):
                 f"InceptionV3 FID weights do not fit: missing {missing[:3]}..., unexpected {unexpected[:3]}..."
             )
         return bool(fits)
+
+
+def create_inception(
+    pretrained: bool,
+    checkpoint: str | None,
+    num_classes: int | None,
+    drop_rate: float,
+    image_size: int | None,
+) -> tuple[InceptionV3FID, bool]:
+    """The FID InceptionV3 with its weights (``checkpoint`` file, else the official file).
+
+    Args:
+        num_classes: None keeps the TF 1008-way classifier; 0 drops it.
+
+    Returns:
+        ``(model, head_loaded)``: whether ``fc`` holds the weights' own classifier (or the seeded
+        random init of the whole model).
+    """
+    if image_size is not None and image_size != INPUT_SIZE:
+        raise EncoderError(f"encoder.image_size: inception_fid always works at {INPUT_SIZE}")
+    classes = TF_CLASSES if num_classes is None else num_classes
+    model = InceptionV3FID(num_classes=classes, drop_rate=drop_rate)
+    if checkpoint:
+        path = Path(checkpoint).expanduser()
+    elif pretrained:
+        path = inception_weights_path()
+    else:
+        return model, classes > 0
+    state_dict, _ = load_state_dict_file(path)
+    return model, model.load_fid_state_dict(state_dict)
