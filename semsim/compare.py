@@ -27,7 +27,13 @@ from semsim import __version__
 from semsim.analysis import analyse, plan_matrices, score_names
 from semsim.data.collection import ImageCollection
 from semsim.encoders import EncoderSpec
-from semsim.features import Features, extract_features
+from semsim.features import (
+    Features,
+    extract_features,
+    make_trainer,
+    normalize_precision,
+    run_on_trainer,
+)
 from semsim.report import Report, print_summary, write_report
 from semsim.utils import CONF_DIR, cli_errors, one_line
 
@@ -103,11 +109,58 @@ def _describe(coll: ImageCollection, node: DictConfig, feats: Features) -> dict[
     return out
 
 
-def compare(cfg: DictConfig) -> Report:
+_TRAINER_KEYS = ("accelerator", "devices", "strategy", "num_nodes")
+
+
+def _trainer(node: DictConfig | None, precision: str) -> Any:
+    """A Lightning trainer from the optional ``trainer`` group (``trainer=ddp trainer.devices=4``):
+    only its process options are used; the encoder's precision is compare's ``precision``."""
+    if node is None:
+        return None
+    kwargs = {k: node[k] for k in _TRAINER_KEYS if k in node and node[k] is not None}
+    kwargs = OmegaConf.to_container(OmegaConf.create(kwargs), resolve=True)
+    assert isinstance(kwargs, dict)
+    try:
+        return make_trainer(
+            **kwargs, precision=_LIGHTNING_PRECISION[normalize_precision(precision)]
+        )
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise ValueError(f"trainer: {one_line(e)}") from e
+
+
+_LIGHTNING_PRECISION = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed"}
+
+
+def _embed_all(
+    collections: dict[str, ImageCollection],
+    spec: EncoderSpec,
+    extract: dict[str, Any],
+    trainer: Any,
+    console: Any,
+) -> dict[str, Features]:
+    """Features of every collection (on every process of ``trainer`` when one is given)."""
+    rank0 = trainer is None or trainer.global_rank == 0
+    feats: dict[str, Features] = {}
+    for which, coll in collections.items():
+        if rank0:
+            console.log(f"{which.upper()}: {coll.name} ({len(coll)} images) -> {spec.key} features")
+        feats[which] = extract_features(
+            coll, spec, **{**extract, "progress": extract["progress"] and rank0}, trainer=trainer
+        )
+        if feats[which].from_cache and rank0:
+            console.log(f"{which.upper()}: features loaded from the cache")
+    return feats
+
+
+def compare(cfg: DictConfig) -> Report | None:
     """Run a comparison described by a composed ``conf/compare.yaml`` and write its report.
 
+    With ``trainer=...`` (e.g. ``trainer=ddp trainer.devices=4``) every process embeds its share
+    of each collection through Lightning and rank 0 alone scores and writes the report.
+
     Returns:
-        The :class:`~semsim.report.Report` that was written to ``cfg.out_dir``.
+        The :class:`~semsim.report.Report` that was written to ``cfg.out_dir`` (None on the other
+        processes of a multi-process run).
 
     Raises:
         ValueError: bad input or options (``CollectionError`` for data problems), one line each.
@@ -144,6 +197,7 @@ def compare(cfg: DictConfig) -> Report:
     encoder_info = spec.provenance()
 
     progress = bool(_option(cfg, "progress", True))
+    shard_size = cfg.get("shard_size")
     extract = {
         "batch_size": int(_option(cfg, "batch_size", 64)),
         "num_workers": int(_option(cfg, "num_workers", 2)),
@@ -151,16 +205,20 @@ def compare(cfg: DictConfig) -> Report:
         "precision": str(_option(cfg, "precision", "32")),
         "cache_dir": _cache_dir(cfg),
         "progress": progress,
+        "shard_size": None if shard_size is None else int(shard_size),
     }
+    collections = {"a": coll_a} if coll_b is None else {"a": coll_a, "b": coll_b}
     t_feat = time.perf_counter()
-    feats: dict[str, Features] = {}
-    for which, coll in (("a", coll_a), ("b", coll_b)):
-        if coll is None:
-            continue
-        console.log(f"{which.upper()}: {coll.name} ({len(coll)} images) -> {spec.key} features")
-        feats[which] = extract_features(coll, spec, **extract)
-        if feats[which].from_cache:
-            console.log(f"{which.upper()}: features loaded from the cache")
+    trainer = _trainer(cfg.get("trainer"), extract["precision"])
+    if trainer is None:
+        feats = _embed_all(collections, spec, extract, None, console)
+    else:
+        extract["device"] = None  # the trainer's device for each process
+        feats = run_on_trainer(
+            trainer, lambda t: _embed_all(collections, spec, extract, t, console)
+        )
+        if trainer.global_rank != 0:
+            return None  # rank 0 writes the report
     features_s = time.perf_counter() - t_feat
     encoder_info["dim"] = int(feats["a"].features.shape[1])
 
