@@ -12,12 +12,14 @@ from scipy.spatial.distance import cdist
 
 from semsim.data.collection import ArrayCollection, FileCollection, Subset
 from semsim.evidence import (
+    attach_evidence,
     build_evidence,
     content_hashes,
     find_cross_duplicates,
     image_paths,
     indices_to_drop,
     keep_mask,
+    without_duplicates,
 )
 from semsim.evidence.represent import kmeans, two_proportion_z
 
@@ -235,3 +237,40 @@ def test_image_paths_follow_subsets(tmp_path):
     assert image_paths(ArrayCollection(_images(2, 0))) is None
     sub_hashes = content_hashes(Subset(coll, [1]))
     assert sub_hashes == [content_hashes(coll)[1]]
+
+
+def test_without_duplicates_drops_b_rows_of_a_features_object():
+    from semsim.features import Features
+
+    rng = np.random.default_rng(0)
+    fa = Features(rng.normal(size=(10, 4)).astype("f4"), np.arange(10) % 2, ["x", "y"])
+    xb = rng.normal(size=(6, 4)).astype("f4")
+    xb[[1, 4]] = fa.features[[2, 3]]
+    fb = Features(xb, np.arange(6) % 2, ["x", "y"], attributes={"k": (np.arange(6), ["n"])})
+    d = find_cross_duplicates(fa.features, fb.features)
+    clean = without_duplicates(fb, d)
+    assert isinstance(clean, Features) and len(clean) == 4
+    np.testing.assert_array_equal(clean.features, xb[[0, 2, 3, 5]])
+    np.testing.assert_array_equal(clean.labels, [0, 0, 1, 1])
+    np.testing.assert_array_equal(clean.attributes["k"][0], [0, 2, 3, 5])
+    assert len(fb) == 6  # the original is untouched
+
+
+def test_attach_evidence_fills_both_sections_from_collections():
+    from semsim.report import Report
+
+    pixels = _images(30, 7)
+    coll_a = ArrayCollection(pixels[:20], np.arange(20) % 2, ["p", "q"])
+    coll_b = ArrayCollection(pixels[15:], np.arange(15) % 2, ["p", "q"])  # 5 shared images
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(30, 8))
+    fa = _feats(x[:20], coll_a.labels, ["p", "q"])
+    fb = _feats(x[15:], coll_b.labels, ["p", "q"])
+    report = Report(inputs={}, encoder={})
+    attach_evidence(report, fa, fb, coll_a, coll_b, seed=0)
+    assert report.sections["duplicates"]["n_exact"] == 5
+    assert report.sections["duplicates"]["b_indices"] == [0, 1, 2, 3, 4]
+    assert {g["key"] for g in report.sections["evidence"]["galleries"]} == {
+        "b_outside_a", "a_outside_b", "coverage_holes",
+    }  # fmt: skip
+    json.dumps(report.to_dict())

@@ -25,6 +25,8 @@ from semsim.evidence.duplicates import (
     image_paths,
     indices_to_drop,
     keep_mask,
+    select_rows,
+    without_duplicates,
 )
 from semsim.evidence.represent import by_class, by_cluster, by_concept, softmax
 from semsim.evidence.select import class_pairs, manifold_galleries, typical_images
@@ -39,7 +41,10 @@ __all__ = [
     "image_paths",
     "indices_to_drop",
     "keep_mask",
+    "select_rows",
+    "attach_evidence",
     "thumbnail_loader",
+    "without_duplicates",
 ]
 
 
@@ -180,6 +185,44 @@ def _representation(a, b, xa, xb, ia, ib, la, lb, na_, nb_, paths_a, paths_b, se
     if probs is not None:
         out.append(by_concept(probs[0], ia, paths_a, probs[1], ib, paths_b, names))
     return out
+
+
+def attach_evidence(
+    report: Any,
+    features_a: Any,
+    features_b: Any = None,
+    collection_a: Any = None,
+    collection_b: Any = None,
+    *,
+    seed: int = 0,
+    near_threshold: float = NEAR_DUPLICATE_COSINE,
+) -> None:
+    """Put the evidence (and, with B, the cross duplicates) into ``report.sections``.
+
+    The one call an entry point makes after :func:`semsim.analysis.analyse`; then
+    ``write_html(report, out_dir, thumbnail_loader(collection_a, collection_b))``. Exact
+    duplicates need the collections (file bytes or pixels); without them only near ones are
+    looked for.
+    """
+    pa = None if collection_a is None else image_paths(collection_a)
+    pb = None if collection_b is None else image_paths(collection_b)
+    t = time.perf_counter()
+    report.sections["evidence"] = build_evidence(
+        features_a, features_b, paths_a=pa, paths_b=pb, seed=seed
+    )
+    if features_b is not None:
+        both = collection_a is not None and collection_b is not None
+        report.sections["duplicates"] = find_cross_duplicates(
+            features_a.features,
+            features_b.features,
+            content_hashes(collection_a) if both else None,
+            content_hashes(collection_b) if both else None,
+            threshold=near_threshold,
+            paths_a=pa,
+            paths_b=pb,
+        )
+    if isinstance(getattr(report, "meta", None), dict):
+        report.meta["evidence_s"] = round(time.perf_counter() - t, 2)
 
 
 def thumbnail_loader(collection_a: Any, collection_b: Any = None) -> Callable[[str, int], Any]:

@@ -13,6 +13,7 @@ small changes of the same images versus the most similar *different* image of th
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -168,3 +169,32 @@ def keep_mask(n: int, drop: np.ndarray) -> np.ndarray:
     mask = np.ones(n, dtype=bool)
     mask[np.asarray(drop, dtype=np.int64)] = False
     return mask
+
+
+def select_rows(features: Any, keep: np.ndarray) -> Any:
+    """A copy of a feature set (e.g. :class:`semsim.features.Features`) holding only ``keep``.
+
+    Every per-image array (``features``, ``labels``, ``concepts``, each of ``attributes``) is
+    indexed; names and provenance are kept. ``keep`` is a boolean mask or an index array.
+    """
+    n = len(features.features)
+    keep = np.asarray(keep)
+    idx = np.flatnonzero(keep) if keep.dtype == bool else keep.astype(np.int64)
+    out = copy.copy(features)
+    for name, value in vars(features).items():
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == n:
+            setattr(out, name, value[idx])
+    attrs = getattr(features, "attributes", None)
+    if isinstance(attrs, dict):
+        out.attributes = {k: (np.asarray(v)[idx], names) for k, (v, names) in attrs.items()}
+    return out
+
+
+def without_duplicates(features_b: Any, duplicates: dict[str, Any]) -> Any:
+    """B's feature set without the images that have a duplicate in A (see :func:`select_rows`).
+
+    ``analyse(a, without_duplicates(b, dups), ...)`` scores B against A without the shared
+    images, so a report can give the scores with and without them.
+    """
+    drop = indices_to_drop(duplicates, "b")
+    return select_rows(features_b, keep_mask(len(features_b.features), drop))
