@@ -220,7 +220,7 @@ SCORES: dict[str, ScoreDef] = {
             "1 - |2 acc - 1| of the C2ST: an upper bound on the share of the two feature "
             "distributions that overlap (1 = a classifier is at chance)",
             _C2, _C2_T, 5, False, c2st_engine, "indistinguishability", seeded=True, headline=True,
-            interval="the C2ST accuracy's exact interval mapped through 1 - |2 acc - 1|",
+            interval="exact interval of the C2ST accuracy, mapped through 1 - |2 acc - 1|",
             method="`indistinguishability` = 1 - |2 acc - 1|: on a balanced task the best "
             "classifier reaches accuracy (1 + TV) / 2, TV being the total-variation distance "
             "between the two feature distributions, so it estimates 1 - TV, the share of "
