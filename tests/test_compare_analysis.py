@@ -86,7 +86,11 @@ def test_too_small_sets_are_skipped_with_reasons() -> None:
 
 
 def test_fd_name() -> None:
-    assert fd_score_name({"name": "inception_fid", "key": "inception_fid"}) == "fid"
+    # the name comes from the encoder provenance (EncoderSpec.provenance sets fd_name)
+    assert (
+        fd_score_name({"name": "inception_fid", "key": "inception_fid", "fd_name": "fid"}) == "fid"
+    )
+    assert fd_score_name({"name": "inception_fid", "key": "inception_fid"}) == "fd_inception_fid"
     assert fd_score_name({"name": "swin_tiny_patch4_window7_224", "key": "swin_tiny"}) == (
         "fd_swin_tiny"
     )

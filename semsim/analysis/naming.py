@@ -29,10 +29,9 @@ def default_scores() -> list[str]:
 
 
 def fd_score_name(encoder: Mapping[str, Any]) -> str:
-    """``fid`` for the FID InceptionV3, else ``fd_<encoder key>``."""
-    if encoder.get("name") == "inception_fid":
-        return "fid"
-    return f"fd_{encoder.get('key') or 'encoder'}"
+    """The encoder provenance's ``fd_name`` (``fid`` for the official FID weights, set by the
+    encoder registry), else ``fd_<encoder key>``."""
+    return str(encoder.get("fd_name") or f"fd_{encoder.get('key') or 'encoder'}")
 
 
 def report_name(score: str | ScoreDef, encoder: Mapping[str, Any]) -> str:

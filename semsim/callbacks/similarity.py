@@ -26,6 +26,7 @@ import numpy as np
 from semsim.analysis import analyse, score_names
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.stages import StageReportCallback
+from semsim.data.sampling import per_class_subset  # re-exported: callbacks subsample with it
 from semsim.report import Report, write_report
 
 log = logging.getLogger(__name__)
@@ -38,20 +39,6 @@ class _Features:
     features: np.ndarray
     labels: np.ndarray | None
     class_names: list[str] | None
-
-
-def per_class_subset(labels: np.ndarray, max_per_class: int | None, seed: int) -> np.ndarray:
-    """Sorted indices keeping at most ``max_per_class`` of each label (seeded choice)."""
-    if max_per_class is None:
-        return np.arange(len(labels))
-    rng = np.random.default_rng(seed)
-    keep = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        if len(idx) > max_per_class:
-            idx = rng.choice(idx, size=max_per_class, replace=False)
-        keep.append(idx)
-    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
 
 
 def log_report(trainer: L.Trainer, report: Report, out_dir: Path, prefix: str) -> None:
