@@ -16,12 +16,11 @@ import numpy as np
 
 from semsim.metrics._common import ArrayLike, PairEngine
 from semsim.metrics.classifier import INTERVAL_METHOD as C2ST_INTERVAL
-from semsim.metrics.classifier import c2st_engine
+from semsim.metrics.classifier import c2st_engine, indistinguishability_reading
 from semsim.metrics.frechet import fd_engine, frechet_distance_from_stats
 from semsim.metrics.kernels import cmmd_engine, kid_engine
 from semsim.metrics.knn import prdc_engine
 from semsim.metrics.prototype import prototype_cosine_engine
-from semsim.metrics.readings import indistinguishability_reading
 
 ScoreFn = Callable[[np.ndarray, np.ndarray], float]
 Family = Literal["content", "rendering"]
