@@ -16,13 +16,12 @@ import numpy as np
 
 from semsim.metrics._common import ArrayLike, PairEngine
 from semsim.metrics.classifier import INTERVAL_METHOD as C2ST_INTERVAL
-from semsim.metrics.classifier import c2st_engine
+from semsim.metrics.classifier import c2st_engine, indistinguishability_reading
 from semsim.metrics.concepts import concept_reading, concept_similarity_engine
 from semsim.metrics.frechet import fd_engine, frechet_distance_from_stats
 from semsim.metrics.kernels import cmmd_engine, kid_engine
 from semsim.metrics.knn import prdc_engine
 from semsim.metrics.prototype import prototype_cosine_engine
-from semsim.metrics.readings import indistinguishability_reading
 
 ScoreFn = Callable[[np.ndarray, np.ndarray], float]
 Family = Literal["content", "rendering"]
@@ -239,7 +238,7 @@ SCORES: dict[str, ScoreDef] = {
             "1 - |2 acc - 1| of the C2ST: an upper bound on the share of the two feature "
             "distributions that overlap (1 = a classifier is at chance)",
             _C2, _C2_T, 5, False, c2st_engine, "indistinguishability", seeded=True,
-            interval="the C2ST accuracy's exact interval mapped through 1 - |2 acc - 1|",
+            interval="exact interval of the C2ST accuracy, mapped through 1 - |2 acc - 1|",
             method="`indistinguishability` = 1 - |2 acc - 1|: on a balanced task the best "
             "classifier reaches accuracy (1 + TV) / 2, TV being the total-variation distance "
             "between the two feature distributions, so it estimates 1 - TV, the share of "

@@ -204,7 +204,8 @@ def _scores(report: Report) -> str:
         return ""
     families: dict[str, list[tuple[str, ScoreResult]]] = {}
     for name, s in report.scores.items():
-        families.setdefault(str(s.extra.get("family") or ""), []).append((name, s))
+        fam = s.family or s.extra.get("family")  # ScoreResult.family (extra: older reports)
+        families.setdefault(str(fam or ""), []).append((name, s))
     body = []
     for fam, items in families.items():
         if fam or len(families) > 1:
