@@ -133,7 +133,7 @@ def test_streaming_compare_uses_running_sums_and_states_the_sample(tmp_path: Pat
     from semsim.compare import compare
 
     cfg = _compose(
-        tmp_path, "streaming=true", "sample_size=10", "shard_size=7",
+        tmp_path, "streaming=true", "sample_size=10", "shard_size=7", "batch_size=4",
         "scores=[prototype_cosine,fd,kid,precision]",
     )  # fmt: skip
     report = compare(cfg)

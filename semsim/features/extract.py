@@ -223,7 +223,8 @@ def extract_features(
         trainer: a Lightning trainer whose processes are running (a callback's, or the one
             :func:`run_on_trainer` passes): the work is split across its processes and every
             process gets all rows. Cache decisions are rank 0's; rank 0 alone writes.
-        shard_size: rows per shard (cached as they finish, so a killed job resumes); None: one.
+        shard_size: rows per shard, rounded up to whole batches (cached as they finish, so a
+            killed job resumes); None: one shard.
         keep: keep the rows in the result (False: only ``on_shard`` sees them; memory stays flat).
         on_shard: called as ``on_shard(start, rows)`` for each shard in order.
 
@@ -271,7 +272,8 @@ def extract_features(
             on_shard(0, whole)
         return result(whole if keep else _empty(whole), True, 0)
 
-    size = n if shard_size is None else int(shard_size)
+    # whole batches per shard: a sharded run batches exactly like a single pass (same numbers)
+    size = n if shard_size is None else -(-int(shard_size) // batch_size) * batch_size
     bounds = [(s, min(s + size, n)) for s in range(0, n, size)]
     shard_provs = [shard_provenance(provenance, a, b) for a, b in bounds] if cache else []
     sharded = cache is not None and len(bounds) > 1
