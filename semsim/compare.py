@@ -16,30 +16,26 @@ Hydra run folder ``outputs/compare/<date_time>``). Every option is a Hydra overr
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from semsim import __version__, scale
-from semsim.analysis import analyse, plan_matrices, report_name, resolve_scores
-from semsim.data.collection import ImageCollection
-from semsim.encoders import EncoderSpec
-from semsim.features import (
-    Features,
-    extract_features,
-    make_trainer,
-    normalize_precision,
-    run_on_trainer,
-)
-from semsim.report import Report, print_summary, write_report
-from semsim.utils import CONF_DIR, cli_errors, one_line
+from semsim import __version__
+from semsim.utils import check_compare_options, cli_errors, one_line
+
+if TYPE_CHECKING:  # imported where used: `python -m semsim.compare --help` or a typo needs no torch
+    from semsim.data.collection import ImageCollection
+    from semsim.encoders import EncoderSpec
+    from semsim.features import Features
+    from semsim.report import Report
 
 
 def _instantiate(node: DictConfig, what: str) -> Any:
     """``hydra.utils.instantiate`` with the underlying error surfaced as a one-line ValueError."""
+    import hydra
     from hydra.errors import InstantiationException
 
     try:
@@ -55,6 +51,8 @@ def _instantiate(node: DictConfig, what: str) -> Any:
 
 def build_collection(node: DictConfig, which: str) -> ImageCollection:
     """Instantiate collection ``which`` (``"a"``/``"b"``) from its config node."""
+    from semsim.data.collection import ImageCollection
+
     if not isinstance(node, DictConfig) or "_target_" not in node:
         raise ValueError(
             f"{which}: expected a collection config (e.g. {which}=cifar10 {which}.root=PATH), "
@@ -72,6 +70,8 @@ def build_collection(node: DictConfig, which: str) -> ImageCollection:
 
 def build_encoder(node: DictConfig) -> EncoderSpec:
     """Instantiate the encoder spec and resolve its weights' provenance (fails fast offline)."""
+    from semsim.encoders import EncoderSpec
+
     spec = _instantiate(node, "encoder")
     if not isinstance(spec, EncoderSpec):
         raise ValueError(f"encoder: expected an EncoderSpec, got {type(spec).__name__}")
@@ -117,6 +117,8 @@ def _trainer(node: DictConfig | None, precision: str) -> Any:
     only its process options are used; the encoder's precision is compare's ``precision``."""
     if node is None:
         return None
+    from semsim.features import make_trainer, normalize_precision
+
     kwargs = {k: node[k] for k in _TRAINER_KEYS if k in node and node[k] is not None}
     kwargs = OmegaConf.to_container(OmegaConf.create(kwargs), resolve=True)
     assert isinstance(kwargs, dict)
@@ -139,6 +141,8 @@ def _embed_all(
     console: Any,
 ) -> dict[str, Features]:
     """Features of every collection (on every process of ``trainer`` when one is given)."""
+    from semsim.features import extract_features
+
     rank0 = trainer is None or trainer.global_rank == 0
     feats: dict[str, Features] = {}
     for which, coll in collections.items():
@@ -167,14 +171,18 @@ def compare(cfg: DictConfig) -> Report | None:
     """
     from rich.console import Console
 
+    from semsim import scale
+    from semsim.analysis import analyse, plan_matrices, report_name, score_names
+    from semsim.features import run_on_trainer
+    from semsim.report import print_summary, write_report
+
     console = Console(stderr=True)
     t0 = time.perf_counter()
+    check_compare_options(cfg)  # seed, batch_size, num_workers, device, out_dir, cache_dir
     seed = int(_option(cfg, "seed", 0))
-    scores = list(_option(cfg, "scores", []))
-    resolve_scores(scores)  # unknown names fail before any work
+    scores = score_names(cfg.get("scores"))  # null: every registry score; unknown names fail now
     matrix_scores = cfg.get("matrix_scores")
-    matrix_scores = scores if matrix_scores is None else list(matrix_scores)
-    resolve_scores(matrix_scores)
+    matrix_scores = scores if matrix_scores is None else score_names(list(matrix_scores))
     class_matrices = _option(cfg, "class_matrices", "auto")
     n_bootstrap = int(_option(cfg, "n_bootstrap", 50))
     if n_bootstrap < 0 or n_bootstrap == 1:
@@ -291,11 +299,17 @@ def compare(cfg: DictConfig) -> Report | None:
     return report
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="compare")
 @cli_errors
-def main(cfg: DictConfig) -> None:
-    """CLI: bad input or options end with ``error: ...`` on stderr and exit status 2."""
+def task(cfg: DictConfig) -> None:
+    """Hydra task: bad input or options end with ``error: ...`` on stderr and exit status 2."""
     compare(cfg)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """CLI (``semsim compare`` / ``python -m semsim.compare``): overrides are checked first."""
+    from semsim.cli import run_hydra
+
+    run_hydra("compare", argv, task)
 
 
 if __name__ == "__main__":

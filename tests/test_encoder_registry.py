@@ -103,10 +103,16 @@ def test_a_registered_network_is_one_entry(tmp_path: Path, monkeypatch: pytest.M
         name="toy_net",
         module_type=ToyNet,
         create=_toy_create,
-        data_config={"input_size": (3, 8, 8), "interpolation": "bilinear", "mean": (0.0,) * 3,
-                     "std": (1.0,) * 3, "crop_pct": 1.0, "crop_mode": "center"},  # fmt: skip
+        data_config={
+            "input_size": (3, 8, 8),
+            "interpolation": "bilinear",
+            "mean": (0.0,) * 3,
+            "std": (1.0,) * 3,
+            "crop_pct": 1.0,
+            "crop_mode": "center",
+        },  # fmt: skip
         preprocess=nn.Identity,
-        transform=lambda: (lambda im: torch.from_numpy(np.asarray(im, np.float32)).permute(2, 0, 1)),
+        transform=lambda: lambda im: torch.from_numpy(np.asarray(im, np.float32)).permute(2, 0, 1),
         pretrained_weights=lambda: weights,
         output="toy_4",
         code={"toy": 1},
