@@ -82,8 +82,14 @@ def test_shards_reach_the_hook_in_order_and_keep_false_holds_no_rows() -> None:
 
 def _run_compare(tmp_path: Path, name: str, extra: list[str]) -> dict:
     out = tmp_path / name
+    script = tmp_path / "run_compare.py"  # Lightning relaunches this command once per process
+    script.write_text(
+        "import semsim.data.sources  # registers the a=/b= config groups before Hydra composes\n"
+        "from semsim.compare import main\n"
+        "main()\n"
+    )
     cmd = [
-        sys.executable, "-m", "semsim.compare", "encoder.pretrained=false", "encoder.image_size=32",
+        sys.executable, str(script), "encoder.pretrained=false", "encoder.image_size=32",
         "a.n_per_class=5", "a.n_classes=3", "b=synthetic", "b.n_per_class=5", "b.n_classes=3",
         "b.seed=1", "num_workers=0", "progress=false", "n_bootstrap=4", "batch_size=4",
         f"out_dir={out}", f"cache_dir={tmp_path / (name + '_cache')}", f"hydra.run.dir={out}",
