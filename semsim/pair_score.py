@@ -22,7 +22,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from semsim.models.realfake import RealFakeNet, pair_score
+from semsim.metrics.pair_score import pair_score
+from semsim.models.realfake import RealFakeNet
 
 USAGE = "usage: python -m semsim.pair_score ckpt=PATH a=IMAGE b=IMAGE [device=cpu|cuda]"
 

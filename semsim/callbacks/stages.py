@@ -38,3 +38,13 @@ class StageReportCallback(Callback):
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if "test" in self.stages:
             self.run(trainer, pl_module, "test")
+
+
+def labelled_test_set(trainer: L.Trainer, report: str) -> Any:
+    """The datamodule's ``test_set``; a clear error when there is none or it has no labels."""
+    dm = trainer.datamodule
+    if dm is None or not hasattr(dm, "test_set"):
+        raise ValueError(f"{report} needs a datamodule with a test_set")
+    if dm.test_set.labels is None:
+        raise ValueError(f"{dm.test_set.name}: {report} needs a labelled test set")
+    return dm.test_set

@@ -2,7 +2,7 @@
 
 The seed's method: embed every image with InceptionV3, train a small neural network on the
 embeddings to say REAL or FAKE, and score a pair of images by ``1 - |p(x1) - p(x2)|`` where
-``p`` is the network's probability of FAKE (:func:`pair_score`).
+``p`` is the network's probability of FAKE (:func:`semsim.metrics.pair_score.pair_score`).
 
 :class:`RealFakeNet` is the network (any timm backbone or ``inception_fid``, plus a small MLP head);
 :class:`RealFakeModule` trains it with the backbone frozen (kept in eval mode, so its BatchNorm
@@ -24,17 +24,6 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryCalibrationError
 
 from semsim.models.nets import TimmClassifier
-
-PAIR_SCORE_DEFINITION = (
-    "1 - |p(x1) - p(x2)|, p = the real/fake head's probability that an image is FAKE; "
-    "1 = the head sees both images alike, 0 = one surely REAL and the other surely FAKE"
-)
-
-
-def pair_score(p1: np.ndarray | float, p2: np.ndarray | float) -> np.ndarray | float:
-    """The seed's pair similarity ``1 - |p1 - p2|`` of two FAKE probabilities (element-wise)."""
-    out = 1.0 - np.abs(np.asarray(p1, dtype=np.float64) - np.asarray(p2, dtype=np.float64))
-    return float(out) if out.ndim == 0 else out
 
 
 class MLPHead(nn.Module):
@@ -385,6 +374,42 @@ class RealFakeModule(LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
         }
+
+
+# --- what a similarity report says about the module's embedding -------------------------------
+def encoder_info(module: Any, key: str | None, stage: str) -> tuple[dict[str, Any], bool]:
+    """The report's ``encoder`` entry, and whether the features are the official FID ones.
+
+    The Fréchet distance is called ``fid`` only for the frozen ``inception_fid`` backbone with its
+    pretrained (official TF 2015-12-05) weights; otherwise it is ``fd_<key>`` with the key saying
+    what happened to the weights (``_random``, ``_finetuned``, ``_trained``).
+    """
+    from semsim.encoders import default_key
+
+    info = dict(getattr(module, "backbone_info", {}) or {})
+    net = getattr(module, "net", None)
+    name = str(info.get("name") or getattr(net, "backbone_name", "model"))
+    weights = str(info.get("weights", "unknown"))
+    frozen = bool(info.get("frozen", False))
+    official = name == "inception_fid" and weights == "pretrained" and frozen
+    if not frozen:
+        state = "trained" if weights == "random-init" else "finetuned"
+    else:
+        state = "random" if weights == "random-init" else ""
+    base = key or default_key(name)
+    out = {
+        "name": name if (official or name != "inception_fid") else f"{name}:{state or 'custom'}",
+        "key": f"{base}_{state}" if state and not key else base,
+        "weights": weights,
+        "frozen": frozen,
+        "stage": stage,
+        "features": "official FID protocol (TF1 bilinear resize to 299, pool3 2048-d)"
+        if official
+        else "pooled pre-logit backbone embedding, the model's eval preprocessing",
+    }
+    if net is not None and hasattr(net, "describe"):
+        out["net"] = dict(net.describe())
+    return out, official
 
 
 # --- what a model was trained on ------------------------------------------------------------------
