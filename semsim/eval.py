@@ -26,7 +26,7 @@ import lightning as L
 import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from semsim.models.realfake import item_ids
+from semsim.models.provenance import item_ids
 from semsim.train import build
 from semsim.utils import cli_errors, print_config
 

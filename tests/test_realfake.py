@@ -216,7 +216,7 @@ def test_unfrozen_backbone_fine_tunes_at_scaled_lr(tmp_path: Path):
 
 
 def test_checkpoint_is_weights_only_and_records_training_images(tmp_path: Path):
-    from semsim.models.realfake import item_ids
+    from semsim.models.provenance import item_ids
 
     dm = _datamodule()
     module = _module()

@@ -31,7 +31,7 @@ from semsim.callbacks.realfake_report import (
 from semsim.callbacks.similarity import FeatureArrays, per_class_subset
 from semsim.callbacks.stages import StageReportCallback, labelled_test_set
 from semsim.encoders import EncoderSpec
-from semsim.models.realfake import encoder_info
+from semsim.models.provenance import encoder_info
 
 log = logging.getLogger(__name__)
 
