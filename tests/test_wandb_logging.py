@@ -118,3 +118,40 @@ def test_other_loggers_get_scalars_only(tmp_path: Path):
     other = SimpleNamespace(log_metrics=lambda m, step=None: seen.append(dict(m)))
     log_report(SimpleNamespace(loggers=[other], global_step=0), report, out, prefix="s")
     assert len(seen) == 1 and all(isinstance(v, float) for v in seen[0].values())
+
+
+def test_evidence_galleries_become_image_tables(tmp_path: Path):
+    """Real evidence (items by set/index without files, image pairs) drawn by a loader."""
+    from semsim.callbacks.loggers import wandb_objects
+    from semsim.evidence import build_evidence
+    from semsim.report import Report
+
+    rng = np.random.default_rng(0)
+
+    def feats(shift: float) -> SimpleNamespace:
+        x = (rng.normal(size=(30, 6)) + shift).astype(np.float32)
+        return SimpleNamespace(features=x, labels=np.arange(30) % 2, class_names=["x", "y"])
+
+    calls: list[tuple[str, int]] = []
+
+    def images(which: str, index: int) -> Image.Image:
+        calls.append((which, index))
+        return Image.fromarray(np.full((4, 4, 3), index, np.uint8))
+
+    report = Report(inputs={}, encoder={})
+    report.sections["evidence"] = build_evidence(feats(0.0), feats(0.7), seed=0)
+    objs = wandb_objects(report, tmp_path, "p", images)
+
+    first = report.sections["evidence"]["galleries"][0]
+    table = objs[f"p/evidence/galleries/{first['key']}/items"]
+    assert isinstance(table, wandb.Table) and table.columns[0] == "image"
+    assert len(table.data) == len(first["items"])
+    assert all(isinstance(row[0], wandb.Image) for row in table.data)
+    scores = [row[table.columns.index("score")] for row in table.data]
+    assert scores == [item["score"] for item in first["items"]]
+    pairs = [k for k in objs if k.startswith("p/evidence/class_pairs/") and k.endswith("/pairs")]
+    assert pairs, sorted(objs)
+    pair_table = objs[pairs[0]]
+    assert pair_table.columns[:2] == ["a", "b"]
+    assert all(isinstance(x, wandb.Image) for row in pair_table.data for x in row[:2])
+    assert {w for w, _ in calls} == {"a", "b"}

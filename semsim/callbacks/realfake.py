@@ -19,7 +19,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 
-from semsim.analysis import DEFAULT_SCORES, analyse
+from semsim.analysis import analyse, score_names
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.loggers import log_report
 from semsim.callbacks.realfake_report import (
@@ -29,7 +29,8 @@ from semsim.callbacks.realfake_report import (
     note_method,
 )
 from semsim.callbacks.similarity import FeatureArrays, per_class_subset
-from semsim.callbacks.stages import StageReportCallback, labelled_test_set
+from semsim.callbacks.stages import StageReportCallback, add_evidence, labelled_test_set
+from semsim.data import Subset
 from semsim.encoders import EncoderSpec
 from semsim.models.provenance import encoder_info
 
@@ -85,7 +86,7 @@ class RealFakeSimilarityCallback(StageReportCallback):
             raise ValueError(f"callbacks.realfake.n_pairs must be >= 1, got {n_pairs}")
         if max_per_class is not None and max_per_class < 1:
             raise ValueError(f"callbacks.realfake.max_per_class must be >= 1, got {max_per_class}")
-        self.scores = list(DEFAULT_SCORES if scores is None else scores)
+        self.scores = score_names(scores)  # None: every registry score
         self.matrix_scores = list(self.scores if matrix_scores is None else matrix_scores)
         self.encoder_key, self.encoder, self._built_encoder = encoder_key, encoder, None
         self.max_per_class, self.n_pairs = max_per_class, int(n_pairs)
@@ -97,7 +98,6 @@ class RealFakeSimilarityCallback(StageReportCallback):
     def run(
         self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str
     ) -> RealFakeResult | None:
-        from semsim.data import Subset
         from semsim.encoders import Encoder
 
         t0 = time.perf_counter()
@@ -123,7 +123,7 @@ class RealFakeSimilarityCallback(StageReportCallback):
             enc = {**self.encoder.provenance(), "stage": stage,
                    "features": "a separate frozen encoder (p still comes from the trained model)"}  # fmt: skip
         elif official:  # FID proper: the same frozen network, with the TF1 resize of the protocol
-            frozen = Encoder.from_backbone(pl_module.net.backbone, "inception_fid", {})
+            frozen = Encoder.from_backbone(pl_module.net.backbone, enc["key"], {})
         if frozen is not None:
             feats = embed(subset.with_transform(frozen.transform), frozen)
         if trainer.global_rank != 0:
@@ -134,7 +134,7 @@ class RealFakeSimilarityCallback(StageReportCallback):
         report.meta.update(embed_s=round(t_embed, 2), total_s=round(time.perf_counter() - t0, 2))
         out_dir = self.out_dir / stage
         self.write(result, out_dir)
-        log_report(trainer, report, out_dir, prefix=f"realfake/{stage}")
+        log_report(trainer, report, out_dir, f"realfake/{stage}", result.thumbnails)
         means = report.meta["pair_score_means"]
         pair = {f"realfake/{stage}/pair_score/{k}": v for k, v in means.items()}
         for lg in trainer.loggers:
@@ -167,6 +167,8 @@ class RealFakeSimilarityCallback(StageReportCallback):
         )  # fmt: skip
         for m in report.matrices.values():
             m.row_title, m.col_title = real_name, fake_name
+        real, fake = (Subset(subset, np.flatnonzero(m)) for m in (~is_fake, is_fake))
+        thumbs = add_evidence(report, side(~is_fake), side(is_fake), real, fake, self.seed)
         p_real, p_fake = p[~is_fake], p[is_fake]
         classes = None if codes is None else (codes[~is_fake], codes[is_fake], cnames)
         samples = add_pair_score(
@@ -177,7 +179,7 @@ class RealFakeSimilarityCallback(StageReportCallback):
         frozen = self.encoder is not None
         embedded = "the frozen encoder above" if frozen else "the real/fake model's backbone"
         note_method(report, (real_name, fake_name), self.max_per_class, embedded, codes is not None)
-        return RealFakeResult(report, samples, p_real, p_fake, (real_name, fake_name))
+        return RealFakeResult(report, samples, p_real, p_fake, (real_name, fake_name), thumbs)
 
     def write(self, result: RealFakeResult, out_dir: Path) -> dict[str, Path]:
         """The report files plus ``pair_score.png`` and ``pair_score.csv``."""

@@ -8,7 +8,7 @@ files), as :mod:`semsim.analysis` does for the feature scores; used by the real/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import numpy as np
 
 from semsim.metrics import pair_score as ps
 from semsim.report import MatrixResult, Report, ScoreResult, write_report
+from semsim.report.html import write_html
 from semsim.report.realfake_plots import save_pair_histogram, write_pair_csv
 
 METHOD_NOTE = (
@@ -101,11 +102,14 @@ class RealFakeResult:
     p_real: np.ndarray
     p_fake: np.ndarray
     names: tuple[str, str]
+    thumbnails: Callable[[str, int], Any] | None = None
 
     def write(self, out_dir: str | Path, bins: int = 50) -> dict[str, Path]:
-        """``write_report`` plus ``pair_score.png`` (histograms) and ``pair_score.csv``."""
+        """``write_report``, ``report.html`` (with the evidence galleries, drawn by
+        ``thumbnails(set, index)``), ``pair_score.png`` (histograms) and ``pair_score.csv``."""
         out = Path(out_dir)
         files = write_report(self.report, out)
+        files["report.html"] = write_html(self.report, out, self.thumbnails)
         section = self.report.sections["pair_score"]
         files["pair_score.png"] = save_pair_histogram(
             self.samples, self.p_real, self.p_fake, out / "pair_score.png", bins,

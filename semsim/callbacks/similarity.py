@@ -23,11 +23,13 @@ from typing import Any
 import lightning as L
 import numpy as np
 
-from semsim.analysis import DEFAULT_SCORES, analyse
+from semsim.analysis import analyse, score_names
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.loggers import log_report
-from semsim.callbacks.stages import StageReportCallback, labelled_test_set
+from semsim.callbacks.stages import StageReportCallback, add_evidence, labelled_test_set
+from semsim.data.sampling import per_class_subset  # re-exported: callbacks subsample with it
 from semsim.report import Report, write_report
+from semsim.report.html import write_html
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +43,6 @@ class FeatureArrays:
     features: np.ndarray
     labels: np.ndarray | None
     class_names: list[str] | None
-
-
-def per_class_subset(labels: np.ndarray, max_per_class: int | None, seed: int) -> np.ndarray:
-    """Sorted indices keeping at most ``max_per_class`` of each label (seeded choice)."""
-    if max_per_class is None:
-        return np.arange(len(labels))
-    rng = np.random.default_rng(seed)
-    keep = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        if len(idx) > max_per_class:
-            idx = rng.choice(idx, size=max_per_class, replace=False)
-        keep.append(idx)
-    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
 
 
 class SimilarityMatrixCallback(StageReportCallback):
@@ -86,7 +74,7 @@ class SimilarityMatrixCallback(StageReportCallback):
         n_bootstrap: int = 0,
     ) -> None:
         super().__init__(stages, "callbacks.similarity")
-        self.scores = list(DEFAULT_SCORES if scores is None else scores)
+        self.scores = score_names(scores)  # None: every registry score
         self.encoder_key = encoder_key
         self.max_per_class = max_per_class
         self.batch_size = batch_size
@@ -114,8 +102,9 @@ class SimilarityMatrixCallback(StageReportCallback):
         if trainer.global_rank != 0:
             return None
         log.info("similarity (%s): %d images, %d-d embeddings", stage, *feats.shape)
+        embedded = FeatureArrays(feats, subset.labels, subset.class_names)
         report = analyse(
-            FeatureArrays(feats, subset.labels, subset.class_names),
+            embedded,
             encoder=self.encoder_info(pl_module, stage),
             inputs={"a": {**subset.describe(), "split": "test", "stage": stage}},
             scores=self.scores,
@@ -124,8 +113,10 @@ class SimilarityMatrixCallback(StageReportCallback):
             seed=self.seed,
             title=f"semsim: class similarity of {dataset.name} ({stage})",
         )
+        thumbnails = add_evidence(report, embedded, None, subset, None, self.seed)
         out = self.out_dir / stage
         write_report(report, out)
-        log_report(trainer, report, out, prefix=f"similarity/{stage}")
+        write_html(report, out, thumbnails)
+        log_report(trainer, report, out, f"similarity/{stage}", thumbnails)
         self.reports[stage] = report
         return report

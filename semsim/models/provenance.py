@@ -18,22 +18,26 @@ def encoder_info(module: Any, key: str | None, stage: str) -> tuple[dict[str, An
     pretrained (official TF 2015-12-05) weights; otherwise it is ``fd_<key>`` with the key saying
     what happened to the weights (``_random``, ``_finetuned``, ``_trained``).
     """
-    from semsim.encoders import default_key
+    from semsim.encoders import default_key, network
 
     info = dict(getattr(module, "backbone_info", {}) or {})
     net = getattr(module, "net", None)
     name = str(info.get("name") or getattr(net, "backbone_name", "model"))
     weights = str(info.get("weights", "unknown"))
     frozen = bool(info.get("frozen", False))
-    official = name == "inception_fid" and weights == "pretrained" and frozen
+    registered = network(name)
+    official_name = registered.official_fd_name if registered is not None else None
+    official = official_name is not None and weights == "pretrained" and frozen
     if not frozen:
         state = "trained" if weights == "random-init" else "finetuned"
     else:
         state = "random" if weights == "random-init" else ""
     base = key or default_key(name)
+    out_key = f"{base}_{state}" if state and not key else base
     out = {
-        "name": name if (official or name != "inception_fid") else f"{name}:{state or 'custom'}",
-        "key": f"{base}_{state}" if state and not key else base,
+        "name": name if (official or official_name is None) else f"{name}:{state or 'custom'}",
+        "key": out_key,
+        "fd_name": official_name if official else f"fd_{out_key}",
         "weights": weights,
         "frozen": frozen,
         "stage": stage,
