@@ -109,30 +109,79 @@ def _describe(coll: ImageCollection, node: DictConfig, feats: Features) -> dict[
     return out
 
 
-def compare(cfg: DictConfig) -> Report:
+_TRAINER_KEYS = ("accelerator", "devices", "strategy", "num_nodes")
+
+
+def _trainer(node: DictConfig | None, precision: str) -> Any:
+    """A Lightning trainer from the optional ``trainer`` group (``trainer=ddp trainer.devices=4``):
+    only its process options are used; the encoder's precision is compare's ``precision``."""
+    if node is None:
+        return None
+    from semsim.features import make_trainer, normalize_precision
+
+    kwargs = {k: node[k] for k in _TRAINER_KEYS if k in node and node[k] is not None}
+    kwargs = OmegaConf.to_container(OmegaConf.create(kwargs), resolve=True)
+    assert isinstance(kwargs, dict)
+    try:
+        return make_trainer(
+            **kwargs, precision=_LIGHTNING_PRECISION[normalize_precision(precision)]
+        )
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise ValueError(f"trainer: {one_line(e)}") from e
+
+
+_LIGHTNING_PRECISION = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed"}
+
+
+def _embed_all(
+    collections: dict[str, ImageCollection],
+    spec: EncoderSpec,
+    extract: dict[str, Any],
+    trainer: Any,
+    console: Any,
+) -> dict[str, Features]:
+    """Features of every collection (on every process of ``trainer`` when one is given)."""
+    from semsim.features import extract_features
+
+    rank0 = trainer is None or trainer.global_rank == 0
+    feats: dict[str, Features] = {}
+    for which, coll in collections.items():
+        if rank0:
+            console.log(f"{which.upper()}: {coll.name} ({len(coll)} images) -> {spec.key} features")
+        feats[which] = extract_features(
+            coll, spec, **{**extract, "progress": extract["progress"] and rank0}, trainer=trainer
+        )
+        if feats[which].from_cache and rank0:
+            console.log(f"{which.upper()}: features loaded from the cache")
+    return feats
+
+
+def compare(cfg: DictConfig) -> Report | None:
     """Run a comparison described by a composed ``conf/compare.yaml`` and write its report.
 
+    With ``trainer=...`` (e.g. ``trainer=ddp trainer.devices=4``) every process embeds its share
+    of each collection through Lightning and rank 0 alone scores and writes the report.
+
     Returns:
-        The :class:`~semsim.report.Report` that was written to ``cfg.out_dir``.
+        The :class:`~semsim.report.Report` that was written to ``cfg.out_dir`` (None on the other
+        processes of a multi-process run).
 
     Raises:
         ValueError: bad input or options (``CollectionError`` for data problems), one line each.
     """
     from rich.console import Console
 
-    from semsim.analysis import analyse, plan_matrices, resolve_scores
-    from semsim.features import extract_features
+    from semsim.analysis import analyse, plan_matrices, score_names
+    from semsim.features import run_on_trainer
     from semsim.report import print_summary, write_report
 
     console = Console(stderr=True)
     t0 = time.perf_counter()
     check_compare_options(cfg)  # seed, batch_size, num_workers, device, out_dir, cache_dir
     seed = int(_option(cfg, "seed", 0))
-    scores = list(_option(cfg, "scores", []))
-    resolve_scores(scores)  # unknown names fail before any work
+    scores = score_names(cfg.get("scores"))  # null: every registry score; unknown names fail now
     matrix_scores = cfg.get("matrix_scores")
-    matrix_scores = scores if matrix_scores is None else list(matrix_scores)
-    resolve_scores(matrix_scores)
+    matrix_scores = scores if matrix_scores is None else score_names(list(matrix_scores))
     class_matrices = _option(cfg, "class_matrices", "auto")
     n_bootstrap = int(_option(cfg, "n_bootstrap", 50))
     if n_bootstrap < 0 or n_bootstrap == 1:
@@ -157,6 +206,7 @@ def compare(cfg: DictConfig) -> Report:
     encoder_info = spec.provenance()
 
     progress = bool(_option(cfg, "progress", True))
+    shard_size = cfg.get("shard_size")
     extract = {
         "batch_size": int(_option(cfg, "batch_size", 64)),
         "num_workers": int(_option(cfg, "num_workers", 2)),
@@ -164,16 +214,20 @@ def compare(cfg: DictConfig) -> Report:
         "precision": str(_option(cfg, "precision", "32")),
         "cache_dir": _cache_dir(cfg),
         "progress": progress,
+        "shard_size": None if shard_size is None else int(shard_size),
     }
+    collections = {"a": coll_a} if coll_b is None else {"a": coll_a, "b": coll_b}
     t_feat = time.perf_counter()
-    feats: dict[str, Features] = {}
-    for which, coll in (("a", coll_a), ("b", coll_b)):
-        if coll is None:
-            continue
-        console.log(f"{which.upper()}: {coll.name} ({len(coll)} images) -> {spec.key} features")
-        feats[which] = extract_features(coll, spec, **extract)
-        if feats[which].from_cache:
-            console.log(f"{which.upper()}: features loaded from the cache")
+    trainer = _trainer(cfg.get("trainer"), extract["precision"])
+    if trainer is None:
+        feats = _embed_all(collections, spec, extract, None, console)
+    else:
+        extract["device"] = None  # the trainer's device for each process
+        feats = run_on_trainer(
+            trainer, lambda t: _embed_all(collections, spec, extract, t, console)
+        )
+        if trainer.global_rank != 0:
+            return None  # rank 0 writes the report
     features_s = time.perf_counter() - t_feat
     encoder_info["dim"] = int(feats["a"].features.shape[1])
 
