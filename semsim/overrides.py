@@ -26,6 +26,34 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from semsim.utils import CONF_DIR, UsageError, did_you_mean
 
+#: the groups that pick a collection (aliases of ``collection/NAME``; see
+#: :mod:`semsim.data.sources.registry`, which stores the same entries when it is imported)
+SOURCE_GROUPS = ("a", "b")
+
+
+#: configs that include entries of Hydra's ConfigStore stored at the import of a module:
+#: ``data/datamodule/default`` (ImageDataModule's signature; this import costs Lightning)
+NEEDS_STORED_CONFIGS = {"train": "semsim.data.datamodule", "eval": "semsim.data.datamodule"}
+
+
+def register_yaml_sources() -> None:
+    """Store Hydra's ``a/NAME`` and ``b/NAME`` for every ``conf/collection/NAME.yaml``.
+
+    The source registry does this (and more: sources defined in code) when
+    ``semsim.data.sources`` is imported, which costs torch; for the sources that have a yaml the
+    same entries are stored here without it. Entries already stored are left alone.
+    """
+    from pathlib import Path
+
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    for path in sorted(Path(CONF_DIR, "collection").glob("*.yaml")):
+        for group in SOURCE_GROUPS:
+            if f"{path.stem}.yaml" not in store.repo.get(group, {}):
+                node = {"defaults": [{"/collection@_here_": path.stem}, "_self_"]}
+                store.store(group=group, name=path.stem, node=node)
+
 
 def _loader():
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -173,6 +201,11 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> DictConfig:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
+    register_yaml_sources()
+    if config_name in NEEDS_STORED_CONFIGS:
+        import importlib
+
+        importlib.import_module(NEEDS_STORED_CONFIGS[config_name])
     parser = OverridesParser.create()
     parsed = []
     for text in overrides:
@@ -202,6 +235,10 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> DictConfig:
             )
         options = loader.get_group_options(group, results_filter=ObjectType.CONFIG)
         for value in (_values(ov) or []) if not ov.is_delete() else []:
+            if value is not None and str(value) not in options and group in SOURCE_GROUPS:
+                import semsim.data.sources  # noqa: F401  (sources defined in code register here)
+
+                options = loader.get_group_options(group, results_filter=ObjectType.CONFIG)
             if value is not None and str(value) not in options:
                 raise UsageError(
                     f"{group}={value}: no such choice for `{group}`"
