@@ -40,6 +40,7 @@ EXAMPLES = {
     "eval": ["semsim eval experiment=cifake_cpu ckpt_path=CKPT data.root=PATH data.split=test"],
     "pair-score": ["semsim pair-score ckpt=CKPT a=IMAGE1 b=IMAGE2 [device=cpu]"],
 }
+PAIR_SCORE_KEYS = ("ckpt", "a", "b", "device")
 # groups left out of help texts (internals, not choices a user makes)
 HIDDEN_GROUPS = {"hydra", "paths", "extras"}
 
@@ -354,6 +355,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if any(a in ("-h", "--help") for a in rest):
             print(help_text(command))
             return 0
+        for arg in rest:  # typos before the (torch) import
+            key, sep, _ = arg.partition("=")
+            if not sep or key not in PAIR_SCORE_KEYS:
+                fail(
+                    f"unknown argument `{arg}`{did_you_mean(key, PAIR_SCORE_KEYS)} "
+                    f"(usage: {EXAMPLES[command][0]})"
+                )
         return int(importlib.import_module(COMMANDS[command][0]).main(rest) or 0)
     run_hydra(command, rest)
     return 0

@@ -64,6 +64,7 @@ def _error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
         (["compare", "b.root=/x"], "b.root: `b` is not set; choose it first (e.g. b=folder"),
         # commands and folders
         (["comapre"], "unknown command `comapre`; did you mean `compare`?"),
+        (["pair-score", "ckp=x.ckpt", "a=1.png", "b=2.png"], "did you mean `ckpt`?"),
         (["compare", "/no/such/folder"], "a: no such folder: /no/such/folder"),
         (["compare", "b=/no/such/folder"], "b: no such folder: /no/such/folder"),
     ],
