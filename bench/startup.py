@@ -21,11 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 FIRST_IMAGE = """
-from hydra import compose, initialize_config_dir
 from semsim.compare import build_collection
-from semsim.utils import CONF_DIR
-with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-    cfg = compose("compare", overrides=["a=folder", "a.root={root}"])
+from semsim.overrides import check_overrides
+cfg = check_overrides("compare", ["a=folder", "a.root={root}"])
 coll = build_collection(cfg.a, "a")
 print(coll.load_image(0).size)
 """

@@ -55,6 +55,17 @@ def register_yaml_sources() -> None:
                 store.store(group=group, name=path.stem, node=node)
 
 
+def sources_in_code() -> set[str]:
+    """Names of ``@register_source("NAME")`` in ``semsim/data/sources/`` (read as text: a typo
+    in ``a=`` is answered without importing the sources, i.e. torch)."""
+    import re
+    from pathlib import Path
+
+    pattern = re.compile(r"@register_source\(\s*[\"']([^\"']+)[\"']")
+    folder = Path(__file__).resolve().parent / "data" / "sources"
+    return {m for f in folder.glob("*.py") for m in pattern.findall(f.read_text())}
+
+
 def _loader():
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra._internal.utils import create_config_search_path
@@ -235,8 +246,11 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> DictConfig:
             )
         options = loader.get_group_options(group, results_filter=ObjectType.CONFIG)
         for value in (_values(ov) or []) if not ov.is_delete() else []:
-            if value is not None and str(value) not in options and group in SOURCE_GROUPS:
-                import semsim.data.sources  # noqa: F401  (sources defined in code register here)
+            if (
+                value is not None and str(value) not in options and group in SOURCE_GROUPS
+                and str(value) in sources_in_code()
+            ):  # fmt: skip
+                import semsim.data.sources  # noqa: F401  (a source without yaml registers here)
 
                 options = loader.get_group_options(group, results_filter=ObjectType.CONFIG)
             if value is not None and str(value) not in options:
