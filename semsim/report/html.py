@@ -379,7 +379,24 @@ def _duplicates(thumbs: _Thumbs, d: dict[str, Any]) -> str:
         f"<h2>Duplicates shared by A and B</h2><p><b>{_e(d.get('n_exact', 0))}</b> B images "
         f"have an exact copy in A and <b>{_e(d.get('n_near', 0))}</b> more a near copy "
         f"({_e(len(d.get('a_indices', [])))} A images involved).</p>"
-        f"<p class=how>{_e(d.get('how', ''))}</p><div>{pairs}</div></section>"
+        f"<p class=how>{_e(d.get('how', ''))}</p>{_without(d)}<div>{pairs}</div></section>"
+    )
+
+
+def _without(d: dict[str, Any]) -> str:
+    """Scores recomputed without B's duplicates (``scores_without_duplicates``), when present."""
+    clean = d.get("scores_without_duplicates") or {}
+    if not clean:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{_e(name)}</code></td><td class=num>{_fmt(s.get('value'))}</td></tr>"
+        for name, s in clean.items()
+        if isinstance(s, dict)
+    )
+    return (
+        "<p>The same scores with B's duplicated images left out:</p><table class=scores>"
+        f"<thead><tr><th>score</th><th>without duplicates</th></tr></thead><tbody>{rows}"
+        "</tbody></table>"
     )
 
 
