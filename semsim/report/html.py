@@ -49,7 +49,7 @@ table.scores td,table.scores th{border-bottom:1px solid #eee;padding:.25em .6em;
 table.scores td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.family th{background:#f4f4f4;text-transform:uppercase;font-size:.8em;letter-spacing:.05em}
 table.heat{border-collapse:collapse;font-size:.72em;margin:.5em 0}
-table.heat td{width:2.6em;height:2.1em;text-align:center;padding:0;border:1px solid #fff}
+table.heat td{min-width:3.2em;height:2.1em;text-align:center;padding:0;border:1px solid #fff}
 table.heat td a{display:block;color:inherit;text-decoration:none;line-height:2.1em}
 table.heat th{font-weight:400;padding:0 .3em;white-space:nowrap}
 table.heat thead th{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left}
@@ -379,7 +379,7 @@ def _duplicates(thumbs: _Thumbs, d: dict[str, Any]) -> str:
         f"<h2>Duplicates shared by A and B</h2><p><b>{_e(d.get('n_exact', 0))}</b> B images "
         f"have an exact copy in A and <b>{_e(d.get('n_near', 0))}</b> more a near copy "
         f"({_e(len(d.get('a_indices', [])))} A images involved).</p>"
-        f"<p class=how>{_e(d.get('how', ''))}</p>{_without(d)}<div>{pairs}</div></section>"
+        f"<p class=how>{_e(d.get('how', ''))}</p>{_without(d)}<div class=grid>{pairs}</div></section>"
     )
 
 
