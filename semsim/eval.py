@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import hydra
 import lightning as L
 import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -135,12 +135,22 @@ def _scalar(v: Any) -> Any:
     return v.item() if hasattr(v, "numel") and v.numel() == 1 else v
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
 @cli_errors
-def main(cfg: DictConfig) -> None:
+def task(cfg: DictConfig) -> None:
+    """Hydra task: evaluate, then print the test metrics and the run folder."""
     if cfg.get("extras", {}).get("print_config"):
         print_config(cfg)
-    evaluate(cfg)
+    metrics, _ = evaluate(cfg)
+    from semsim.cli import summarize_run
+
+    print("\n".join(summarize_run(cfg.paths.output_dir, metrics)), flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """CLI (``semsim eval`` / ``python -m semsim.eval``): overrides are checked first."""
+    from semsim.cli import run_hydra
+
+    run_hydra("eval", argv, task)
 
 
 if __name__ == "__main__":

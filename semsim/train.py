@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import hydra
 import lightning as L
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 from semsim.data import build_datamodule
-from semsim.utils import CONF_DIR, cli_errors, instantiate_list, print_config
+from semsim.utils import cli_errors, instantiate_list, print_config
 
 log = logging.getLogger("semsim.train")
 
@@ -149,9 +149,9 @@ def optimized_value(cfg: DictConfig, metrics: dict[str, Any]) -> float | None:
     return float(metrics[name])
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 @cli_errors
-def main(cfg: DictConfig) -> float | None:
+def task(cfg: DictConfig) -> float | None:
+    """Hydra task: train, record ``optimized_metric``, end with a summary (rank 0)."""
     if cfg.get("extras", {}).get("print_config"):
         print_config(cfg)
     metrics, objects = train(cfg)
@@ -159,7 +159,17 @@ def main(cfg: DictConfig) -> float | None:
     log.info("%s = %s", cfg.get("optimized_metric"), value)
     if objects["trainer"].global_rank == 0:
         write_optimized_metric(cfg, metrics, value)
+        from semsim.cli import summarize_run
+
+        print("\n".join(summarize_run(cfg.paths.output_dir, metrics)), flush=True)
     return value
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """CLI (``semsim train`` / ``python -m semsim.train``): overrides are checked first."""
+    from semsim.cli import run_hydra
+
+    run_hydra("train", argv, task)
 
 
 if __name__ == "__main__":

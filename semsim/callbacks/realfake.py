@@ -28,7 +28,13 @@ from typing import Any
 import lightning as L
 import numpy as np
 
-from semsim.analysis import class_matrix_results, compare_scores, headline, method_section
+from semsim.analysis import (
+    class_matrix_results,
+    compare_scores,
+    headline,
+    method_section,
+    score_names,
+)
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.similarity import log_report, per_class_subset
 from semsim.callbacks.stages import StageReportCallback
@@ -39,8 +45,6 @@ log = logging.getLogger(__name__)
 
 STAGES = ("fit", "test")
 PAIR_TYPES = ("real_real", "fake_fake", "real_fake")
-DEFAULT_SCORES = ("prototype_cosine", "fd", "kid", "precision", "recall", "c2st")
-DEFAULT_MATRIX_SCORES = ("prototype_cosine", "fd", "c2st")
 QUANTILES = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
 
 PAIR_MEANING = (
@@ -273,22 +277,26 @@ def encoder_info(module: L.LightningModule, key: str | None, stage: str) -> tupl
     pretrained (official TF 2015-12-05) weights; otherwise it is ``fd_<key>`` with the key saying
     what happened to the weights (``_random``, ``_finetuned``, ``_trained``).
     """
-    from semsim.encoders import default_key
+    from semsim.encoders import default_key, network
 
     info = dict(getattr(module, "backbone_info", {}) or {})
     net = getattr(module, "net", None)
     name = str(info.get("name") or getattr(net, "backbone_name", "model"))
     weights = str(info.get("weights", "unknown"))
     frozen = bool(info.get("frozen", False))
-    official = name == "inception_fid" and weights == "pretrained" and frozen
+    registered = network(name)
+    official_name = registered.official_fd_name if registered is not None else None
+    official = official_name is not None and weights == "pretrained" and frozen
     if not frozen:
         state = "trained" if weights == "random-init" else "finetuned"
     else:
         state = "random" if weights == "random-init" else ""
     base = key or default_key(name)
+    out_key = f"{base}_{state}" if state and not key else base
     out = {
-        "name": name if (official or name != "inception_fid") else f"{name}:{state or 'custom'}",
-        "key": f"{base}_{state}" if state and not key else base,
+        "name": name if (official or official_name is None) else f"{name}:{state or 'custom'}",
+        "key": out_key,
+        "fd_name": official_name if official else f"fd_{out_key}",
         "weights": weights,
         "frozen": frozen,
         "stage": stage,
@@ -337,8 +345,8 @@ class RealFakeSimilarityCallback(StageReportCallback):
     def __init__(
         self,
         stages: Sequence[str] = STAGES,
-        scores: Sequence[str] = DEFAULT_SCORES,
-        matrix_scores: Sequence[str] = DEFAULT_MATRIX_SCORES,
+        scores: Sequence[str] | None = None,
+        matrix_scores: Sequence[str] | None = None,
         encoder_key: str | None = None,
         encoder: EncoderSpec | None = None,
         max_per_class: int | None = 100,
@@ -355,8 +363,8 @@ class RealFakeSimilarityCallback(StageReportCallback):
             raise ValueError(f"callbacks.realfake.n_pairs must be >= 1, got {n_pairs}")
         if max_per_class is not None and max_per_class < 1:
             raise ValueError(f"callbacks.realfake.max_per_class must be >= 1, got {max_per_class}")
-        self.scores = list(scores)
-        self.matrix_scores = list(matrix_scores)
+        self.scores = score_names(scores)  # None: every registry score
+        self.matrix_scores = self.scores if matrix_scores is None else list(matrix_scores)
         self.encoder_key = encoder_key
         self.encoder = encoder
         self._built_encoder: Any = None
@@ -416,7 +424,7 @@ class RealFakeSimilarityCallback(StageReportCallback):
         elif official:  # FID proper: the same frozen network, with the TF1 resize of the protocol
             from semsim.encoders import Encoder
 
-            fid_encoder = Encoder.from_backbone(pl_module.net.backbone, "inception_fid", {})
+            fid_encoder = Encoder.from_backbone(pl_module.net.backbone, enc["key"], {})
             feats = embed_dataset(
                 trainer,
                 pl_module,
@@ -587,7 +595,7 @@ class RealFakeSimilarityCallback(StageReportCallback):
             encoder=enc,
             scores=scores,
             matrices=matrices,
-            similarity=headline(scores),
+            similarity=headline(scores, enc),
             method=method,
             meta=meta,
             title=f"semsim: {real_name} vs {fake_name} in {dataset_name} ({stage})",

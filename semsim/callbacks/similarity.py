@@ -23,9 +23,10 @@ from typing import Any
 import lightning as L
 import numpy as np
 
-from semsim.analysis import DEFAULT_SCORES, analyse
+from semsim.analysis import analyse, score_names
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.stages import StageReportCallback
+from semsim.data.sampling import per_class_subset  # re-exported: callbacks subsample with it
 from semsim.report import Report, write_report
 
 log = logging.getLogger(__name__)
@@ -38,20 +39,6 @@ class _Features:
     features: np.ndarray
     labels: np.ndarray | None
     class_names: list[str] | None
-
-
-def per_class_subset(labels: np.ndarray, max_per_class: int | None, seed: int) -> np.ndarray:
-    """Sorted indices keeping at most ``max_per_class`` of each label (seeded choice)."""
-    if max_per_class is None:
-        return np.arange(len(labels))
-    rng = np.random.default_rng(seed)
-    keep = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        if len(idx) > max_per_class:
-            idx = rng.choice(idx, size=max_per_class, replace=False)
-        keep.append(idx)
-    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
 
 
 def log_report(trainer: L.Trainer, report: Report, out_dir: Path, prefix: str) -> None:
@@ -88,8 +75,8 @@ class SimilarityMatrixCallback(StageReportCallback):
 
     Args:
         stages: any of ``pretrained``, ``fit``, ``test``.
-        scores: registry names (``semsim.metrics.SCORES``); ``fd`` is reported as
-            ``fd_<encoder_key>``.
+        scores: registry names (``semsim.metrics.SCORES``; None = all of them); ``fd`` is
+            reported as ``fd_<encoder_key>``.
         encoder_key: names the embedding in score names and the report.
         max_per_class: test images per class used (seeded subsample); ``None`` for all.
         batch_size: embedding batch size.
@@ -102,7 +89,7 @@ class SimilarityMatrixCallback(StageReportCallback):
     def __init__(
         self,
         stages: Sequence[str] = STAGES,
-        scores: Sequence[str] = DEFAULT_SCORES,
+        scores: Sequence[str] | None = None,
         encoder_key: str = "model",
         max_per_class: int | None = 200,
         batch_size: int = 128,
@@ -112,7 +99,7 @@ class SimilarityMatrixCallback(StageReportCallback):
         n_bootstrap: int = 0,
     ) -> None:
         super().__init__(stages, "callbacks.similarity")
-        self.scores = list(scores)
+        self.scores = score_names(scores)  # None: every registry score
         self.encoder_key = encoder_key
         self.max_per_class = max_per_class
         self.batch_size = batch_size

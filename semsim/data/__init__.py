@@ -13,15 +13,20 @@ from semsim.data.collection import (
 )
 from semsim.data.datamodule import ImageDataModule, build_datamodule
 from semsim.data.images import IMAGE_EXTENSIONS, to_rgb
+from semsim.data.sampling import per_class_subset
 from semsim.data.sources import (
     CIFAKE_KINDS,
     CIFAR10_CLASSES,
     SHAPES,
+    SOURCES,
     arrays,
+    build_source,
     cifake,
     cifake_class,
     cifar10,
     folder,
+    get_source,
+    register_source,
     resolve_path,
     synthetic,
 )
@@ -36,6 +41,11 @@ __all__ = [
     "CIFAR10_CLASSES",
     "IMAGE_EXTENSIONS",
     "SHAPES",
+    "SOURCES",
+    "build_source",
+    "get_source",
+    "per_class_subset",
+    "register_source",
     "ArrayCollection",
     "CollectionError",
     "FileCollection",
