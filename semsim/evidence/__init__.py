@@ -204,6 +204,12 @@ def attach_evidence(
     duplicates need the collections (file bytes or pixels); without them only near ones are
     looked for.
     """
+    for f in (features_a, features_b):
+        if f is not None and len(f.features) == 0:
+            report.sections["evidence"] = {
+                "skipped": "no per-image features were kept (streaming mode): no galleries"
+            }
+            return
     pa = None if collection_a is None else image_paths(collection_a)
     pb = None if collection_b is None else image_paths(collection_b)
     t = time.perf_counter()

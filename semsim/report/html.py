@@ -435,10 +435,14 @@ def render_html(
             out.append(_typical(thumbs, ev["typical"]))
         for block in ev.get("class_pairs") or []:
             out.append(_pairs_block(thumbs, block, ids))
-        out.append(
-            f"<p class=muted>Evidence selected with seed {_e(ev.get('seed'))}, k = "
-            f"{_e(ev.get('k'))}, on {_e(ev.get('n_used'))} images.</p>"
-        )
+        if ev.get("skipped"):
+            out.append(f"<p class=muted>No evidence: {_e(ev['skipped'])}.</p>")
+        else:
+            used = ", ".join(f"{k.upper()} {v}" for k, v in (ev.get("n_used") or {}).items())
+            out.append(
+                f"<p class=muted>Evidence selected with seed {_e(ev.get('seed'))}, k = "
+                f"{_e(ev.get('k'))}, on {_e(used)} images.</p>"
+            )
     if thumbs.missing:
         out.append(f"<p class=muted>{thumbs.missing} images could not be loaded (grey).</p>")
     out.append(f"<script>{SCRIPT}</script></body></html>")
