@@ -184,7 +184,7 @@ def _representation(a, b, xa, xb, ia, ib, la, lb, na_, nb_, paths_a, paths_b, se
     )
     if probs is not None:
         out.append(by_concept(probs[0], ia, paths_a, probs[1], ib, paths_b, names))
-    return out
+    return out[1:] + out[:1] if la is not None and lb is not None else out
 
 
 def attach_evidence(

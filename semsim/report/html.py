@@ -46,7 +46,7 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-to
 .how{color:#555;font-style:italic;margin:.2em 0 .6em}
 table.scores{border-collapse:collapse;font-size:.92em}
 table.scores td,table.scores th{border-bottom:1px solid #eee;padding:.25em .6em;text-align:left}
-table.scores td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.scores td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.family th{background:#f4f4f4;text-transform:uppercase;font-size:.8em;letter-spacing:.05em}
 table.heat{border-collapse:collapse;font-size:.72em;margin:.5em 0}
 table.heat td{min-width:3.2em;height:2.1em;text-align:center;padding:0;border:1px solid #fff}
