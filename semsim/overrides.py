@@ -31,6 +31,8 @@ def _loader():
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra._internal.utils import create_config_search_path
 
+    import semsim.data  # noqa: F401 - light; stores the generated a/b configs (a=NAME)
+
     return ConfigLoaderImpl(config_search_path=create_config_search_path(CONF_DIR))
 
 
