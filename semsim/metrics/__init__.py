@@ -18,7 +18,8 @@ Scores (registry :data:`SCORES`, with direction and minimum n):
   (x.y / D + 1)^3, mean and std over 100 subsets of 1000 (capped at n); ~0 = same distribution.
   Bińkowski et al. 2018, https://arxiv.org/abs/1801.01401.
 * ``cmmd`` — 1000 x biased MMD^2 with a Gaussian RBF kernel of bandwidth 10 on unit-norm rows
-  (as the paper's CLIP embeddings; a saturated kernel raises). Jayasumana et al. 2024, https://arxiv.org/abs/2401.09603.
+  (as the paper's CLIP embeddings; a saturated kernel raises). Jayasumana et al. 2024,
+  https://arxiv.org/abs/2401.09603.
 * ``precision``, ``recall`` — share of B inside A's k-NN manifold, and of A inside B's
   (Kynkäänniemi et al. 2019, https://arxiv.org/abs/1904.06991); ``density``, ``coverage`` — the
   more outlier-robust variants (Naeem et al. 2020, https://arxiv.org/abs/2002.09797).
