@@ -171,7 +171,8 @@ def compare(cfg: DictConfig) -> Report | None:
     """
     from rich.console import Console
 
-    from semsim.analysis import analyse, plan_matrices, score_names
+    from semsim import scale
+    from semsim.analysis import analyse, plan_matrices, report_name, score_names
     from semsim.features import run_on_trainer
     from semsim.report import print_summary, write_report
 
@@ -217,17 +218,41 @@ def compare(cfg: DictConfig) -> Report | None:
         "shard_size": None if shard_size is None else int(shard_size),
     }
     collections = {"a": coll_a} if coll_b is None else {"a": coll_a, "b": coll_b}
+    streaming, need = scale.should_stream(
+        _option(cfg, "streaming", "false"),
+        collections,
+        spec,
+        float(_option(cfg, "memory_budget_gb", 8.0)),
+    )
+    sample_size = int(_option(cfg, "sample_size", 10000))
+    if streaming:
+        if coll_b is None:
+            raise ValueError("streaming: needs two collections (a and b)")
+        console.log(
+            f"streaming: features would take {need / 2**30:.1f} GiB; running sums + a sample of "
+            f"{sample_size} rows per collection"
+        )
+
+    def embed_all(trainer: Any) -> dict[str, Any]:
+        if streaming:
+            return {
+                w: scale.stream_collection(c, spec, sample_size, seed, extract, trainer)
+                for w, c in collections.items()
+            }
+        return _embed_all(collections, spec, extract, trainer, console)
+
     t_feat = time.perf_counter()
     trainer = _trainer(cfg.get("trainer"), extract["precision"])
     if trainer is None:
-        feats = _embed_all(collections, spec, extract, None, console)
+        feats = embed_all(None)
     else:
         extract["device"] = None  # the trainer's device for each process
-        feats = run_on_trainer(
-            trainer, lambda t: _embed_all(collections, spec, extract, t, console)
-        )
+        feats = run_on_trainer(trainer, embed_all)
         if trainer.global_rank != 0:
             return None  # rank 0 writes the report
+    streamed = feats if streaming else None
+    if streamed is not None:
+        feats = {w: s.sample for w, s in streamed.items()}
     features_s = time.perf_counter() - t_feat
     encoder_info["dim"] = int(feats["a"].features.shape[1])
 
@@ -252,6 +277,11 @@ def compare(cfg: DictConfig) -> Report | None:
             else f"semsim: class x class similarity of {coll_a.name}"
         ),
     )
+    if streamed is not None:
+        scale.apply_summary_scores(
+            report, streamed["a"], streamed["b"], scores,
+            lambda name: report_name(name, encoder_info), {"seed": seed},
+        )  # fmt: skip
     import torch
 
     report.meta.update(

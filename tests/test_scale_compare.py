@@ -82,8 +82,14 @@ def test_shards_reach_the_hook_in_order_and_keep_false_holds_no_rows() -> None:
 
 def _run_compare(tmp_path: Path, name: str, extra: list[str]) -> dict:
     out = tmp_path / name
+    script = tmp_path / "run_compare.py"  # Lightning relaunches this command once per process
+    script.write_text(
+        "import semsim.data.sources  # registers the a=/b= config groups before Hydra composes\n"
+        "from semsim.compare import main\n"
+        "main()\n"
+    )
     cmd = [
-        sys.executable, "-m", "semsim.compare", "encoder.pretrained=false", "encoder.image_size=32",
+        sys.executable, str(script), "encoder.pretrained=false", "encoder.image_size=32",
         "a.n_per_class=5", "a.n_classes=3", "b=synthetic", "b.n_per_class=5", "b.n_classes=3",
         "b.seed=1", "num_workers=0", "progress=false", "n_bootstrap=4", "batch_size=4",
         f"out_dir={out}", f"cache_dir={tmp_path / (name + '_cache')}", f"hydra.run.dir={out}",
@@ -108,3 +114,69 @@ def test_ddp_compare_equals_the_single_process_run(tmp_path: Path) -> None:
         np.testing.assert_allclose(
             ddp["matrices"][name]["values"], m["values"], rtol=1e-6, atol=1e-9
         )
+
+
+def _compose(tmp_path: Path, *overrides: str):  # noqa: ANN202
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(
+            "compare",
+            overrides=[
+                "encoder.pretrained=false", "encoder.image_size=32", "progress=false",
+                "num_workers=0", "a.n_per_class=6", "b=synthetic", "b.n_per_class=6", "b.seed=1",
+                "n_bootstrap=0", "noise_floor=false", "class_matrices=false",
+                f"out_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'cache'}", *overrides,
+            ],
+        )  # fmt: skip
+
+
+def test_streaming_compare_uses_running_sums_and_states_the_sample(tmp_path: Path) -> None:
+    from hydra.utils import instantiate
+
+    from semsim.compare import compare
+
+    cfg = _compose(
+        tmp_path, "streaming=true", "sample_size=10", "shard_size=7", "batch_size=4",
+        "scores=[prototype_cosine,fd,kid,precision]",
+    )  # fmt: skip
+    report = compare(cfg)
+    info = report.sections["streaming"]
+    assert info["rows"] == {"a": 24, "b": 24} and info["sample_sizes"] == {"a": 10, "b": 10}
+    # independent full-data references (float64 numpy/scipy) from every row
+    spec = instantiate(cfg.encoder)
+    xs = []
+    for which in ("a", "b"):
+        coll = instantiate(cfg[which], _convert_="all")
+        xs.append(extract_features(coll, spec, **KW).features.astype(np.float64))
+    xa, xb = xs
+    ma, mb = xa.mean(0), xb.mean(0)
+    cos = ma @ mb / np.linalg.norm(ma) / np.linalg.norm(mb)
+    ca, cb = np.cov(xa, rowvar=False), np.cov(xb, rowvar=False)
+    w, v = np.linalg.eigh(ca)
+    root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # PSD square root of ca
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root @ cb @ root), 0, None)).sum()
+    fd = ((ma - mb) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2 * cross
+    assert report.scores["prototype_cosine"].value == pytest.approx(cos, rel=1e-6)
+    assert report.scores["fd_effnet_lite0"].value == pytest.approx(fd, rel=1e-4, abs=1e-6)
+    assert report.scores["prototype_cosine"].extra["streamed"] is True
+    assert report.scores["kid"].extra["sample_value"] is not None  # kid: on the sample
+    assert set(info["summary_scores"]) >= {"prototype_cosine", "fd_effnet_lite0"}
+
+
+def test_streaming_auto_follows_the_memory_budget(tmp_path: Path) -> None:
+    from hydra.utils import instantiate
+
+    from semsim.scale import should_stream
+
+    cfg = _compose(tmp_path)
+    spec = instantiate(cfg.encoder)
+    colls = {w: instantiate(cfg[w], _convert_="all") for w in ("a", "b")}
+    on, need = should_stream("auto", colls, spec, budget_gb=1e-6)
+    assert on and need == 48 * (1280 + 1000) * 4
+    assert not should_stream("auto", colls, spec, budget_gb=8)[0]
+    assert should_stream("true", colls, spec, budget_gb=8)[0]
+    with pytest.raises(ValueError, match="streaming="):
+        should_stream("maybe", colls, spec, budget_gb=8)

@@ -36,6 +36,7 @@ class Network:
         transform: factory of the PIL -> tensor transform (runs in the DataLoader workers).
         pretrained_weights: locates (or downloads) the pretrained weights file.
         output: what the pooled features are (provenance ``output`` tag).
+        dim: feature dimension ``D``.
         preprocessing: provenance of the preprocessing.
         code: version of the code that computes the features (part of the cache key).
         concepts: ``(tag, class names)`` of the classifier the pretrained weights come with.
@@ -52,6 +53,7 @@ class Network:
     transform: Callable[[], Callable[[Any], Any]]
     pretrained_weights: Callable[[], Path]
     output: str
+    dim: int = 0
     preprocessing: dict[str, Any] = field(default_factory=dict)
     code: dict[str, Any] = field(default_factory=dict)
     concepts: tuple[str, list[str]] | None = None
@@ -124,6 +126,7 @@ def _register_builtin() -> None:
             transform=inception.TF1ResizeTransform,
             pretrained_weights=inception_weights_path,
             output=f"pool3_{inception.FEATURE_DIM}",
+            dim=inception.FEATURE_DIM,
             preprocessing={
                 "resize": "tf1_bilinear_299",
                 "scale": "(x-128)/128",

@@ -15,14 +15,12 @@ from semsim.features.cache import (
     save_cached,
     shard_provenance,
 )
-from semsim.features.extract import (
-    Features,
-    extract_features,
+from semsim.features.distributed import (
     extract_features_distributed,
     make_trainer,
-    resolve_device,
     run_on_trainer,
 )
+from semsim.features.extract import Features, extract_features, resolve_device
 
 __all__ = [
     "CACHE_FORMAT",

@@ -223,7 +223,8 @@ def extract_features(
         trainer: a Lightning trainer whose processes are running (a callback's, or the one
             :func:`run_on_trainer` passes): the work is split across its processes and every
             process gets all rows. Cache decisions are rank 0's; rank 0 alone writes.
-        shard_size: rows per shard (cached as they finish, so a killed job resumes); None: one.
+        shard_size: rows per shard, rounded up to whole batches (cached as they finish, so a
+            killed job resumes); None: one shard.
         keep: keep the rows in the result (False: only ``on_shard`` sees them; memory stays flat).
         on_shard: called as ``on_shard(start, rows)`` for each shard in order.
 
@@ -271,7 +272,8 @@ def extract_features(
             on_shard(0, whole)
         return result(whole if keep else _empty(whole), True, 0)
 
-    size = n if shard_size is None else int(shard_size)
+    # whole batches per shard: a sharded run batches exactly like a single pass (same numbers)
+    size = n if shard_size is None else -(-int(shard_size) // batch_size) * batch_size
     bounds = [(s, min(s + size, n)) for s in range(0, n, size)]
     shard_provs = [shard_provenance(provenance, a, b) for a, b in bounds] if cache else []
     sharded = cache is not None and len(bounds) > 1
@@ -305,17 +307,16 @@ def extract_features(
                     )  # fmt: skip
                 part = _split(_embed_rows(job, a, b, bar), job.dim, names)
                 computed += 1
-                if sharded and rank0:
-                    save_cached(cache, shard_provs[i], part)
+                if cache is not None and rank0:  # one shard: it is the whole entry
+                    save_cached(cache, shard_provs[i] if sharded else provenance, part)
             if on_shard is not None:
                 on_shard(a, part)
             parts.append(part if keep else _empty(part))
     whole = _concat(parts)
-    if cache is not None and rank0 and keep:
+    if sharded and rank0 and keep:  # the finished collection becomes one entry
         save_cached(cache, provenance, whole)
-        if sharded:
-            for p in shard_provs:
-                remove_entry(cache, p)
+        for p in shard_provs:
+            remove_entry(cache, p)
     return result(whole, computed == 0 and cache is not None, computed)
 
 
@@ -367,75 +368,3 @@ def _make_job(
 
     return _Job(encode, data, None, batch_size, num_workers, dev, precision, channels_last,
                 trainer), None  # fmt: skip
-
-
-def run_on_trainer(trainer: Any, fn: Callable[[Any], Any]) -> Any:
-    """Run ``fn(trainer)`` on every process of ``trainer`` (a ``lightning.Trainer``), inside its
-    predict loop, and return what ``fn`` returned in this process.
-
-    This is how a command that is not training gets Lightning's processes: with
-    ``strategy="ddp"`` Lightning relaunches the command once per extra device (or SLURM/torchrun
-    started them), sets up the process group, and every process calls ``fn`` with the running
-    trainer, which :func:`extract_features` uses to split its work. Strategies that spawn
-    processes (``ddp_spawn``, ``ddp_notebook``) cannot hand results back and are refused.
-    """
-    import lightning as L
-
-    strategy = type(trainer.strategy).__name__.lower()
-    launcher = type(getattr(trainer.strategy, "launcher", None)).__name__.lower()
-    if "spawn" in strategy or "multiprocessing" in launcher:
-        raise ValueError(
-            f"trainer.strategy={type(trainer.strategy).__name__}: spawned processes cannot return "
-            "features; use strategy=ddp (Lightning relaunches the command) or torchrun/SLURM"
-        )
-
-    class _Run(L.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.result: Any = None
-
-        def predict_dataloader(self) -> DataLoader:
-            return DataLoader([0], batch_size=1)  # one step per process
-
-        def predict_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ARG002
-            self.result = fn(self.trainer)
-
-    job = _Run()
-    trainer.predict(job, return_predictions=False)
-    return job.result
-
-
-def make_trainer(**kwargs: Any) -> Any:
-    """A ``lightning.Trainer`` for :func:`run_on_trainer`: no logger, checkpoints or summary."""
-    import lightning as L
-
-    base = {
-        "logger": False,
-        "enable_checkpointing": False,
-        "enable_model_summary": False,
-        "enable_progress_bar": False,
-        "use_distributed_sampler": False,
-    }
-    return L.Trainer(**{**base, **kwargs})
-
-
-def extract_features_distributed(
-    collection: ImageCollection,
-    spec_or_encoder: EncoderSpec | Encoder,
-    *,
-    trainer_kwargs: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> Features:
-    """:func:`extract_features` on the processes of a ``lightning.Trainer(**trainer_kwargs)``
-    (``accelerator``, ``devices``, ``strategy="ddp"``, ``num_nodes``, ``precision``); the same
-    :class:`Features` on every process. ``kwargs`` are :func:`extract_features`'s options.
-    """
-    kw = dict(trainer_kwargs or {})
-    precision = kwargs.pop("precision", kw.get("precision", "32"))
-    trainer = make_trainer(**kw)
-    return run_on_trainer(
-        trainer,
-        lambda t: extract_features(
-            collection, spec_or_encoder, precision=precision, trainer=t, **kwargs
-        ),
-    )
