@@ -35,12 +35,14 @@ def fd_score_name(encoder: Mapping[str, Any]) -> str:
 
 
 def report_name(score: str | ScoreDef, encoder: Mapping[str, Any]) -> str:
-    """The name a registry score has in a report: ``encoder_named`` scores take the encoder's
-    ``fd_name`` (``fid`` for the official FID weights, ``fd_<encoder key>`` otherwise)."""
+    """The name a registry score has in a report: its registry name, or for an ``encoder_named``
+    score the encoder provenance's ``<name>_name`` (``fd_name``: ``fid`` for the official FID
+    weights, set by the encoder registry), else ``<name>_<encoder key>``."""
     sdef = metrics.get_score(score) if isinstance(score, str) else score
     if not sdef.encoder_named:
         return sdef.name
-    return fd_score_name(encoder)
+    explicit = encoder.get(f"{sdef.name}_name")
+    return str(explicit or f"{sdef.name}_{encoder.get('key') or 'encoder'}")
 
 
 def resolve_scores(scores: Sequence[str] | None) -> list[ScoreDef]:
