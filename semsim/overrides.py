@@ -26,33 +26,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from semsim.utils import CONF_DIR, UsageError, did_you_mean
 
-#: the groups that pick a collection (aliases of ``collection/NAME``; see
-#: :mod:`semsim.data.sources.registry`, which stores the same entries when it is imported)
+#: the groups that pick a collection (aliases of ``collection/NAME`` stored by
+#: :mod:`semsim.data.hydra_configs` at ``import semsim.data``, which is light)
 SOURCE_GROUPS = ("a", "b")
-
-
-#: configs that include entries of Hydra's ConfigStore stored at the import of a module:
-#: ``data/datamodule/default`` (ImageDataModule's signature; this import costs Lightning)
-NEEDS_STORED_CONFIGS = {"train": "semsim.data.datamodule", "eval": "semsim.data.datamodule"}
-
-
-def register_yaml_sources() -> None:
-    """Store Hydra's ``a/NAME`` and ``b/NAME`` for every ``conf/collection/NAME.yaml``.
-
-    The source registry does this (and more: sources defined in code) when
-    ``semsim.data.sources`` is imported, which costs torch; for the sources that have a yaml the
-    same entries are stored here without it. Entries already stored are left alone.
-    """
-    from pathlib import Path
-
-    from hydra.core.config_store import ConfigStore
-
-    store = ConfigStore.instance()
-    for path in sorted(Path(CONF_DIR, "collection").glob("*.yaml")):
-        for group in SOURCE_GROUPS:
-            if f"{path.stem}.yaml" not in store.repo.get(group, {}):
-                node = {"defaults": [{"/collection@_here_": path.stem}, "_self_"]}
-                store.store(group=group, name=path.stem, node=node)
 
 
 def sources_in_code() -> set[str]:
@@ -214,11 +190,6 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> DictConfig:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    register_yaml_sources()
-    if config_name in NEEDS_STORED_CONFIGS:
-        import importlib
-
-        importlib.import_module(NEEDS_STORED_CONFIGS[config_name])
     parser = OverridesParser.create()
     parsed = []
     for text in overrides:
