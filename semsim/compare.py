@@ -16,24 +16,26 @@ Hydra run folder ``outputs/compare/<date_time>``). Every option is a Hydra overr
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from semsim import __version__
-from semsim.analysis import analyse, plan_matrices, resolve_scores
-from semsim.data.collection import ImageCollection
-from semsim.encoders import EncoderSpec
-from semsim.features import Features, extract_features
-from semsim.report import Report, print_summary, write_report
-from semsim.utils import CONF_DIR, cli_errors, one_line
+from semsim.utils import check_compare_options, cli_errors, one_line
+
+if TYPE_CHECKING:  # imported where used: `python -m semsim.compare --help` or a typo needs no torch
+    from semsim.data.collection import ImageCollection
+    from semsim.encoders import EncoderSpec
+    from semsim.features import Features
+    from semsim.report import Report
 
 
 def _instantiate(node: DictConfig, what: str) -> Any:
     """``hydra.utils.instantiate`` with the underlying error surfaced as a one-line ValueError."""
+    import hydra
     from hydra.errors import InstantiationException
 
     try:
@@ -49,6 +51,8 @@ def _instantiate(node: DictConfig, what: str) -> Any:
 
 def build_collection(node: DictConfig, which: str) -> ImageCollection:
     """Instantiate collection ``which`` (``"a"``/``"b"``) from its config node."""
+    from semsim.data.collection import ImageCollection
+
     if not isinstance(node, DictConfig) or "_target_" not in node:
         raise ValueError(
             f"{which}: expected a collection config (e.g. {which}=cifar10 {which}.root=PATH), "
@@ -66,6 +70,8 @@ def build_collection(node: DictConfig, which: str) -> ImageCollection:
 
 def build_encoder(node: DictConfig) -> EncoderSpec:
     """Instantiate the encoder spec and resolve its weights' provenance (fails fast offline)."""
+    from semsim.encoders import EncoderSpec
+
     spec = _instantiate(node, "encoder")
     if not isinstance(spec, EncoderSpec):
         raise ValueError(f"encoder: expected an EncoderSpec, got {type(spec).__name__}")
@@ -103,25 +109,80 @@ def _describe(coll: ImageCollection, node: DictConfig, feats: Features) -> dict[
     return out
 
 
-def compare(cfg: DictConfig) -> Report:
+_TRAINER_KEYS = ("accelerator", "devices", "strategy", "num_nodes")
+
+
+def _trainer(node: DictConfig | None, precision: str) -> Any:
+    """A Lightning trainer from the optional ``trainer`` group (``trainer=ddp trainer.devices=4``):
+    only its process options are used; the encoder's precision is compare's ``precision``."""
+    if node is None:
+        return None
+    from semsim.features import make_trainer, normalize_precision
+
+    kwargs = {k: node[k] for k in _TRAINER_KEYS if k in node and node[k] is not None}
+    kwargs = OmegaConf.to_container(OmegaConf.create(kwargs), resolve=True)
+    assert isinstance(kwargs, dict)
+    try:
+        return make_trainer(
+            **kwargs, precision=_LIGHTNING_PRECISION[normalize_precision(precision)]
+        )
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise ValueError(f"trainer: {one_line(e)}") from e
+
+
+_LIGHTNING_PRECISION = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed"}
+
+
+def _embed_all(
+    collections: dict[str, ImageCollection],
+    spec: EncoderSpec,
+    extract: dict[str, Any],
+    trainer: Any,
+    console: Any,
+) -> dict[str, Features]:
+    """Features of every collection (on every process of ``trainer`` when one is given)."""
+    from semsim.features import extract_features
+
+    rank0 = trainer is None or trainer.global_rank == 0
+    feats: dict[str, Features] = {}
+    for which, coll in collections.items():
+        if rank0:
+            console.log(f"{which.upper()}: {coll.name} ({len(coll)} images) -> {spec.key} features")
+        feats[which] = extract_features(
+            coll, spec, **{**extract, "progress": extract["progress"] and rank0}, trainer=trainer
+        )
+        if feats[which].from_cache and rank0:
+            console.log(f"{which.upper()}: features loaded from the cache")
+    return feats
+
+
+def compare(cfg: DictConfig) -> Report | None:
     """Run a comparison described by a composed ``conf/compare.yaml`` and write its report.
 
+    With ``trainer=...`` (e.g. ``trainer=ddp trainer.devices=4``) every process embeds its share
+    of each collection through Lightning and rank 0 alone scores and writes the report.
+
     Returns:
-        The :class:`~semsim.report.Report` that was written to ``cfg.out_dir``.
+        The :class:`~semsim.report.Report` that was written to ``cfg.out_dir`` (None on the other
+        processes of a multi-process run).
 
     Raises:
         ValueError: bad input or options (``CollectionError`` for data problems), one line each.
     """
     from rich.console import Console
 
+    from semsim import scale
+    from semsim.analysis import analyse, plan_matrices, report_name, score_names
+    from semsim.features import run_on_trainer
+    from semsim.report import print_summary, write_report
+
     console = Console(stderr=True)
     t0 = time.perf_counter()
+    check_compare_options(cfg)  # seed, batch_size, num_workers, device, out_dir, cache_dir
     seed = int(_option(cfg, "seed", 0))
-    scores = list(_option(cfg, "scores", []))
-    resolve_scores(scores)  # unknown names fail before any work
+    scores = score_names(cfg.get("scores"))  # null: every registry score; unknown names fail now
     matrix_scores = cfg.get("matrix_scores")
-    matrix_scores = scores if matrix_scores is None else list(matrix_scores)
-    resolve_scores(matrix_scores)
+    matrix_scores = scores if matrix_scores is None else score_names(list(matrix_scores))
     class_matrices = _option(cfg, "class_matrices", "auto")
     n_bootstrap = int(_option(cfg, "n_bootstrap", 50))
     if n_bootstrap < 0 or n_bootstrap == 1:
@@ -146,6 +207,7 @@ def compare(cfg: DictConfig) -> Report:
     encoder_info = spec.provenance()
 
     progress = bool(_option(cfg, "progress", True))
+    shard_size = cfg.get("shard_size")
     extract = {
         "batch_size": int(_option(cfg, "batch_size", 64)),
         "num_workers": int(_option(cfg, "num_workers", 2)),
@@ -153,16 +215,44 @@ def compare(cfg: DictConfig) -> Report:
         "precision": str(_option(cfg, "precision", "32")),
         "cache_dir": _cache_dir(cfg),
         "progress": progress,
+        "shard_size": None if shard_size is None else int(shard_size),
     }
+    collections = {"a": coll_a} if coll_b is None else {"a": coll_a, "b": coll_b}
+    streaming, need = scale.should_stream(
+        _option(cfg, "streaming", "false"),
+        collections,
+        spec,
+        float(_option(cfg, "memory_budget_gb", 8.0)),
+    )
+    sample_size = int(_option(cfg, "sample_size", 10000))
+    if streaming:
+        if coll_b is None:
+            raise ValueError("streaming: needs two collections (a and b)")
+        console.log(
+            f"streaming: features would take {need / 2**30:.1f} GiB; running sums + a sample of "
+            f"{sample_size} rows per collection"
+        )
+
+    def embed_all(trainer: Any) -> dict[str, Any]:
+        if streaming:
+            return {
+                w: scale.stream_collection(c, spec, sample_size, seed, extract, trainer)
+                for w, c in collections.items()
+            }
+        return _embed_all(collections, spec, extract, trainer, console)
+
     t_feat = time.perf_counter()
-    feats: dict[str, Features] = {}
-    for which, coll in (("a", coll_a), ("b", coll_b)):
-        if coll is None:
-            continue
-        console.log(f"{which.upper()}: {coll.name} ({len(coll)} images) -> {spec.key} features")
-        feats[which] = extract_features(coll, spec, **extract)
-        if feats[which].from_cache:
-            console.log(f"{which.upper()}: features loaded from the cache")
+    trainer = _trainer(cfg.get("trainer"), extract["precision"])
+    if trainer is None:
+        feats = embed_all(None)
+    else:
+        extract["device"] = None  # the trainer's device for each process
+        feats = run_on_trainer(trainer, embed_all)
+        if trainer.global_rank != 0:
+            return None  # rank 0 writes the report
+    streamed = feats if streaming else None
+    if streamed is not None:
+        feats = {w: s.sample for w, s in streamed.items()}
     features_s = time.perf_counter() - t_feat
     encoder_info["dim"] = int(feats["a"].features.shape[1])
 
@@ -187,6 +277,11 @@ def compare(cfg: DictConfig) -> Report:
             else f"semsim: class x class similarity of {coll_a.name}"
         ),
     )
+    if streamed is not None:
+        scale.apply_summary_scores(
+            report, streamed["a"], streamed["b"], scores,
+            lambda name: report_name(name, encoder_info), {"seed": seed},
+        )  # fmt: skip
     import torch
 
     report.meta.update(
@@ -204,11 +299,17 @@ def compare(cfg: DictConfig) -> Report:
     return report
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="compare")
 @cli_errors
-def main(cfg: DictConfig) -> None:
-    """CLI: bad input or options end with ``error: ...`` on stderr and exit status 2."""
+def task(cfg: DictConfig) -> None:
+    """Hydra task: bad input or options end with ``error: ...`` on stderr and exit status 2."""
     compare(cfg)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """CLI (``semsim compare`` / ``python -m semsim.compare``): overrides are checked first."""
+    from semsim.cli import run_hydra
+
+    run_hydra("compare", argv, task)
 
 
 if __name__ == "__main__":

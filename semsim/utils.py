@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -81,6 +82,16 @@ def print_config(cfg: DictConfig) -> None:
         print(text, file=sys.stderr)
 
 
+class UsageError(ValueError):
+    """A command-line mistake: shown as one line ``error: ...``, exit status 2."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean `x`?"`` for the nearest of ``choices`` (difflib), or ``""``."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean `{match[0]}`?" if match else ""
+
+
 def one_line(err: BaseException) -> str:
     """An error message folded onto one line."""
     return " ".join(str(err).split())
@@ -124,3 +135,87 @@ def cli_errors(fn: F) -> F:
 # absolute, so that the configs are found however an entry point is started (python -m, a console
 # script, or main() called from Python); Hydra would look for a `conf` package otherwise
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def _int_option(cfg: DictConfig, key: str, default: int, low: int | None = None) -> int:
+    value = cfg.get(key, default)
+    value = default if value is None else value
+    want = "an integer" if low is None else f"an integer >= {low}"
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise UsageError(f"{key}: expected {want}, got `{value}`")
+    try:
+        number = int(value)
+    except ValueError:
+        raise UsageError(f"{key}: expected {want}, got `{value}`") from None
+    if low is not None and number < low:
+        raise UsageError(f"{key}: expected an integer >= {low}, got {number}")
+    return number
+
+
+def check_device(device: str, option: str = "device") -> None:
+    """Raise UsageError unless ``device`` names a device this machine has (imports torch)."""
+    import torch
+
+    name = str(device).strip().lower()
+    if name in ("auto", "cpu"):
+        return
+    kind, _, index = name.partition(":")
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise UsageError(f"{option}={device}: no CUDA GPU on this machine; use {option}=cpu")
+        if index and (not index.isdigit() or int(index) >= count):
+            raise UsageError(f"{option}={device}: this machine has cuda:0..cuda:{count - 1}")
+        return
+    if kind == "mps":
+        if not torch.backends.mps.is_available():
+            raise UsageError(f"{option}={device}: MPS is not available here; use {option}=cpu")
+        return
+    raise UsageError(
+        f"{option}={device}: unknown device{did_you_mean(kind, ['auto', 'cpu', 'cuda', 'mps'])}"
+        " (auto, cpu, cuda, cuda:N, mps)"
+    )
+
+
+def check_writable_dir(path: str | os.PathLike[str], option: str, fix: str = "") -> Path:
+    """Raise UsageError unless ``path`` is, or can be created as, a writable folder.
+
+    Creates nothing: the nearest existing ancestor must be a writable folder.
+    """
+    full = Path(path).expanduser()
+    probe = full
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    hint = f" ({fix})" if fix else f" (set {option}=DIR)"
+    if not probe.is_dir():
+        raise UsageError(f"{option}: {full} cannot be a folder: {probe} is a file{hint}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{option}: {probe} is not writable{hint}")
+    return full
+
+
+def check_compare_options(cfg: DictConfig) -> None:
+    """Validate ``semsim.compare``'s options before any data is read or any cache entry looked up.
+
+    Checks ``seed``, ``batch_size >= 1``, ``num_workers >= 0``, ``device`` (present on this
+    machine), ``out_dir`` and ``cache_dir`` (writable or creatable; nothing is created). Raises
+    :class:`UsageError` (a ValueError) naming the option.
+    """
+    from omegaconf.errors import OmegaConfBaseException
+
+    _int_option(cfg, "seed", 0)
+    _int_option(cfg, "batch_size", 64, low=1)
+    _int_option(cfg, "num_workers", 2, low=0)
+    check_device(str(cfg.get("device") or "auto"))
+    if os.environ.get("SEMSIM_CACHE") and not os.environ.get("SEMSIM_CACHE_DIR"):
+        log.warning("SEMSIM_CACHE is not read: the feature cache folder is set by SEMSIM_CACHE_DIR")
+    try:
+        out_dir = cfg.out_dir
+    except OmegaConfBaseException as e:
+        raise UsageError(f"out_dir: {one_line(e)} (set out_dir=DIR)") from e
+    check_writable_dir(str(out_dir), "out_dir")
+    cache = cfg.get("cache_dir")
+    if cache not in (None, "", False):
+        check_writable_dir(
+            str(cache), "cache_dir", "set cache_dir=DIR or SEMSIM_CACHE_DIR, or cache_dir=null"
+        )

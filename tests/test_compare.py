@@ -30,6 +30,7 @@ ALL_SCORES = [
     "density",
     "coverage",
     "c2st",
+    "indistinguishability",  # round 2: the old C2ST headline is a registry score of its own
 ]
 
 # a small, fast, offline encoder: the default architecture with random (seeded) weights
@@ -86,7 +87,7 @@ def test_class_matrices_of_one_collection(tmp_path: Path) -> None:
     out = tmp_path / "out"
 
     assert d["similarity"] is None and d["scores"] == {}
-    assert set(d["matrices"]) == {*ALL_SCORES, "similarity"}
+    assert set(d["matrices"]) == set(ALL_SCORES)  # `similarity` matrix = indistinguishability now
     for name, m in d["matrices"].items():
         assert m["labels"] == SHAPES4, name
         assert (out / f"{name}.csv").is_file() and (out / f"{name}.png").is_file()
@@ -100,10 +101,11 @@ def test_class_matrices_of_one_collection(tmp_path: Path) -> None:
     np.testing.assert_allclose(d["matrices"]["prototype_cosine"]["values"], ref, atol=1e-9)
     # identity diagonals: a class against itself
     np.testing.assert_allclose(np.diag(report.matrices["fd_effnet_lite0"].values), 0.0)
-    np.testing.assert_allclose(np.diag(report.matrices["similarity"].values), 1.0)
-    sim = report.matrices["similarity"].values
+    np.testing.assert_allclose(np.diag(report.matrices["indistinguishability"].values), 1.0)
+    sim = report.matrices["indistinguishability"].values
     assert np.all((sim >= 0) & (sim <= 1))
-    np.testing.assert_allclose(sim, 1 - np.clip(2 * report.matrices["c2st"].values - 1, 0, 1))
+    np.testing.assert_allclose(sim, 1 - np.abs(2 * report.matrices["c2st"].values - 1))
+    assert "`indistinguishability` matrix below" in md  # the headline score, per class pair
 
 
 def test_a_vs_itself_gives_identity_values(tmp_path: Path) -> None:
@@ -124,9 +126,16 @@ def test_a_vs_itself_gives_identity_values(tmp_path: Path) -> None:
     for name in ("precision", "recall", "coverage"):
         assert s[name]["value"] == pytest.approx(1.0), name
     assert s["c2st"]["value"] <= 0.55  # a classifier cannot separate a set from itself
-    assert d["similarity"]["value"] >= 0.9
+    # B is a copy of A: every B image has its twin, with the other label, in the training folds,
+    # so the C2ST scores below chance. Round 1 clipped that to similarity 1.0; issue #13 asks for
+    # the interval the data give, and the reading now says the test is void (duplicates).
     lo, hi = d["similarity"]["ci"]
     assert 0 <= lo <= d["similarity"]["value"] <= hi <= 1
+    if s["c2st"]["ci"][1] < 0.5:  # significantly below chance
+        assert d["similarity"]["reading"].startswith("inconclusive")
+        assert "near-duplicate images are in both A and B" in d["similarity"]["reading"]
+    else:
+        assert d["similarity"]["value"] >= 0.9
     for name in ("fd_effnet_lite0", "kid", "cmmd", "c2st"):
         assert s[name]["noise_floor"] is not None, name
     for name in ALL_SCORES:
@@ -141,7 +150,7 @@ def test_a_vs_itself_gives_identity_values(tmp_path: Path) -> None:
 def test_different_collections_score_as_less_similar(tmp_path: Path) -> None:
     common = [
         "n_bootstrap=0", "noise_floor=false", "class_matrices=false", "a.n_per_class=24",
-        "scores=[fd,c2st]",
+        "scores=[fd,c2st,indistinguishability]",
     ]  # fmt: skip
     same = _cfg(tmp_path / "same", *common, "b=synthetic", "b.n_per_class=24", "b.seed=1")
     diff = _cfg(
@@ -169,7 +178,7 @@ def test_cross_matrix_matches_reference(tmp_path: Path) -> None:
     np.testing.assert_allclose(m.values, _cosine_of_means(xa, la, xb, lb), atol=1e-9)
     assert set(report.matrices) == {"prototype_cosine"}
     assert set(report.scores) == {"prototype_cosine"}
-    assert report.similarity is None  # no c2st asked for, so no headline
+    assert report.similarity is None  # no headline score asked for, so no headline
 
 
 def test_too_small_scores_are_skipped_and_the_rest_goes_on(tmp_path: Path) -> None:
@@ -180,7 +189,7 @@ def test_too_small_scores_are_skipped_and_the_rest_goes_on(tmp_path: Path) -> No
     compare(cfg)
     d = _load(tmp_path)
     s = d["scores"]
-    for name in ("precision", "recall", "density", "coverage", "c2st"):
+    for name in ("precision", "recall", "density", "coverage", "c2st", "indistinguishability"):
         assert s[name]["value"] is None and "needs at least" in s[name]["skipped"], name
     assert s["prototype_cosine"]["value"] is not None
     assert s["fd_effnet_lite0"]["value"] is not None

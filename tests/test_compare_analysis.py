@@ -86,7 +86,11 @@ def test_too_small_sets_are_skipped_with_reasons() -> None:
 
 
 def test_fd_name() -> None:
-    assert fd_score_name({"name": "inception_fid", "key": "inception_fid"}) == "fid"
+    # the name comes from the encoder provenance (EncoderSpec.provenance sets fd_name)
+    assert (
+        fd_score_name({"name": "inception_fid", "key": "inception_fid", "fd_name": "fid"}) == "fid"
+    )
+    assert fd_score_name({"name": "inception_fid", "key": "inception_fid"}) == "fd_inception_fid"
     assert fd_score_name({"name": "swin_tiny_patch4_window7_224", "key": "swin_tiny"}) == (
         "fd_swin_tiny"
     )
@@ -95,14 +99,17 @@ def test_fd_name() -> None:
 def test_class_matrix_labels_follow_present_classes() -> None:
     x = np.concatenate([_gauss(20, 5, 0, 0), _gauss(20, 5, 3, 1)])
     labels = np.repeat([0, 2], 20)  # class 1 ("b") has no images
-    mats, skipped = class_matrix_results(x, labels, ["a", "b", "c"], ["prototype_cosine", "c2st"])
+    # round 2: the old derived `similarity` matrix is the registry score `indistinguishability`
+    scores = ["prototype_cosine", "c2st", "indistinguishability"]
+    mats, skipped = class_matrix_results(x, labels, ["a", "b", "c"], scores)
     assert not skipped
+    assert mats["prototype_cosine"].family == "content" and mats["c2st"].family == "rendering"
     assert mats["prototype_cosine"].row_labels == ["a", "c"]
     m0, m2 = x[:20].mean(0), x[20:].mean(0)
     cos = m0 @ m2 / np.linalg.norm(m0) / np.linalg.norm(m2)
     np.testing.assert_allclose(mats["prototype_cosine"].values, [[1, cos], [cos, 1]], atol=1e-12)
     acc = mats["c2st"].values
-    np.testing.assert_allclose(mats["similarity"].values, 1 - np.clip(2 * acc - 1, 0, 1))
+    np.testing.assert_allclose(mats["indistinguishability"].values, 1 - np.abs(2 * acc - 1))
     assert acc[0, 1] > 0.9  # 3-sigma apart: separable
 
 
@@ -126,12 +133,15 @@ def test_analyse_builds_a_valid_report() -> None:
     names = ["u", "v"]
     a = Feats(_gauss(60, 6, 0, 0), np.repeat([0, 1], 30), names)
     b = Feats(_gauss(60, 6, 2.0, 1), np.repeat([0, 1], 30), names)
-    r = analyse(a, b, encoder=ENC, scores=["fd", "c2st"], n_bootstrap=0, noise_floor=False)
+    scores = ["fd", "c2st", "indistinguishability"]  # round 2: the headline is its own score
+    r = analyse(a, b, encoder=ENC, scores=scores, n_bootstrap=0, noise_floor=False)
     d = r.to_dict()
     validate_report_dict(d)
-    assert r.similarity is not None
+    assert r.similarity is not None and r.similarity.basis == "indistinguishability"
     acc = r.scores["c2st"].value
-    assert r.similarity.value == pytest.approx(1 - max(0.0, 2 * acc - 1))
+    assert r.similarity.value == pytest.approx(1 - abs(2 * acc - 1))
+    assert r.similarity.value == r.scores["indistinguishability"].value
+    assert {s["family"] for s in d["scores"].values()} == {"rendering"}
     assert acc > 0.9 and r.similarity.value < 0.2  # 2-sigma shift in every dimension
     assert d["matrices"]["fd_effnet_lite0"]["row_labels"] == names
     assert d["inputs"]["a"]["classes"] == {"u": 30, "v": 30}

@@ -225,4 +225,7 @@ def test_ddp_two_cpu_processes_give_identical_features_in_order(tmp_path: Path) 
     for rank in (0, 1):
         dist = np.load(tmp_path / f"rank{rank}.npy")
         assert dist.shape == single.shape  # padding dropped (11 images over 2 ranks)
-        np.testing.assert_array_equal(dist, single)
+        # each process batches other rows (rank r: r, r + 2, ...) than the single run, and CPU
+        # kernels may round a sample differently in another batch (measured: <= 1e-8 abs); same
+        # tolerance as test_scale_ddp's extraction check
+        np.testing.assert_allclose(dist, single, rtol=1e-6, atol=1e-7)

@@ -7,9 +7,7 @@ import pytest
 import torch
 
 from semsim.metrics import (
-    ClassPrototypes,
     FrechetStats,
-    cosine_matrix,
     frechet_distance,
     frechet_distance_from_stats,
 )
@@ -50,33 +48,3 @@ def test_frechet_stats_states_are_sums_and_errors() -> None:
         m.update(torch.ones(4, 2))
     with pytest.raises(ValueError, match="NaN/inf"):
         m.update(torch.tensor([[1.0, float("nan"), 0.0]]))
-
-
-def test_class_prototypes_match_numpy_and_merge() -> None:
-    gen = torch.Generator().manual_seed(1)
-    x = torch.randn(50, 4, generator=gen)
-    y = torch.randint(0, 3, (50,), generator=gen)
-    whole, p1, p2 = ClassPrototypes(4, 4), ClassPrototypes(4, 4), ClassPrototypes(4, 4)
-    whole.update(x, y)
-    p1.update(x[:20], y[:20])
-    p2.update(x[20:], y[20:])
-    p1.merge_state(p2)
-    for m in (whole, p1):
-        protos = m.compute()
-        for c in range(3):
-            np.testing.assert_allclose(protos[c].numpy(), x[y == c].double().mean(0).numpy())
-        assert torch.all(protos[3] == 0) and m.counts[3] == 0
-    with pytest.raises(ValueError, match="zero norm"):
-        cosine_matrix(whole.compute())
-    cos = cosine_matrix(whole.compute()[:3])
-    p = np.stack([x[y == c].double().mean(0).numpy() for c in range(3)])
-    p /= np.linalg.norm(p, axis=1, keepdims=True)
-    np.testing.assert_allclose(cos, p @ p.T, rtol=1e-12)
-
-
-def test_class_prototypes_label_errors() -> None:
-    m = ClassPrototypes(2, 3)
-    with pytest.raises(ValueError, match="outside"):
-        m.update(torch.ones(2, 3), torch.tensor([0, 2]))
-    with pytest.raises(ValueError, match="labels shape"):
-        m.update(torch.ones(2, 3), torch.tensor([0]))

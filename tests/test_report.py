@@ -12,15 +12,16 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
+from semsim.metrics import indistinguishability, indistinguishability_interval
 from semsim.report import (
+    Headline,
     MatrixResult,
     Report,
     ScoreResult,
     extreme_pairs,
-    headline_from_c2st,
     load_report,
     print_summary,
-    similarity_from_accuracy,
+    render_markdown,
     validate_report_dict,
     write_report,
 )
@@ -38,10 +39,14 @@ def _report(with_headline: bool = True) -> Report:
         },  # fmt: skip
         encoder={"key": "tiny", "name": "resnet10t", "pretrained": False},
         scores={
-            "prototype_cosine": ScoreResult(0.97, (0.95, 0.99), 0.99, True, "cosine of means"),
+            "prototype_cosine": ScoreResult(
+                0.97, (0.95, 0.99), 0.99, True, "cosine of means", family="content"
+            ),
             "fd_tiny": ScoreResult(12.5, (10.0, 15.0), 3.0, False, "Frechet distance"),
             "kid": ScoreResult.skip("needs at least 50 images per side, got 20", False),
-            "c2st": ScoreResult(0.7, (0.6, 0.8), None, False, extra={"p_value": 0.001}),
+            "c2st": ScoreResult(
+                0.7, (0.6, 0.8), None, False, extra={"p_value": 0.001}, family="rendering"
+            ),
         },
         matrices={
             "prototype_cosine": MatrixResult(square, CLASSES, meaning="cosine of class means"),
@@ -49,7 +54,10 @@ def _report(with_headline: bool = True) -> Report:
                 cross, CLASSES, ["x", "y"], higher_is_more_similar=False, row_title="A"
             ),
         },
-        similarity=headline_from_c2st(0.7, (0.6, 0.8)) if with_headline else None,
+        # round 2: analysis builds the headline from the registry; the writer only prints it
+        similarity=Headline(0.6, (0.4, 0.8), "indistinguishability", "1 - |2 acc - 1|", "alike")
+        if with_headline
+        else None,
         method={
             "summary": "Frozen encoder.",
             "references": [
@@ -143,19 +151,37 @@ def test_single_collection_report_has_null_headline(tmp_path: Path) -> None:
     assert d["similarity"] is None and d["scores"] == {}
 
 
+# The formula moved from report/headline.py to metrics (report computes nothing) and is now the
+# symmetric 1 - |2 acc - 1| (issue #13: below-chance accuracy no longer collapses to 1).
 @pytest.mark.parametrize(
-    ("acc", "expected"), [(0.5, 1.0), (0.4, 1.0), (0.75, 0.5), (0.85, 0.3), (1.0, 0.0)]
+    ("acc", "expected"), [(0.5, 1.0), (0.4, 0.8), (0.75, 0.5), (0.85, 0.3), (1.0, 0.0)]
 )
-def test_headline_formula(acc: float, expected: float) -> None:
-    assert similarity_from_accuracy(acc) == pytest.approx(expected)
+def test_indistinguishability_formula(acc: float, expected: float) -> None:
+    assert indistinguishability(acc) == pytest.approx(expected)
 
 
-def test_headline_interval_is_mapped_and_ordered() -> None:
-    h = headline_from_c2st(0.7, (0.6, 0.8))
-    assert h.value == pytest.approx(0.6)
-    assert h.ci == pytest.approx((0.4, 0.8))  # decreasing map: endpoints swap
-    arr = similarity_from_accuracy(np.array([[0.5, 1.0], [np.nan, 0.9]]))
+def test_indistinguishability_interval_is_mapped_and_ordered() -> None:
+    assert indistinguishability_interval((0.6, 0.8)) == pytest.approx((0.4, 0.8))  # endpoints swap
+    assert indistinguishability_interval((0.45, 0.7)) == pytest.approx((0.6, 1.0))  # holds 0.5
+    assert indistinguishability_interval((0.269, 0.49)) == pytest.approx((0.538, 0.98))
+    arr = indistinguishability(np.array([[0.5, 1.0], [np.nan, 0.9]]))
     np.testing.assert_allclose(arr, [[1.0, 0.0], [np.nan, 0.2]])
+
+
+def test_markdown_escapes_class_names_and_groups_families(tmp_path: Path) -> None:
+    rep = _report()
+    evil = ["a|b", "two\nlines", "<script>x</script>"]
+    rep.matrices = {"prototype_cosine": MatrixResult(np.eye(3) + 0.1, evil)}
+    rep.inputs["a"]["classes"] = {c: 1 for c in evil}
+    md = render_markdown(rep, {})
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "a\\|b" in md and "a|b" not in md.replace("a\\|b", "")
+    assert "two\nlines" not in md and "two lines" in md
+    content = md.index("### Content")
+    rendering = md.index("### Rendering")
+    other = md.index("### Other")
+    assert content < md.index("`prototype_cosine`") < rendering < md.index("`c2st`") < other
+    assert md.index("`fd_tiny`") > other  # no family given
 
 
 def test_extreme_pairs() -> None:

@@ -271,10 +271,16 @@ class FileCollection(ImageCollection):
 
     def _content_digest(self, h: hashlib._Hash) -> None:
         h.update(str(len(self.paths)).encode())
-        for path, data in zip(self.paths, read_files(self.paths), strict=True):
-            h.update(self._relative(path).encode())
-            h.update(len(data).to_bytes(8, "little"))
-            h.update(data)
+        try:
+            for path, data in zip(self.paths, read_files(self.paths), strict=True):
+                h.update(self._relative(path).encode())
+                h.update(len(data).to_bytes(8, "little"))
+                h.update(data)
+        except OSError as error:  # unreadable file, symlink loop, file gone since listing
+            reason = error.strerror or " ".join(str(error).split())
+            raise CollectionError(
+                f"{self.name}: cannot read {error.filename} ({type(error).__name__}: {reason})"
+            ) from None
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()

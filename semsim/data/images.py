@@ -1,6 +1,6 @@
 """Decoding image files into RGB, finding image files, and checking them.
 
-Every file-based collection loads its pixels through :func:`open_rgb`, so all sources agree on
+Every file-based collection loads its pixels through :func:`decode_file`, so all sources agree on
 how odd images become RGB:
 
 - EXIF orientation is applied (``PIL.ImageOps.exif_transpose``).
@@ -125,10 +125,19 @@ def find_bad_images(paths: Sequence[str]) -> dict[int, str]:
     return {i: r for i, r in enumerate(reasons) if r is not None}
 
 
+def _raise(error: OSError) -> None:
+    raise error
+
+
 def iter_files(root: Path) -> Iterator[Path]:
-    """All non-hidden files below ``root``, recursively, following directory symlinks once."""
+    """All non-hidden files below ``root``, recursively, following directory symlinks once
+    (a link back to a folder already walked, e.g. a loop, is not entered again).
+
+    Raises:
+        OSError: naming (``filename``) a folder that cannot be listed, e.g. PermissionError.
+    """
     seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in seen:
             dirnames[:] = []

@@ -9,18 +9,16 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import timm
 import torch
 from torch import nn
 
-from semsim.encoders import inception
+from semsim.encoders.registry import NETWORKS, network
 from semsim.encoders.weights import (
     EncoderError,
     WeightsUnavailableError,
-    inception_weights_path,
     load_state_dict_file,
     map_state_dict_by_order,
     packaged_weights_path,
@@ -29,8 +27,6 @@ from semsim.encoders.weights import (
 
 log = logging.getLogger(__name__)
 
-INCEPTION_FID = "inception_fid"
-
 
 def _pretrained_cfg(name: str) -> dict[str, Any]:
     cfg = timm.models.get_pretrained_cfg(name)
@@ -38,13 +34,13 @@ def _pretrained_cfg(name: str) -> dict[str, Any]:
 
 
 def check_model_name(name: str) -> None:
-    """Raise EncoderError unless ``name`` is ``inception_fid`` or a timm model name."""
-    if name == INCEPTION_FID:
+    """Raise EncoderError unless ``name`` is a registered network or a timm model name."""
+    if network(name) is not None:
         return
     if not timm.is_model(name):
         raise EncoderError(
             f"encoder.name={name!r} is not a timm model (see timm.list_models('{name.split('_')[0]}*')) "
-            f"nor {INCEPTION_FID!r}"
+            f"nor one of {sorted(NETWORKS)}"
         )
 
 
@@ -60,10 +56,11 @@ def resolve_data_config(name: str, image_size: int | None = None) -> dict[str, A
         ``{"input_size": (3, H, W), "interpolation", "mean", "std", "crop_pct", "crop_mode"}``.
     """
     check_model_name(name)
-    if name == INCEPTION_FID:
-        cfg = dict(inception.DATA_CONFIG)
-        if image_size is not None and image_size != inception.INPUT_SIZE:
-            raise EncoderError("encoder.image_size: inception_fid always works at 299")
+    if (net := network(name)) is not None:
+        cfg = dict(net.data_config)
+        fixed = int(cfg["input_size"][-1])
+        if image_size is not None and image_size != fixed:
+            raise EncoderError(f"encoder.image_size: {name} always works at {fixed}")
         return cfg
     from timm.data import resolve_data_config as timm_resolve
 
@@ -88,13 +85,16 @@ def _classifier_keys(model: nn.Module) -> set[str]:
 
 def load_into(
     model: nn.Module, state_dict: dict[str, torch.Tensor], source: str, raw: bool
-) -> None:
+) -> bool:
     """Load ``state_dict`` into a timm ``model``; only its classifier may be left out.
 
     Args:
         raw: the tensors are not in timm's layout yet (an external checkpoint): pass them through
             the model's ``checkpoint_filter_fn`` first (remaps original repos' names, resamples
             position embeddings to the model's ``img_size``).
+
+    Returns:
+        Whether the model's classifier came from ``state_dict`` (False: it keeps its init).
     """
     if raw and (fn := _filter_fn(model)) is not None:
         try:
@@ -123,6 +123,7 @@ def load_into(
             f"{source} does not fit {type(model).__name__}: {len(missing)} missing "
             f"({', '.join(missing[:3])}), {len(unexpected)} unexpected ({', '.join(unexpected[:3])})"
         )
+    return bool(head) and all(k in sd for k in head if k in own)
 
 
 def _create_timm(
@@ -173,21 +174,47 @@ def create_backbone(
     4. random initialisation.
 
     Args:
-        name: timm model name (tags allowed: ``vit_base_patch16_224.augreg_in21k_ft_in1k``) or
-            ``"inception_fid"``.
+        name: timm model name (tags allowed: ``vit_base_patch16_224.augreg_in21k_ft_in1k``) or a
+            registered network (:data:`semsim.encoders.registry.NETWORKS`: ``inception_fid``).
         image_size: input resolution; passed to timm as ``img_size`` for models that fix it at
             construction (ViT, Swin), position embeddings of loaded weights are resampled.
         num_classes: 0 for no classifier; otherwise a classifier (kept from the weights when it
             has that size, else newly initialised).
     """
+    return build_backbone(name, pretrained, checkpoint, image_size, num_classes, drop_rate)[0]
+
+
+def build_backbone(
+    name: str,
+    pretrained: bool = True,
+    checkpoint: str | None = None,
+    image_size: int | None = None,
+    num_classes: int | None = 0,
+    drop_rate: float = 0.0,
+) -> tuple[nn.Module, bool]:
+    """:func:`create_backbone`, also saying whether the classifier holds the weights' own head.
+
+    Args:
+        num_classes: as for :func:`create_backbone`; None keeps the model's default classifier
+            (timm's ``num_classes`` of the pretrained config, 1008 for ``inception_fid``).
+
+    Returns:
+        ``(model, head_loaded)``: ``head_loaded`` is True when the classifier holds the weights'
+        own trained head, or the seeded random init of the whole model (``pretrained=False``);
+        False when there is no classifier or it is newly initialised over loaded weights.
+    """
     check_model_name(name)
-    if name == INCEPTION_FID:
-        return _create_inception(pretrained, checkpoint, num_classes, drop_rate, image_size)
+    if (net := network(name)) is not None:
+        return net.create(pretrained, checkpoint, num_classes, drop_rate, image_size)
+    if num_classes is None:
+        num_classes = int(_pretrained_cfg(name).get("num_classes") or 0)
     if checkpoint:
         model = _create_timm(name, False, image_size, num_classes, drop_rate)
         state_dict, kind = load_state_dict_file(checkpoint)
-        load_into(model, state_dict, f"encoder.checkpoint={checkpoint}", raw=kind != "lightning")
-        return model
+        head = load_into(
+            model, state_dict, f"encoder.checkpoint={checkpoint}", raw=kind != "lightning"
+        )
+        return model, head and num_classes > 0
     packaged = packaged_weights_path(name) if pretrained else None
     if packaged is not None:
         # The package holds the 1000-class ImageNet model: load it whole, then swap the head.
@@ -197,26 +224,6 @@ def create_backbone(
         model.load_state_dict(state_dict, strict=True)
         if num_classes != 1000:
             model.reset_classifier(num_classes)
-        return model
-    return _create_timm(name, pretrained, image_size, num_classes, drop_rate)
-
-
-def _create_inception(
-    pretrained: bool,
-    checkpoint: str | None,
-    num_classes: int,
-    drop_rate: float,
-    image_size: int | None,
-) -> inception.InceptionV3FID:
-    if image_size is not None and image_size != inception.INPUT_SIZE:
-        raise EncoderError("encoder.image_size: inception_fid always works at 299")
-    model = inception.InceptionV3FID(num_classes=num_classes, drop_rate=drop_rate)
-    path: Path | None = None
-    if checkpoint:
-        path = Path(checkpoint).expanduser()
-    elif pretrained:
-        path = inception_weights_path()
-    if path is not None:
-        state_dict, _ = load_state_dict_file(path)
-        model.load_fid_state_dict(state_dict)
-    return model
+        return model, num_classes == 1000
+    model = _create_timm(name, pretrained, image_size, num_classes, drop_rate)
+    return model, num_classes > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,37 +11,21 @@ import timm
 import torch
 from torch import nn
 
-from semsim.encoders import inception
 from semsim.encoders.backbone import (
-    INCEPTION_FID,
     _pretrained_cfg,
+    build_backbone,
     check_model_name,
-    create_backbone,
     resolve_data_config,
 )
+from semsim.encoders.registry import default_key, network, network_of
 from semsim.encoders.weights import (
     EncoderError,
     file_sha256,
-    inception_weights_path,
     packaged_weights_path,
     state_dict_sha256,
 )
 
 RANDOM_INIT_SEED = 0
-
-# Short names for the encoders users reach for; anything else gets its sanitised timm name.
-KNOWN_KEYS = {
-    "tf_efficientnet_lite0": "effnet_lite0",
-    "swin_tiny_patch4_window7_224": "swin_tiny",
-    "vit_base_patch16_224.augreg_in21k_ft_in1k": "vit_b16",
-    "vit_small_patch14_dinov2.lvd142m": "dinov2_vits14",
-    "vit_base_patch16_clip_224.openai": "clip_vit_b16",
-    INCEPTION_FID: INCEPTION_FID,
-}
-
-
-def default_key(name: str) -> str:
-    return KNOWN_KEYS.get(name) or re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
 
 
 def _jsonable(value: Any) -> Any:
@@ -55,10 +38,32 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def concept_vocabulary(name: str) -> tuple[str, list[str]] | None:
+    """``(tag, class names)`` of the classification head ``name``'s weights come with, or None.
+
+    timm models: the ImageNet subset timm infers from the pretrained config's class count
+    (``imagenet-1k``...; names from ``timm.data.ImageNetInfo``, offline); headless weights (DINOv2,
+    CLIP's projection) have none. A registered network: its entry's ``concepts``.
+    """
+    if (net := network(name)) is not None:
+        return net.concepts
+    from timm.data import ImageNetInfo, infer_imagenet_subset
+
+    cfg = _pretrained_cfg(name)
+    subset = infer_imagenet_subset(cfg)
+    if subset is None:
+        return None
+    info = ImageNetInfo(subset)
+    if info.num_classes() != int(cfg.get("num_classes") or 0):
+        return None
+    return subset, [info.index_to_description(i) for i in range(info.num_classes())]
+
+
 class Encoder(nn.Module):
     """A frozen feature extractor: images ``(B, 3, H, W)`` -> pooled pre-logit features ``(B, D)``.
 
-    Always in eval mode (``train()`` is overridden) with gradients off.
+    Always in eval mode (``train()`` is overridden) with gradients off. :meth:`encode` also gives
+    the logits of the model's own classification head (``concepts``) when it has one.
 
     Attributes:
         key: short name used in score names (``fd_<key>``).
@@ -67,6 +72,7 @@ class Encoder(nn.Module):
             ``std``, ``crop_pct``, ``crop_mode``).
         transform: PIL image -> input tensor, the model's own eval preprocessing.
         spec: the :class:`EncoderSpec` it was built from, or None for a wrapped in-memory model.
+        concept_names: names of the head's classes (``C``), or None: no head, no concepts.
     """
 
     def __init__(
@@ -77,6 +83,7 @@ class Encoder(nn.Module):
         preprocess: nn.Module | None = None,
         transform: Callable[[Any], torch.Tensor] | None = None,
         spec: EncoderSpec | None = None,
+        concept_names: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.net = net
@@ -89,6 +96,7 @@ class Encoder(nn.Module):
             transform = create_transform(**self.data_config)
         self.transform = transform
         self.spec = spec
+        self.concept_names = list(concept_names) if concept_names else None
         self.dim = int(getattr(net, "head_hidden_size", None) or net.num_features)
         self.requires_grad_(False)
         super().train(False)
@@ -100,28 +108,43 @@ class Encoder(nn.Module):
         feats = self.net.forward_features(self.preprocess(x))
         return self.net.forward_head(feats, pre_logits=True)
 
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, D)`` pooled pre-logit features and ``(B, C)`` head logits (None: no head)."""
+        feats = self(x)
+        if self.concept_names is None:
+            return feats, None
+        return feats, self.net.get_classifier()(feats)
+
     def provenance(self) -> dict[str, Any]:
         """What determines the features: the spec's provenance, or a digest of the weights."""
         if self.spec is not None:
             return self.spec.provenance()
+        registered = network_of(self.net)
         return {
-            "name": type(self.net).__name__,
+            "name": registered.name if registered else type(self.net).__name__,
             "key": self.key,
             "weights": "state-sha256:" + state_dict_sha256(self.net.state_dict()),
-            "preprocessing": _jsonable(self.data_config),
-            "output": "pre_logits",
+            "preprocessing": registered.preprocessing
+            if registered
+            else _jsonable(self.data_config),
+            "output": registered.output if registered else "pre_logits",
+            "fd_name": f"fd_{self.key}",
         }
 
     @classmethod
     def from_backbone(cls, net: nn.Module, key: str, data_config: dict[str, Any]) -> Encoder:
-        """Wrap an in-memory timm backbone (e.g. a trained ``TimmClassifier.backbone``)."""
-        if isinstance(net, inception.InceptionV3FID):
+        """Wrap an in-memory backbone (e.g. a trained ``TimmClassifier.backbone``).
+
+        A registered network (the FID InceptionV3) gets its own preprocessing and transform;
+        ``data_config`` is used for timm models.
+        """
+        if (registered := network_of(net)) is not None:
             return cls(
                 net,
                 key,
-                inception.DATA_CONFIG,
-                inception.TF1Preprocess(),
-                inception.TF1ResizeTransform(),
+                registered.data_config,
+                registered.preprocess(),
+                registered.transform(),
             )
         return cls(net, key, data_config)
 
@@ -131,13 +154,18 @@ class EncoderSpec:
     """What to build; Hydra target of ``conf/encoder/*.yaml``.
 
     Args:
-        name: timm model name (with an optional pretrained tag) or ``"inception_fid"``.
-        pretrained: load pretrained weights (packaged for ``tf_efficientnet_lite0``, the official
-            FID file for ``inception_fid``, the hub otherwise). False gives a seeded random init.
+        name: timm model name (with an optional pretrained tag) or a registered network
+            (:data:`semsim.encoders.registry.NETWORKS`, e.g. ``"inception_fid"``).
+        pretrained: load pretrained weights (packaged for ``tf_efficientnet_lite0``, the registry
+            entry's file for a registered network, the hub otherwise). False: seeded random init.
         checkpoint: local weights file, overrides ``pretrained``: a state dict
             (``.pth``/``.safetensors``) or a ``semsim.train`` Lightning ``.ckpt``.
         image_size: input resolution (default: the model's own).
-        key: short name used in score names; default from :data:`KNOWN_KEYS` or the timm name.
+        key: short name used in score names; default: the ``key:`` of the ``conf/encoder/*.yaml``
+            naming this model, else the sanitised model name.
+        crop_pct: share of the resized image's side kept by the centre crop (default: the
+            model's own, 0.875 for most timm models; 1.0 keeps the whole image, which matters for
+            small images whose border holds content).
     """
 
     name: str = "tf_efficientnet_lite0"
@@ -145,6 +173,7 @@ class EncoderSpec:
     checkpoint: str | None = None
     image_size: int | None = None
     key: str | None = None
+    crop_pct: float | None = None
 
     def __post_init__(self) -> None:
         check_model_name(self.name)
@@ -154,10 +183,20 @@ class EncoderSpec:
             object.__setattr__(self, "image_size", int(self.image_size))
         if not self.key:
             object.__setattr__(self, "key", default_key(self.name))
+        if self.crop_pct is not None:
+            crop = float(self.crop_pct)
+            if not 0.0 < crop <= 1.0:
+                raise EncoderError(f"encoder.crop_pct must be in (0, 1], got {self.crop_pct}")
+            if "crop_pct" not in resolve_data_config(self.name, self.image_size):
+                raise EncoderError(f"encoder.crop_pct: {self.name} has a fixed preprocessing")
+            object.__setattr__(self, "crop_pct", crop)
 
     @property
     def data_config(self) -> dict[str, Any]:
-        return resolve_data_config(self.name, self.image_size)
+        cfg = resolve_data_config(self.name, self.image_size)
+        if self.crop_pct is not None:
+            cfg["crop_pct"] = self.crop_pct
+        return cfg
 
     def weights_id(self) -> str:
         """Identity of the weights without building the model (content hash where there's a file).
@@ -170,52 +209,84 @@ class EncoderSpec:
             return "sha256:" + file_sha256(self.checkpoint)
         if not self.pretrained:
             return f"random-init:seed={RANDOM_INIT_SEED}"
-        if self.name == INCEPTION_FID:
-            return "sha256:" + file_sha256(inception_weights_path())
+        if (net := network(self.name)) is not None:
+            return "sha256:" + file_sha256(net.pretrained_weights())
         packaged = packaged_weights_path(self.name)
         if packaged is not None:
             return "sha256:" + file_sha256(packaged)
         cfg = _pretrained_cfg(self.name)
         return "hub:" + str(cfg.get("hf_hub_id") or cfg.get("url") or self.name)
 
+    def concepts(self) -> tuple[str, list[str]] | None:
+        """The head's ``(tag, class names)`` (see :func:`concept_vocabulary`), without building.
+
+        A ``checkpoint`` whose file turns out to hold no fitting head gives no concepts at build.
+        """
+        return concept_vocabulary(self.name)
+
+    def output_dims(self) -> tuple[int, int]:
+        """``(D, C)``: feature and concept dimensions, without weights (built on the meta device)."""
+        concepts = self.concepts()
+        c = len(concepts[1]) if concepts is not None else 0
+        if (net := network(self.name)) is not None:
+            return net.dim, c
+        from semsim.encoders.backbone import accepts_img_size
+
+        kwargs: dict[str, Any] = {"num_classes": 0}
+        if self.image_size is not None and accepts_img_size(self.name):
+            kwargs["img_size"] = self.image_size
+        with torch.device("meta"):
+            model = timm.create_model(self.name, pretrained=False, **kwargs)
+        return int(getattr(model, "head_hidden_size", None) or model.num_features), c
+
+    def output_tag(self) -> str:
+        """What an entry holds: the feature kind, plus ``+logits:<tag>`` with concept logits."""
+        net = network(self.name)
+        base = net.output if net is not None else "pre_logits"
+        concepts = self.concepts()
+        return base if concepts is None else f"{base}+logits:{concepts[0]}"
+
     def provenance(self) -> dict[str, Any]:
         """Everything that determines the features, as JSON-able data, without building."""
-        prep = _jsonable(self.data_config)
-        if self.name == INCEPTION_FID:
-            prep = {"resize": "tf1_bilinear_299", "scale": "(x-128)/128", "input": "uint8 RGB"}
-            code = {"semsim_inception_fid": 1}
-        else:
-            code = {"timm": timm.__version__}
+        net = network(self.name)
+        prep = net.preprocessing if net is not None else _jsonable(self.data_config)
+        code = net.code if net is not None else {"timm": timm.__version__}
+        weights = self.weights_id()
+        official = net.fd_name(weights) if net is not None else None
         return {
             "name": self.name,
             "key": self.key,
             "pretrained": self.pretrained,
             "checkpoint": self.checkpoint,
             "image_size": self.image_size,
-            "weights": self.weights_id(),
+            "weights": weights,
             "preprocessing": prep,
-            "output": "pool3_2048" if self.name == INCEPTION_FID else "pre_logits",
+            "output": self.output_tag(),
             "code": code,
+            "fd_name": official or f"fd_{self.key}",
         }
 
     def build(self) -> Encoder:
         """Build the frozen encoder (random init is seeded, so it is reproducible)."""
+        concepts = self.concepts()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(RANDOM_INIT_SEED)
-            net = create_backbone(
+            net, head_loaded = build_backbone(
                 self.name,
                 pretrained=self.pretrained,
                 checkpoint=self.checkpoint,
                 image_size=self.image_size,
-                num_classes=0,
+                num_classes=None if concepts is not None else 0,
             )
-        if self.name == INCEPTION_FID:
+        names = concepts[1] if concepts is not None and head_loaded else None
+        if (registered := network(self.name)) is not None:
             return Encoder(
                 net,
                 self.key,
-                inception.DATA_CONFIG,
-                preprocess=inception.TF1Preprocess(),
-                transform=inception.TF1ResizeTransform(),
+                registered.data_config,
+                preprocess=registered.preprocess(),
+                transform=registered.transform(),
                 spec=self,
+                concept_names=names,
             )
-        return Encoder(net, self.key, self.data_config, spec=self)
+        return Encoder(net, self.key, self.data_config, spec=self, concept_names=names)

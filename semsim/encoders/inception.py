@@ -13,13 +13,15 @@ TensorFlow 1.x's bilinear resize (``align_corners=False``, no antialiasing) and 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from semsim.encoders.weights import EncoderError
+from semsim.encoders.weights import EncoderError, inception_weights_path, load_state_dict_file
 
 INPUT_SIZE = 299
 FEATURE_DIM = 2048
@@ -278,8 +280,16 @@ class InceptionV3FID(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
 
-    def load_fid_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
-        """Load pytorch-fid / torch-fidelity weights, keeping ``fc`` only when it fits."""
+    def get_classifier(self) -> nn.Module:
+        """The classifier on the pooled features (timm's interface)."""
+        return self.fc
+
+    def load_fid_state_dict(self, state_dict: dict[str, torch.Tensor]) -> bool:
+        """Load pytorch-fid / torch-fidelity weights, keeping ``fc`` only when it fits.
+
+        Returns:
+            Whether ``fc`` was loaded from ``state_dict``.
+        """
         sd = dict(state_dict)
         fc = {k: sd.pop(k) for k in ("fc.weight", "fc.bias") if k in sd}
         fits = (
@@ -294,3 +304,34 @@ class InceptionV3FID(nn.Module):
             raise EncoderError(
                 f"InceptionV3 FID weights do not fit: missing {missing[:3]}..., unexpected {unexpected[:3]}..."
             )
+        return bool(fits)
+
+
+def create_inception(
+    pretrained: bool,
+    checkpoint: str | None,
+    num_classes: int | None,
+    drop_rate: float,
+    image_size: int | None,
+) -> tuple[InceptionV3FID, bool]:
+    """The FID InceptionV3 with its weights (``checkpoint`` file, else the official file).
+
+    Args:
+        num_classes: None keeps the TF 1008-way classifier; 0 drops it.
+
+    Returns:
+        ``(model, head_loaded)``: whether ``fc`` holds the weights' own classifier (or the seeded
+        random init of the whole model).
+    """
+    if image_size is not None and image_size != INPUT_SIZE:
+        raise EncoderError(f"encoder.image_size: inception_fid always works at {INPUT_SIZE}")
+    classes = TF_CLASSES if num_classes is None else num_classes
+    model = InceptionV3FID(num_classes=classes, drop_rate=drop_rate)
+    if checkpoint:
+        path = Path(checkpoint).expanduser()
+    elif pretrained:
+        path = inception_weights_path()
+    else:
+        return model, classes > 0
+    state_dict, _ = load_state_dict_file(path)
+    return model, model.load_fid_state_dict(state_dict)

@@ -28,10 +28,7 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric
 
-from semsim.metrics.frechet import frechet_distance_from_stats
-from semsim.metrics.kernels import cmmd, kid
-from semsim.metrics.knn import prdc
-from semsim.metrics.registry import SCORES
+from semsim.metrics.registry import SCORES, StreamOptions, streaming_scores
 from semsim.metrics.running import FrechetStats
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -39,8 +36,8 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _MASK = 0xFFFFFFFFFFFFFFFF
 
-STREAMING_SCORES: tuple[str, ...] = tuple(n for n in SCORES if n != "c2st")
-"""Scores :func:`summary_scores` computes: the first two from running sums, the rest on samples."""
+STREAMING_SCORES: tuple[str, ...] = tuple(streaming_scores())
+"""Registry scores :func:`summary_scores` computes (entries with a ``streaming`` function)."""
 
 
 def _mix64(z: np.ndarray) -> np.ndarray:
@@ -234,10 +231,34 @@ def summarize(
     return summary
 
 
+class _Views:
+    """Two summaries as a :class:`~semsim.metrics.registry.Summaries` (each part computed once)."""
+
+    def __init__(self, a: FeatureSummary, b: FeatureSummary) -> None:
+        self.a, self.b = a, b
+        self._stats: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._samples: tuple[np.ndarray, np.ndarray] | None = None
+
+    def stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if self._stats is None:
+            mu_a, s_a = (t.cpu().numpy() for t in self.a.stats.compute())
+            mu_b, s_b = (t.cpu().numpy() for t in self.b.stats.compute())
+            self._stats = (mu_a, s_a, mu_b, s_b)
+        return self._stats
+
+    def samples(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._samples is None:
+            self._samples = (
+                self.a.sample.compute().features.cpu().numpy(),
+                self.b.sample.compute().features.cpu().numpy(),
+            )
+        return self._samples
+
+
 def summary_scores(
     a: FeatureSummary,
     b: FeatureSummary,
-    scores: Sequence[str] = STREAMING_SCORES,
+    scores: Sequence[str] | None = None,
     k: int = 5,
     kid_subset_size: int = 1000,
     kid_subsets: int = 100,
@@ -246,15 +267,17 @@ def summary_scores(
 ) -> dict[str, float]:
     """Scores of ``b`` against ``a`` (the reference) from their summaries.
 
-    ``prototype_cosine`` and ``fd`` use every row (running sums); ``kid``/``kid_std``, ``cmmd``
-    and ``precision``/``recall``/``density``/``coverage`` use the reservoir samples, so they
-    estimate the full-data score at the sample size (KID and CMMD are unbiased/consistent in the
-    sample; PRDC depends on the sample size through its k-NN radii).
+    Each registry score with a ``streaming`` function is computed by it (scores sharing one
+    function share one call): today ``prototype_cosine`` and ``fd`` from every row (running
+    sums); ``kid``/``kid_std``, ``cmmd`` and ``precision``/``recall``/``density``/``coverage``
+    on the reservoir samples, so they estimate the full-data score at the sample size (KID and
+    CMMD are unbiased/consistent in the sample; PRDC depends on the sample size through its k-NN
+    radii).
 
     Args:
         a: reference summary.
         b: the other summary (same D).
-        scores: any of :data:`STREAMING_SCORES`.
+        scores: registry names (default: every registry score with a ``streaming`` function).
         k: PRDC neighbourhood size.
         kid_subset_size: KID rows per subset (capped at the sample sizes).
         kid_subsets: KID subsets.
@@ -262,36 +285,25 @@ def summary_scores(
         seed: KID subset seed.
 
     Returns:
-        ``{name: value}`` in ``scores`` order (``kid`` adds ``kid_std``; ``fd`` is called ``fd``).
+        ``{name: value}`` in ``scores`` order, plus side outputs (``kid_std``); registry names
+        (``fd`` is called ``fd``).
     """
-    bad = [s for s in scores if s not in STREAMING_SCORES]
+    known = streaming_scores()
+    scores = known if scores is None else list(scores)
+    bad = [s for s in scores if s not in known]
     if bad:
-        raise ValueError(f"summary_scores: unknown scores {bad}; choose from {STREAMING_SCORES}")
+        raise ValueError(f"summary_scores: unknown scores {bad}; choose from {known}")
+    options = StreamOptions(k, kid_subset_size, kid_subsets, cmmd_sigma, seed)
+    views = _Views(a, b)
+    done: dict[object, dict[str, float]] = {}
     out: dict[str, float] = {}
-    need_stats = {"prototype_cosine", "fd"} & set(scores)
-    need_sample = set(scores) - {"prototype_cosine", "fd"}
-    if need_stats:
-        mu_a, s_a = (t.cpu().numpy() for t in a.stats.compute())
-        mu_b, s_b = (t.cpu().numpy() for t in b.stats.compute())
-    if need_sample:
-        xa = a.sample.compute().features.cpu().numpy()
-        xb = b.sample.compute().features.cpu().numpy()
-    knn: dict[str, float] | None = None
     for name in scores:
-        if name == "prototype_cosine":
-            na, nb = float(np.linalg.norm(mu_a)), float(np.linalg.norm(mu_b))
-            if na == 0.0 or nb == 0.0:
-                raise ValueError("prototype_cosine: a mean embedding has zero norm")
-            out[name] = float(np.clip(mu_a @ mu_b / (na * nb), -1.0, 1.0))
-        elif name == "fd":
-            out[name] = frechet_distance_from_stats(mu_a, s_a, mu_b, s_b)
-        elif name == "kid":
-            res = kid(xa, xb, subset_size=kid_subset_size, subsets=kid_subsets, seed=seed)
-            out["kid"], out["kid_std"] = res.mean, res.std
-        elif name == "cmmd":
-            out[name] = cmmd(xa, xb, sigma=cmmd_sigma)
-        else:
-            if knn is None:
-                knn = prdc(xa, xb, k=k)
-            out[name] = knn[name]
+        sdef = SCORES[name]
+        fn = sdef.streaming
+        assert fn is not None
+        if fn not in done:
+            done[fn] = fn(views, options)
+        res = done[fn]
+        out[name] = res[sdef.key]
+        out.update({key: v for key, v in res.items() if key.startswith(sdef.key + "_")})
     return out

@@ -1,4 +1,7 @@
-"""Uncertainty of any score: bootstrap percentile intervals and the split-half noise floor."""
+"""Uncertainty of any score: the split-half noise floor.
+
+(Confidence intervals are the centred half-sample bootstrap of :mod:`semsim.analysis.intervals`,
+or the engine's own interval where the registry says so.)"""
 
 from __future__ import annotations
 
@@ -6,48 +9,6 @@ import numpy as np
 
 from semsim.metrics._common import ArrayLike, as_pair
 from semsim.metrics.registry import ScoreDef, ScoreFn, score_fn
-
-
-def bootstrap(
-    score: str | ScoreDef | ScoreFn,
-    a: ArrayLike,
-    b: ArrayLike,
-    n: int = 200,
-    seed: int = 0,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of ``score(a, b)``.
-
-    Each of the ``n`` replicates resamples the rows of ``a`` and of ``b`` independently, with
-    replacement and at their original sizes, and recomputes the score; the interval is the
-    ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the replicates. Resampling duplicates
-    rows, which biases k-NN scores (PRDC: zero distances to copies) and lets copies straddle C2ST
-    folds; read those intervals as rough.
-
-    Args:
-        score: registry name (e.g. ``"fd"``), :class:`ScoreDef` or ``(a, b) -> float``.
-        a: features (N_a, D).
-        b: features (N_b, D).
-        n: number of bootstrap replicates.
-        seed: seed of the resampling.
-        level: confidence level in (0, 1).
-    """
-    if n < 2:
-        raise ValueError(f"bootstrap needs n >= 2 replicates, got {n}")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"bootstrap level must be in (0, 1), got {level}")
-    fn = score_fn(score)
-    xa, xb = as_pair(a, b)
-    rng = np.random.default_rng(seed)
-    values = np.empty(n)
-    for i in range(n):
-        ia = rng.integers(0, len(xa), len(xa))
-        ib = rng.integers(0, len(xb), len(xb))
-        values[i] = float(fn(xa[ia], xb[ib]))
-    if not np.isfinite(values).all():
-        raise ValueError("bootstrap: the score returned NaN/inf on a resample")
-    lo, hi = np.quantile(values, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
-    return float(lo), float(hi)
 
 
 def noise_floor(

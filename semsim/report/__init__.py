@@ -1,17 +1,12 @@
 """Similarity reports: result objects, report.json / CSV / PNG / report.md, terminal summary.
 
-This package only reads results and writes files; it computes no score. Build a
+This package only reads results and writes files; it computes no score (the headline included:
+:func:`semsim.analysis.headline` takes it from the registry score marked ``headline``). Build a
 :class:`Report` with :func:`semsim.analysis.analyse` (features -> Report) or by hand, then
-:func:`write_report` it. The headline ``similarity`` is defined in :mod:`semsim.report.headline`.
+:func:`write_report` it.
 """
 
 from semsim.report.console import print_summary
-from semsim.report.headline import (
-    DEFINITION,
-    describe_similarity,
-    headline_from_c2st,
-    similarity_from_accuracy,
-)
 from semsim.report.schema import (
     Headline,
     MatrixResult,
@@ -23,19 +18,15 @@ from semsim.report.schema import (
 from semsim.report.writer import extreme_pairs, load_report, render_markdown, write_report
 
 __all__ = [
-    "DEFINITION",
     "Headline",
     "MatrixResult",
     "Report",
     "ScoreResult",
-    "describe_similarity",
     "extreme_pairs",
-    "headline_from_c2st",
     "jsonable",
     "load_report",
     "print_summary",
     "render_markdown",
-    "similarity_from_accuracy",
     "validate_report_dict",
     "write_report",
 ]

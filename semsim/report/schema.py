@@ -3,11 +3,13 @@
 ``report.json`` has this shape (extra keys are welcome; readers must ignore unknown keys)::
 
     {
-      "similarity": {"value": 0.31, "ci": [0.27, 0.35], "basis": "c2st", ...} | null,
+      "similarity": {"value": 0.31, "ci": [0.27, 0.35], "basis": "indistinguishability",
+                     ...} | null,
       "inputs":   {"a": {...}, "b": {...}},
       "encoder":  {"key": "effnet_lite0", ...},
       "scores":   {NAME: {"value": float | null, "ci": [lo, hi] | null,
                           "noise_floor": float | null, "higher_is_more_similar": bool,
+                          "family": "content" | "rendering" | null,
                           "skipped": "reason"  (only when the score could not be computed)}},
       "matrices": {NAME: {"labels": [...], "values": [[...]]}           # one collection
                    NAME: {"row_labels": [...], "col_labels": [...], "values": [[...]]}},  # A x B
@@ -77,6 +79,8 @@ class ScoreResult:
         reference: paper link.
         skipped: why the score could not be computed (then ``value`` is ``None``).
         extra: further numbers (KID std, C2ST p-value, n used...).
+        family: ``"content"`` or ``"rendering"`` (the score registry's family), or ``None`` for
+            a score outside the registry.
     """
 
     value: float | None
@@ -87,6 +91,7 @@ class ScoreResult:
     reference: str | None = None
     skipped: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    family: str | None = None
 
     @classmethod
     def skip(
@@ -95,6 +100,7 @@ class ScoreResult:
         higher_is_more_similar: bool = True,
         meaning: str = "",
         reference: str | None = None,
+        family: str | None = None,
     ) -> ScoreResult:
         """A score that was not computed, with the reason."""
         return cls(
@@ -103,6 +109,7 @@ class ScoreResult:
             meaning=meaning,
             reference=reference,
             skipped=reason,
+            family=family,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,6 +120,7 @@ class ScoreResult:
             "higher_is_more_similar": bool(self.higher_is_more_similar),
             "meaning": self.meaning,
             "reference": self.reference,
+            "family": self.family,
         }
         if self.skipped is not None:
             out["skipped"] = self.skipped
@@ -129,6 +137,7 @@ class ScoreResult:
             "meaning",
             "reference",
             "skipped",
+            "family",
         }
         ci = d.get("ci")
         return cls(
@@ -140,6 +149,7 @@ class ScoreResult:
             reference=d.get("reference"),
             skipped=d.get("skipped"),
             extra={k: v for k, v in d.items() if k not in known},
+            family=d.get("family"),
         )
 
 
@@ -156,6 +166,7 @@ class MatrixResult:
         meaning: one-line reading of a cell.
         row_title, col_title: axis titles (e.g. the collection names).
         extra: further keys written into the JSON entry (e.g. per-cell counts).
+        family: the score's registry family, or ``None``.
     """
 
     values: np.ndarray
@@ -166,6 +177,7 @@ class MatrixResult:
     row_title: str | None = None
     col_title: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    family: str | None = None
 
     def __post_init__(self) -> None:
         self.values = np.asarray(self.values, dtype=np.float64)
@@ -199,6 +211,8 @@ class MatrixResult:
             out["row_title"] = self.row_title
         if self.col_title is not None:
             out["col_title"] = self.col_title
+        if self.family is not None:
+            out["family"] = self.family
         out.update(jsonable(self.extra))
         return out
 
@@ -212,7 +226,7 @@ class MatrixResult:
         else:
             rows, cols = list(d["row_labels"]), list(d["col_labels"])
         known = {"labels", "row_labels", "col_labels", "values", "higher_is_more_similar"}
-        known |= {"meaning", "row_title", "col_title"}
+        known |= {"meaning", "row_title", "col_title", "family"}
         return cls(
             values=values,
             row_labels=rows,
@@ -222,6 +236,7 @@ class MatrixResult:
             row_title=d.get("row_title"),
             col_title=d.get("col_title"),
             extra={k: v for k, v in d.items() if k not in known},
+            family=d.get("family"),
         )
 
 
@@ -229,7 +244,8 @@ class MatrixResult:
 class Headline:
     """The one number a user can quote: ``similarity`` in [0, 1], 1 = indistinguishable.
 
-    See :mod:`semsim.report.headline` for its definition.
+    It is the value of the registry score marked ``headline`` (``basis`` names it), with that
+    score's interval, one-line definition and reading (:func:`semsim.analysis.headline`).
     """
 
     value: float

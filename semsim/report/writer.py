@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
 import re
@@ -12,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from semsim.report.headline import DEFINITION
 from semsim.report.plots import format_value, save_heatmap
 from semsim.report.schema import MatrixResult, Report, ScoreResult
 
@@ -81,8 +81,19 @@ def _fmt_ci(ci: tuple[float, float] | None) -> str:
     return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+FAMILY_TITLES: dict[str | None, str] = {
+    "content": "Content (what is depicted, in what proportions)",
+    "rendering": "Rendering (how it is depicted: resolution, blur, colour, artefacts)",
+    None: "Other",
+}
+
+
+def _md_escape(text: object) -> str:
+    """Text safe inside a Markdown table cell or line: HTML escaped, ``|`` and backticks escaped,
+    line breaks flattened (class names and reasons come from user data)."""
+    s = html.escape(str(text), quote=False)
+    s = s.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    return " ".join(s.splitlines()) if s else s
 
 
 def _inline(v: Any) -> str:
@@ -93,14 +104,15 @@ def _inline(v: Any) -> str:
 
 
 def _describe_input(key: str, d: dict[str, Any]) -> list[str]:
-    lines = [f"- **{key.upper()}**: `{d.get('name', '?')}`, {d.get('n_images', '?')} images"]
+    name, n = _code(d.get("name", "?")), d.get("n_images", "?")
+    lines = [f"- **{_md_escape(key.upper())}**: {name}, {_md_escape(n)} images"]
     for k, v in d.items():
         if k in ("name", "n_images", "classes", "skipped"):
             continue
-        lines.append(f"  - {k}: `{_inline(v)}`")
+        lines.append(f"  - {_md_escape(k)}: {_code(_inline(v))}")
     classes = d.get("classes")
     if classes:
-        listed = ", ".join(f"{c} ({n})" for c, n in classes.items())
+        listed = ", ".join(f"{_md_escape(c)} ({_md_escape(n)})" for c, n in classes.items())
         lines.append(f"  - {len(classes)} classes: {listed}")
     skipped = d.get("skipped")
     if skipped:
@@ -108,12 +120,32 @@ def _describe_input(key: str, d: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _code(v: object) -> str:
+    """An inline code span that survives backticks and line breaks in ``v``."""
+    s = " ".join(str(v).splitlines())
+    fence = "``" if "`" in s else "`"
+    return f"{fence} {s} {fence}" if fence == "``" else f"`{s}`"
+
+
 def _score_rows(scores: dict[str, ScoreResult]) -> list[str]:
+    """The score table, one sub-table per family (content first)."""
+    lines: list[str] = []
+    families = list(dict.fromkeys(s.family for s in scores.values()))
+    families.sort(key=lambda f: list(FAMILY_TITLES).index(f) if f in FAMILY_TITLES else 99)
+    for family in families:
+        group = {n: s for n, s in scores.items() if s.family == family}
+        title = FAMILY_TITLES.get(family, _md_escape(family))
+        lines += [f"### {title}", "", *_family_table(group), ""]
+    return lines
+
+
+def _family_table(scores: dict[str, ScoreResult]) -> list[str]:
     lines = [
         "| score | value | 95% CI | noise floor | more similar | meaning |",
         "|---|---:|---|---:|:---:|---|",
     ]
     for name, s in scores.items():
+        name = _md_escape(name)
         direction = "higher" if s.higher_is_more_similar else "lower"
         meaning = s.meaning
         if s.reference:
@@ -133,16 +165,17 @@ def _score_rows(scores: dict[str, ScoreResult]) -> list[str]:
 
 def render_markdown(report: Report, files: dict[str, Path]) -> str:
     """The text of report.md; images and CSVs are linked relative to the report's folder."""
-    out: list[str] = [f"# {report.title}", ""]
+    out: list[str] = [f"# {_md_escape(report.title)}", ""]
     sim = report.similarity
+    headline_score = report.method.get("headline_score")
     if sim is not None:
         ci = f" (95% CI {_fmt_ci(sim.ci)})" if sim.ci is not None else ""
-        out += [f"## Similarity: **{sim.value:.3f}**{ci}", "", f"{sim.reading}.", ""]
-        out += [f"`{sim.definition}`: 1 = indistinguishable, 0 = perfectly separable.", ""]
-    elif "similarity" in report.matrices:
+        out += [f"## Similarity: **{sim.value:.3f}**{ci}", "", f"{_md_escape(sim.reading)}.", ""]
+        out += [f"`{_md_escape(sim.basis)}`: {_md_escape(sim.definition)}.", ""]
+    elif headline_score in report.matrices:
         out += [
-            "One collection: no A-vs-B headline. The headline formula applied to each class pair "
-            "is the `similarity` matrix below.",
+            "One collection: no A-vs-B headline. The headline score per class pair is the "
+            f"`{_md_escape(headline_score)}` matrix below.",
             "",
         ]
 
@@ -153,20 +186,20 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
 
     out += ["## Encoder", ""]
     for k, v in report.encoder.items():
-        out.append(f"- {k}: `{_inline(v)}`")
+        out.append(f"- {_md_escape(k)}: {_code(_inline(v))}")
     out.append("")
 
     if report.scores:
         out += ["## Scores (A vs B)", ""]
         out += _score_rows(report.scores)
         out += [
-            "",
             "The noise floor is the same score between two random halves of A at the same "
             "sample size: a value close to it means the difference is within small-sample noise.",
             "",
         ]
         extras = [
-            f"- `{name}`: " + ", ".join(f"{k} = {_fmt_any(v)}" for k, v in s.extra.items())
+            f"- `{_md_escape(name)}`: "
+            + ", ".join(f"{_md_escape(k)} = {_md_escape(_fmt_any(v))}" for k, v in s.extra.items())
             for name, s in report.scores.items()
             if s.extra
         ]
@@ -177,14 +210,14 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
     if report.matrices or skipped_matrices:
         out += ["## Class matrices", ""]
         for name, reason in skipped_matrices.items():
-            out += [f"- `{name}`: skipped: {reason}"]
+            out += [f"- `{_md_escape(name)}`: skipped: {_md_escape(reason)}"]
         if skipped_matrices:
             out.append("")
         for name, m in report.matrices.items():
-            out += [f"### `{name}`", ""]
+            out += [f"### `{_md_escape(name)}`", ""]
             if m.meaning:
                 direction = "higher" if m.higher_is_more_similar else "lower"
-                out += [f"{m.meaning} ({direction} = more similar).", ""]
+                out += [f"{_md_escape(m.meaning)} ({direction} = more similar).", ""]
             png = files.get(f"{name}.png")
             csv_path = files.get(f"{name}.csv")
             if png is not None:
@@ -193,38 +226,33 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
                 out += [f"Values: [{csv_path.name}]({csv_path.name})", ""]
             most, least = extreme_pairs(m, k=3)
             if most:
-                pairs = "; ".join(f"{r} / {c} ({_fmt(v)})" for r, c, v in most)
+                pairs = "; ".join(
+                    f"{_md_escape(r)} / {_md_escape(c)} ({_fmt(v)})" for r, c, v in most
+                )
                 out += [f"- most similar: {pairs}"]
-                pairs = "; ".join(f"{r} / {c} ({_fmt(v)})" for r, c, v in least)
+                pairs = "; ".join(
+                    f"{_md_escape(r)} / {_md_escape(c)} ({_fmt(v)})" for r, c, v in least
+                )
                 out += [f"- least similar: {pairs}", ""]
 
     out += ["## Method", ""]
     summary = report.method.get("summary")
     if summary:
         out += [str(summary), ""]
-    if sim is not None or "similarity" in report.matrices:
-        out += [
-            f"Headline: `{DEFINITION}`. On a balanced task the best classifier reaches accuracy "
-            "(1 + TV) / 2, TV being the total-variation distance between the two feature "
-            "distributions, so the headline estimates 1 - TV, the share of probability mass the "
-            "two collections have in common in feature space (an upper bound, since a real "
-            "classifier is never better than the best one); 1 = indistinguishable, 0 = disjoint.",
-            "",
-        ]
     refs = report.method.get("references") or []
     if refs:
         out += ["References:", ""]
         for ref in refs:
-            out.append(
-                f"- {ref.get('name', '')}: [{ref.get('title', ref.get('url'))}]({ref['url']})"
-            )
+            title = _md_escape(ref.get("title", ref.get("url")))
+            out.append(f"- {_md_escape(ref.get('name', ''))}: [{title}]({ref['url']})")
         out.append("")
     if report.meta:
         out += ["## Run", ""]
         for k, v in report.meta.items():
             if k == "matrices_skipped":
                 continue
-            out.append(f"- {k}: `{_fmt_any(v) if not isinstance(v, (dict, list)) else _inline(v)}`")
+            shown = _fmt_any(v) if not isinstance(v, (dict, list)) else _inline(v)
+            out.append(f"- {_md_escape(k)}: {_code(shown)}")
         out.append("")
     return "\n".join(out)
 

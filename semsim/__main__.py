@@ -1,0 +1,7 @@
+"""``python -m semsim ...`` = the ``semsim`` command (:mod:`semsim.cli`)."""
+
+import sys
+
+from semsim.cli import main
+
+sys.exit(main())

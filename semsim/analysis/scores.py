@@ -1,0 +1,244 @@
+"""A-vs-B scores with intervals, noise floors and readings, and the headline they give.
+
+Scores are computed once per metric *engine* (precision, recall, density and coverage come out of
+one k-NN computation), and so are their resampling replicates. A score the data is too small for,
+or whose input array (registry ``input``) the features lack, is recorded as skipped with its
+reason, and the rest goes on. Everything about a score (its family, range, interval method,
+reading, whether it is the headline) comes from its registry entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from semsim import metrics
+from semsim.analysis.intervals import HALF_SAMPLE_METHOD, engine_ci, half_sample_ci
+from semsim.analysis.naming import (
+    engine_groups,
+    input_of,
+    missing_input,
+    report_name,
+    resolve_scores,
+)
+from semsim.analysis.progress import Advance, Steps
+from semsim.metrics import ScoreDef
+from semsim.report import Headline, ScoreResult
+
+
+def score_entry(sdef: ScoreDef, value: float | None, **kw: Any) -> ScoreResult:
+    """A :class:`ScoreResult` carrying the registry's facts about ``sdef``."""
+    return ScoreResult(
+        value=value,
+        higher_is_more_similar=sdef.higher_is_more_similar,
+        meaning=sdef.meaning,
+        reference=sdef.paper or None,
+        family=sdef.family,
+        **kw,
+    )
+
+
+def skipped_entry(sdef: ScoreDef, reason: str) -> ScoreResult:
+    """A score that was not computed, with the reason."""
+    return score_entry(sdef, None, skipped=reason)
+
+
+def _owner(key: str, engine_defs: Sequence[ScoreDef]) -> ScoreDef | None:
+    """The score an engine output ``<score key>_<x>`` belongs to (longest key wins)."""
+    best = None
+    for d in engine_defs:
+        if key.startswith(d.key + "_") and (best is None or len(d.key) > len(best.key)):
+            best = d
+    return best
+
+
+def engine_entries(
+    todo: list[tuple[ScoreDef, str]],
+    xa: np.ndarray,
+    xb: np.ndarray,
+    n_boot: int,
+    seed: int,
+    level: float,
+    advance: Advance,
+) -> dict[str, ScoreResult]:
+    """Every requested score of one engine: value, interval, side outputs and reading.
+
+    Engine outputs are shared out by name: ``<key>_ci_low``/``_high`` are the interval of a
+    score whose registry entry says its engine computes one; other ``<key>_<x>`` outputs are
+    extras of that score; outputs that match no score of the engine are extras of all of them.
+    """
+    factory = todo[0][0].engine
+    engine = factory(seed=seed) if todo[0][0].seeded else factory()
+    try:
+        point = engine(xa, xb)
+    except ValueError as e:
+        return {name: skipped_entry(d, str(e)) for d, name in todo}
+    advance(engine.name)
+    engine_defs = [d for d in metrics.SCORES.values() if d.engine is factory]
+    for d, _ in todo:
+        if d not in engine_defs:
+            engine_defs.append(d)
+    keys = {d.key for d in engine_defs}
+    out = {name: score_entry(d, point[d.key]) for d, name in todo}
+    for k, v in point.items():
+        if k in keys:
+            continue
+        owner = _owner(k, engine_defs)
+        if (
+            owner is not None
+            and owner.interval
+            and k
+            in (
+                f"{owner.key}_ci_low",
+                f"{owner.key}_ci_high",
+            )
+        ):
+            continue
+        for d, name in todo:
+            if owner is None or owner is d:
+                out[name].extra[k] = v
+    for d, name in todo:
+        if d.interval:
+            out[name].ci = engine_ci(d, point)
+            out[name].extra["ci_method"] = d.interval
+    boot = [(d, name) for d, name in todo if not d.interval]
+    if n_boot and boot:
+        defs = [d for d, _ in boot]
+        try:
+            if min(len(xa), len(xb)) // 2 < engine.min_n:
+                raise ValueError(f"half of the smaller collection is under {engine.min_n} images")
+            cis = half_sample_ci(engine, defs, point, xa, xb, n_boot, seed, level, advance)
+        except ValueError as e:
+            for _, name in boot:
+                out[name].extra["ci_skipped"] = str(e)
+        else:
+            for d, name in boot:
+                out[name].ci = cis[d.key]
+                out[name].extra["ci_method"] = f"{HALF_SAMPLE_METHOD}, {n_boot} resamples"
+    for d, name in todo:
+        if d.reading is not None:
+            out[name].extra["reading"] = d.reading(point[d.key], out[name].ci, point)
+    return out
+
+
+def compare_scores(
+    a: Any,
+    b: Any,
+    scores: Sequence[str] | None = None,
+    *,
+    encoder: Mapping[str, Any] | None = None,
+    n_bootstrap: int = 50,
+    noise_floor: bool = True,
+    noise_floor_repeats: int = 3,
+    level: float = 0.95,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, ScoreResult]:
+    """A-vs-B sub-scores with confidence intervals and noise floors.
+
+    Intervals: the engine's own where the registry names one (``ScoreDef.interval``, e.g. the
+    exact binomial interval of the C2ST accuracy), else the centred half-sample bootstrap
+    (``n_bootstrap`` replicates, :func:`semsim.analysis.intervals.half_sample_ci`; 0 = none).
+    Noise floor: :func:`semsim.metrics.noise_floor` (the score between two random splits of the
+    pooled sample at the original sizes) for the scores the registry marks as divergences.
+
+    Args:
+        a: the reference collection: a feature set (:class:`~semsim.analysis.FeatureSet`; each
+            score reads the array its registry ``input`` names) or a bare (N_a, D) feature array.
+        b: the other collection, likewise.
+        scores: registry names (``fd``/``fid``/``fd_<key>`` all mean the Fréchet distance);
+            None = every registry score.
+        encoder: encoder provenance (``key``, ``name``), used to name ``fd_<key>`` / ``fid``.
+        n_bootstrap: half-sample replicates; 0 disables those intervals.
+        noise_floor: compute noise floors.
+        noise_floor_repeats: random splits averaged per noise floor.
+        level: confidence level.
+        seed: seed of resampling, splits and the C2ST folds.
+        progress: show a rich progress bar.
+
+    Returns:
+        ``{report name: ScoreResult}`` in the order of ``scores``. A score the data cannot support
+        has ``value`` None and ``skipped`` set to the reason.
+    """
+    if n_bootstrap < 0 or n_bootstrap == 1:
+        raise ValueError(f"n_bootstrap must be 0 (no intervals) or >= 2, got {n_bootstrap}")
+    encoder = encoder or {}
+    defs = resolve_scores(scores)
+    results: dict[str, ScoreResult] = {}
+    groups = engine_groups(defs)
+    n_boot = n_bootstrap if n_bootstrap >= 2 else 0
+    total = sum(1 + (n_boot if any(not d.interval for d in g) else 0) for g in groups)
+    total += sum(1 for d in defs if d.noise_floor) if noise_floor else 0
+    checked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    with Steps(progress).task("A vs B scores", total) as advance:
+        for group in groups:
+            names = [report_name(d, encoder) for d in group]
+            xa, xb = input_of(a, group[0]), input_of(b, group[0])
+            if xa is None or xb is None:
+                for d, name in zip(group, names, strict=True):
+                    results[name] = skipped_entry(d, missing_input(d))
+                advance(None)
+                continue
+            if group[0].input not in checked:
+                metrics.as_features(xa, "a")
+                metrics.as_features(xb, "b")
+                if xa.shape[1] != xb.shape[1]:
+                    raise ValueError(
+                        f"a and b have different {group[0].input} dimensions: "
+                        f"{xa.shape[1]} vs {xb.shape[1]}"
+                    )
+                checked[group[0].input] = (xa, xb)
+            todo = []
+            for d, name in zip(group, names, strict=True):
+                if min(len(xa), len(xb)) < d.min_n:  # too few images for a defined value
+                    results[name] = skipped_entry(
+                        d,
+                        f"needs at least {d.min_n} images in each collection, "
+                        f"got {len(xa)} and {len(xb)}",
+                    )
+                else:
+                    todo.append((d, name))
+            if not todo:
+                advance(None)
+                continue
+            results.update(engine_entries(todo, xa, xb, n_boot, seed, level, advance))
+            if noise_floor:
+                for d, name in todo:
+                    if not d.noise_floor:
+                        continue
+                    if results[name].skipped is None:
+                        try:
+                            results[name].noise_floor = metrics.noise_floor(
+                                d, xa, xb, repeats=noise_floor_repeats, seed=seed
+                            )
+                        except ValueError as e:
+                            results[name].extra["noise_floor_skipped"] = str(e)
+                    advance(f"noise floor ({name})")
+    order = [report_name(d, encoder) for d in defs]
+    return {k: results[k] for k in order}
+
+
+def headline(
+    scores: Mapping[str, ScoreResult], encoder: Mapping[str, Any] | None = None
+) -> Headline | None:
+    """The headline ``similarity``: the first registry entry marked ``headline`` that has a value
+    in ``scores`` (None when there is none)."""
+    for sdef in metrics.SCORES.values():
+        if not sdef.headline:
+            continue
+        s = scores.get(report_name(sdef, encoder or {}))
+        if s is None or s.value is None:
+            continue
+        reading = s.extra.get("reading")
+        if reading is None:
+            reading = metrics.describe_similarity(s.value, s.ci, s.extra.get("p_value"))
+        return Headline(
+            value=float(s.value),
+            ci=s.ci,
+            basis=sdef.name,
+            definition=sdef.meaning,
+            reading=str(reading),
+        )
+    return None

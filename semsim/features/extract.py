@@ -1,0 +1,370 @@
+"""The one embedding loop: a collection (or dataset) through an encoder, on one or many processes.
+
+:func:`extract_features` is what ``semsim.compare``, ``semsim.eval``, the training callbacks and
+the DDP path call. It takes a frozen :class:`~semsim.encoders.EncoderSpec` / ``Encoder`` (features
+cached by provenance) or any callable ``(B, 3, H, W) -> (B, D)`` (a model being trained: never
+cached). With ``trainer`` (a Lightning trainer whose processes are running: inside a callback, or
+under :func:`run_on_trainer`) each process embeds the rows ``rank, rank + world, ...`` of every
+shard and the rows are gathered back into the collection's order on every process, so the result
+equals a single-process pass.
+
+Rows are processed in *shards* of ``shard_size`` consecutive images: each finished shard is cached
+(so a killed job resumes at the first missing shard) and handed to ``on_shard`` (so a streaming
+summary can reduce it); ``keep=False`` drops the rows after that, keeping memory flat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Subset as TorchSubset
+
+from semsim.data.collection import ImageCollection
+from semsim.encoders import Encoder, EncoderSpec
+from semsim.features.cache import (
+    Embedded,
+    feature_provenance,
+    load_cached,
+    normalize_precision,
+    remove_entry,
+    save_cached,
+    shard_provenance,
+)
+
+log = logging.getLogger(__name__)
+
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "16": torch.float16}
+EncoderLike = EncoderSpec | Encoder | Callable[[torch.Tensor], torch.Tensor]
+ShardHook = Callable[[int, Embedded], None]
+
+
+@dataclass
+class Features:
+    """Embeddings of one collection, in the collection's order.
+
+    Attributes:
+        features: ``(N, D)`` float32 pooled pre-logit features (``(0, D)`` when ``keep=False``).
+        labels: ``(N,)`` int64 class indices, or None.
+        class_names: names indexed by label, or None.
+        attributes: the collection's secondary labellings ``{key: (labels, names)}``.
+        provenance: collection fingerprint, encoder provenance, precision, cache key.
+        from_cache: whether the features were loaded from the disk cache (all of them).
+        concepts: ``(N, C)`` float32 logits of the encoder's own classification head (ImageNet-1k
+            for ``effnet_lite0``), or None for a headless encoder.
+        concept_names: the ``C`` class names of ``concepts``, or None.
+        shards_computed: shards embedded by this call (the rest came from the cache).
+    """
+
+    features: np.ndarray
+    labels: np.ndarray | None
+    class_names: list[str] | None
+    attributes: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    from_cache: bool = False
+    concepts: np.ndarray | None = None
+    concept_names: list[str] | None = None
+    shards_computed: int = 0
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    if precision == "32":
+        return contextlib.nullcontext()
+    if precision == "16" and device.type == "cpu":
+        raise ValueError("precision=16-mixed needs a GPU; use bf16-mixed or 32 on CPU")
+    return torch.autocast(device_type=device.type, dtype=_AUTOCAST_DTYPES[precision])
+
+
+class _Progress:
+    def __init__(self, total: int, desc: str, enabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc=desc, unit="img", disable=not enabled, leave=False)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+
+@dataclass
+class _Job:
+    """Everything the loop needs, fixed for one call."""
+
+    encode: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
+    dataset: Dataset
+    dim: int | None
+    batch_size: int
+    num_workers: int
+    device: torch.device
+    precision: str
+    channels_last: bool
+    trainer: Any = None
+
+    @property
+    def world(self) -> tuple[int, int]:
+        if self.trainer is None:
+            return 1, 0
+        return int(self.trainer.world_size), int(self.trainer.global_rank)
+
+
+def _batches(job: _Job, indices: list[int]) -> Iterator[torch.Tensor]:
+    loader = DataLoader(
+        TorchSubset(job.dataset, indices),
+        batch_size=job.batch_size,
+        shuffle=False,
+        num_workers=job.num_workers,
+        pin_memory=job.device.type == "cuda",
+        drop_last=False,
+    )
+    for x, _ in loader:
+        x = x.to(job.device, non_blocking=True)
+        if job.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        yield x
+
+
+def _embed_local(job: _Job, indices: list[int], bar: _Progress) -> torch.Tensor:
+    """``(len(indices), D [+ C])`` float32 rows of this process: features, then concept logits."""
+    chunks: list[torch.Tensor] = []
+    with torch.inference_mode(), _autocast(job.device, job.precision):
+        for x in _batches(job, indices):
+            f, logits = job.encode(x)
+            row = f.float() if logits is None else torch.cat([f.float(), logits.float()], 1)
+            chunks.append(row.cpu())
+            bar.bar.update(len(x) * job.world[0])
+    return torch.cat(chunks) if chunks else torch.zeros(0, 0)
+
+
+def _embed_rows(job: _Job, start: int, stop: int, bar: _Progress) -> np.ndarray:
+    """Rows ``start:stop`` in order, gathered from every process onto every process."""
+    world, rank = job.world
+    local = _embed_local(job, list(range(start + rank, stop, world)), bar)
+    if world == 1:
+        return local.numpy()
+    strategy, n = job.trainer.strategy, stop - start
+    device = strategy.root_device
+    width = int(strategy.reduce(torch.tensor(local.shape[1], device=device), reduce_op="max"))
+    rows = (n + world - 1) // world
+    padded = torch.zeros(rows, width, device=device)
+    if len(local):
+        padded[: len(local)] = local.to(device)
+    gathered = strategy.all_gather(padded).cpu()  # (world, rows, width)
+    out = torch.zeros(n, width)
+    for r in range(world):
+        idx = torch.arange(r, n, world)
+        out[idx] = gathered[r, : len(idx)]
+    return out.numpy()
+
+
+def _split(rows: np.ndarray, dim: int | None, names: list[str] | None) -> Embedded:
+    if names is None or dim is None:
+        return Embedded(np.ascontiguousarray(rows, dtype=np.float32))
+    return Embedded(
+        np.ascontiguousarray(rows[:, :dim], dtype=np.float32),
+        np.ascontiguousarray(rows[:, dim:], dtype=np.float32),
+        names,
+    )
+
+
+def _agree(trainer: Any, value: Any) -> Any:
+    """Rank 0's ``value`` on every process (decisions that must match across processes)."""
+    if trainer is None or trainer.world_size == 1:
+        return value
+    return trainer.strategy.broadcast(value, src=0)
+
+
+def extract_features(
+    collection: ImageCollection | Dataset,
+    spec_or_encoder: EncoderLike,
+    *,
+    batch_size: int = 64,
+    num_workers: int = 2,
+    device: str | torch.device | None = "auto",
+    precision: str = "32",
+    channels_last: bool = False,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    trainer: Any = None,
+    shard_size: int | None = None,
+    keep: bool = True,
+    on_shard: ShardHook | None = None,
+) -> Features:
+    """Embed every image of ``collection``; reuse the disk cache when it holds them.
+
+    Args:
+        collection: an :class:`ImageCollection` (an Encoder applies its own transform to it), or
+            any dataset of ``(image tensor, label)`` already transformed (no cache).
+        spec_or_encoder: an :class:`EncoderSpec` (built only when something must be computed), a
+            built Encoder (its provenance is its spec's, or a digest of its weights), or a callable
+            ``(B, 3, H, W) -> (B, D)`` such as a training module's ``embed`` (never cached).
+        num_workers: DataLoader worker processes decoding and transforming images.
+        device: ``"auto"`` (CUDA when available; with ``trainer``: its device), ``"cpu"``...
+        precision: ``"32"``, ``"bf16-mixed"`` or ``"16-mixed"`` (autocast; 16 needs a GPU).
+        channels_last: run the network in channels-last memory format (faster on GPUs).
+        cache_dir: folder of the feature cache; None: off.
+        trainer: a Lightning trainer whose processes are running (a callback's, or the one
+            :func:`run_on_trainer` passes): the work is split across its processes and every
+            process gets all rows. Cache decisions are rank 0's; rank 0 alone writes.
+        shard_size: rows per shard, rounded up to whole batches (cached as they finish, so a
+            killed job resumes); None: one shard.
+        keep: keep the rows in the result (False: only ``on_shard`` sees them; memory stays flat).
+        on_shard: called as ``on_shard(start, rows)`` for each shard in order.
+
+    Returns:
+        :class:`Features` with ``features`` ``(N, D)`` float32 in the collection's order, and
+        ``concepts`` ``(N, C)`` float32 logits when the encoder has a classification head.
+    """
+    n = len(collection)
+    if n == 0:
+        raise ValueError(
+            f"collection {getattr(collection, 'name', '')!r} is empty: nothing to embed"
+        )
+    if shard_size is not None and shard_size < 1:
+        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    prec = normalize_precision(precision)
+    frozen = isinstance(spec_or_encoder, EncoderSpec | Encoder)
+    is_collection = isinstance(collection, ImageCollection)
+    provenance = (
+        feature_provenance(collection, spec_or_encoder, prec) if frozen and is_collection else {}
+    )
+    cache = Path(cache_dir).expanduser() if cache_dir is not None and provenance else None
+    rank0 = trainer is None or trainer.global_rank == 0
+
+    def result(out: Embedded, from_cache: bool, computed: int) -> Features:
+        labels = getattr(collection, "labels", None)
+        return Features(
+            features=out.features,
+            labels=None if labels is None else np.asarray(labels),
+            class_names=getattr(collection, "class_names", None),
+            attributes=dict(getattr(collection, "attributes", {}) or {}),
+            provenance=provenance,
+            from_cache=from_cache,
+            concepts=out.concepts,
+            concept_names=out.concept_names,
+            shards_computed=computed,
+        )
+
+    whole = load_cached(cache, provenance) if cache is not None and rank0 else None
+    if _agree(trainer, whole is not None):
+        if whole is None:  # another process of a multi-process job: read it too
+            whole = load_cached(cache, provenance)
+        if whole is None:
+            raise RuntimeError(f"cache entry {provenance['cache_key'][:12]} unreadable in {cache}")
+        if on_shard is not None:
+            on_shard(0, whole)
+        return result(whole if keep else _empty(whole), True, 0)
+
+    # whole batches per shard: a sharded run batches exactly like a single pass (same numbers)
+    size = n if shard_size is None else -(-int(shard_size) // batch_size) * batch_size
+    bounds = [(s, min(s + size, n)) for s in range(0, n, size)]
+    shard_provs = [shard_provenance(provenance, a, b) for a, b in bounds] if cache else []
+    sharded = cache is not None and len(bounds) > 1
+    cached = [False] * len(bounds)
+    if sharded and rank0:
+        cached = [load_cached(cache, p) is not None for p in shard_provs]
+    cached = _agree(trainer, cached)
+
+    job: _Job | None = None
+    names: list[str] | None = None
+    parts: list[Embedded] = []
+    computed = 0
+    desc = (
+        f"{getattr(spec_or_encoder, 'key', 'model')} features ({getattr(collection, 'name', '')})"
+    )
+    with _Progress(
+        n - sum(b - a for (a, b), c in zip(bounds, cached, strict=True) if c),
+        desc,
+        progress and rank0,
+    ) as bar:
+        for i, (a, b) in enumerate(bounds):
+            if cached[i]:
+                part = load_cached(cache, shard_provs[i])
+                if part is None:
+                    raise RuntimeError(f"shard {i} of {cache} vanished or is corrupt; rerun")
+            else:
+                if job is None:
+                    job, names = _make_job(
+                        collection, spec_or_encoder, batch_size, num_workers, device, prec,
+                        channels_last, trainer,
+                    )  # fmt: skip
+                part = _split(_embed_rows(job, a, b, bar), job.dim, names)
+                computed += 1
+                if cache is not None and rank0:  # one shard: it is the whole entry
+                    save_cached(cache, shard_provs[i] if sharded else provenance, part)
+            if on_shard is not None:
+                on_shard(a, part)
+            parts.append(part if keep else _empty(part))
+    whole = _concat(parts)
+    if sharded and rank0 and keep:  # the finished collection becomes one entry
+        save_cached(cache, provenance, whole)
+        for p in shard_provs:
+            remove_entry(cache, p)
+    return result(whole, computed == 0 and cache is not None, computed)
+
+
+def _empty(part: Embedded) -> Embedded:
+    c = part.concepts
+    return Embedded(part.features[:0], None if c is None else c[:0], part.concept_names)
+
+
+def _concat(parts: list[Embedded]) -> Embedded:
+    if len(parts) == 1:
+        return parts[0]
+    concepts = None if parts[0].concepts is None else np.concatenate([p.concepts for p in parts])
+    return Embedded(np.concatenate([p.features for p in parts]), concepts, parts[0].concept_names)
+
+
+def _make_job(
+    data: ImageCollection | Dataset,
+    spec_or_encoder: EncoderLike,
+    batch_size: int,
+    num_workers: int,
+    device: str | torch.device | None,
+    precision: str,
+    channels_last: bool,
+    trainer: Any,
+) -> tuple[_Job, list[str] | None]:
+    if trainer is not None and (device is None or str(device) == "auto"):
+        dev = trainer.strategy.root_device
+    else:
+        dev = resolve_device(device or "auto")
+    if isinstance(spec_or_encoder, EncoderSpec):
+        spec_or_encoder = spec_or_encoder.build()
+    if isinstance(spec_or_encoder, Encoder):
+        enc = spec_or_encoder.to(dev)
+        if channels_last:
+            enc = enc.to(memory_format=torch.channels_last)
+        if isinstance(data, ImageCollection):
+            data = data.with_transform(enc.transform)
+        job = _Job(enc.encode, data, enc.dim, batch_size, num_workers, dev, precision,
+                   channels_last, trainer)  # fmt: skip
+        return job, enc.concept_names
+    if not callable(spec_or_encoder):
+        raise ValueError(
+            f"expected an EncoderSpec, Encoder or callable, got {type(spec_or_encoder).__name__}"
+        )
+    fn = spec_or_encoder
+
+    def encode(x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return fn(x), None
+
+    return _Job(encode, data, None, batch_size, num_workers, dev, precision, channels_last,
+                trainer), None  # fmt: skip
