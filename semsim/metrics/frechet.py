@@ -83,7 +83,7 @@ def psd_factor(sigma: np.ndarray) -> np.ndarray:
         return v[:, keep] * np.sqrt(w[keep])
 
 
-NUCLEAR_RTOL = 1e-11
+NUCLEAR_RTOL = 1e-9
 """The eigenvalue route of :func:`nuclear_norm` is kept when its error bound is under this share
 of the result; otherwise the singular values are computed by SVD."""
 
@@ -93,11 +93,15 @@ def nuclear_norm(c: np.ndarray) -> float:
 
     The singular values are the square roots of the eigenvalues of the smaller Gram matrix
     ``C C^T`` or ``C^T C`` (``eigvalsh`` of an r x r matrix, ~3-8x faster than an SVD). Squaring
-    costs accuracy only for singular values near 0: an eigenvalue is known to
-    ``delta = r eps lambda_max``, so sqrt(lambda) to ``delta / (2 sqrt(lambda))``, or to
-    ``sqrt(3 delta)`` when lambda is at rounding level. When that bound, summed, exceeds
-    :data:`NUCLEAR_RTOL` of the result (many tiny singular values: duplicated or low-rank
-    features), the SVD is used instead, which has no such loss.
+    costs accuracy only for singular values near 0: with an eigenvalue known to
+    ``delta = 2 eps lambda_max`` (the backward error of a symmetric eigensolver, a few eps
+    ||A||), sqrt(lambda) is known to ``delta / (2 sqrt(lambda))``, or to ``sqrt(3 delta)`` when
+    lambda is at rounding level. When that estimate, summed, exceeds :data:`NUCLEAR_RTOL` of the
+    result (many tiny singular values: duplicated or low-rank features), the SVD is used
+    instead, which has no such loss. Measured: the estimate is 1e-10 and 3e-12 of the value for a
+    999 x 999 cross product of Gaussian features and for CIFAR-10 effnet features, where the
+    actual difference to the SVD is 7e-14 and 1e-14; for rank-5 data it is 1e-6 (actual 1e-7)
+    and the SVD takes over.
     """
     if c.size == 0:
         return 0.0
@@ -106,7 +110,7 @@ def nuclear_norm(c: np.ndarray) -> float:
     lam_max = float(w[-1])
     if lam_max <= 0.0:
         return 0.0
-    delta = len(w) * np.finfo(np.float64).eps * lam_max
+    delta = 2.0 * np.finfo(np.float64).eps * lam_max
     value = float(np.sqrt(np.maximum(w, 0.0)).sum())
     big = w > 2.0 * delta
     bound = float((delta / (np.sqrt(w[big] - delta) + np.sqrt(w[big]))).sum())
