@@ -40,7 +40,8 @@ def report_name(score: str | ScoreDef, encoder: Mapping[str, Any]) -> str:
     if not sdef.encoder_named:
         return sdef.name
     name = fd_score_name(encoder)
-    return name if name == "fid" else f"{sdef.name}_{name.removeprefix('fd_')}"
+    # an official name from the encoder registry (``fid``) is kept as is
+    return name if not name.startswith("fd_") else f"{sdef.name}_{name.removeprefix('fd_')}"
 
 
 def resolve_scores(scores: Sequence[str] | None) -> list[ScoreDef]:
