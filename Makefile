@@ -2,6 +2,10 @@
 #   make test          -> virtualenv + install + default (fast) test suite
 #   make run           -> virtualenv + install + the main experiment
 #   make run DATA=PATH -> same, with a local copy of CIFAR-10 (no download)
+#
+# Shared machines: OpenMP threads sleep instead of spinning while they wait (OMP_WAIT_POLICY),
+# and THREADS caps the threads of torch/OpenMP/BLAS (default: the CPUs this process may use).
+# Override either: `make run THREADS=1`, `OMP_WAIT_POLICY=ACTIVE make run`.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,6 +18,12 @@ EXPERIMENT ?= cifar10_cpu
 DATA ?=
 ARGS ?=
 RUN_DATA := $(if $(DATA),data.root=$(DATA),)
+
+THREADS ?= $(shell nproc 2>/dev/null || echo 2)
+export OMP_WAIT_POLICY ?= PASSIVE
+export OMP_NUM_THREADS ?= $(THREADS)
+export MKL_NUM_THREADS ?= $(THREADS)
+export OPENBLAS_NUM_THREADS ?= $(THREADS)
 
 .PHONY: install test test-full lint format run smoke bench clean
 
@@ -40,7 +50,11 @@ format: install
 	$(PY) -m ruff format semsim tests bench
 	$(PY) -m ruff check --fix semsim tests bench
 
+# without DATA: one line `make run DATA=PATH` (and nothing created) when the data is neither under
+# ./data nor downloadable; ends by printing the test accuracy, the similarity headline numbers and
+# the run folder
 run: install
+	@$(PY) -c 'from semsim.cli import check_make_run; check_make_run("$(EXPERIMENT)", "$(DATA)")'
 	$(PY) -m semsim.train experiment=$(EXPERIMENT) $(RUN_DATA) $(ARGS)
 
 smoke: install

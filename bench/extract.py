@@ -14,7 +14,12 @@ run the same weights in the same process, alternating so that machine load hits 
   a torch-fidelity ``FeatureExtractorBase`` and driven by torch-fidelity's loop (torch-fidelity
   ships no EfficientNet).
 
-Prints images/s, the ratio semsim/peer and the largest feature difference.
+Prints images/s, the ratio semsim/peer and the largest feature difference, and beside every
+figure the fp32 ceiling of this machine: the measured fp32 matmul GFLOP/s (torch, the same thread
+count) divided by the model's GFLOP per image (counted with ``torch.utils.flop_counter`` on one
+image; a multiply-add counts 2). No pipeline can beat the ceiling on this CPU without lower
+precision; ``--channels-last``, ``--batch-size``, ``--num-workers`` and ``--threads`` try the
+settings that decide how close it gets.
 """
 
 from __future__ import annotations
@@ -35,7 +40,15 @@ from semsim.encoders import Encoder, EncoderSpec, InceptionV3FID
 from semsim.encoders.weights import find_inception_weights
 from semsim.features import extract_features
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10" / "test"
+_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = next(
+    (
+        base / "shared" / "data" / "cifar10" / "test"
+        for base in (_ROOT.parent, _ROOT.parent.parent)
+        if (base / "shared" / "data" / "cifar10" / "test").is_dir()
+    ),
+    _ROOT.parent / "shared" / "data" / "cifar10" / "test",
+)
 
 
 def load_cifar10_test(path: Path, n: int, seed: int) -> ImageCollection:
@@ -99,6 +112,30 @@ def _random_fid_weights(directory: Path) -> Path:
     return path
 
 
+def matmul_gflops(threads: int, size: int = 2048, seconds: float = 2.0) -> float:
+    """Best fp32 GFLOP/s of ``size`` x ``size`` matrix products over ~``seconds``."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b  # warm-up
+    best, start = 0.0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        t = time.perf_counter()
+        a @ b
+        best = max(best, 2 * size**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def gflop_per_image(encoder: Encoder) -> float:
+    """Forward FLOPs of one image at the encoder's input size, in GFLOP (multiply-add = 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.zeros(1, *encoder.data_config["input_size"])
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        encoder(x)
+    return counter.get_total_flops() / 1e9
+
+
 def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     from torch_fidelity.utils import get_featuresdict_from_dataset
@@ -109,6 +146,11 @@ def run(args: argparse.Namespace) -> None:
         f"{n} images of {args.data} | batch {args.batch_size} | semsim workers {args.num_workers} | "
         f"torch threads {args.threads} | cores {os.cpu_count()} | torch {torch.__version__}"
     )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    peak = matmul_gflops(args.threads)
+    print(f"load average {load:.2f}; fp32 matmul {peak:.1f} GFLOP/s on {args.threads} threads")
+    if load > 2.5:
+        print("WARNING: load average > 2.5: throughput measured now is not trustworthy")
     tmp = Path(tempfile.mkdtemp(prefix="semsim-bench-"))
     rows = []
     for name in args.encoders:
@@ -134,12 +176,15 @@ def run(args: argparse.Namespace) -> None:
             peer_ds = _PeerDataset(collection, enc.transform)
             peer_name = "timm model in torch-fidelity's loop"
         encoder = spec.build()
+        gflop = gflop_per_image(encoder)
+        ceiling = peak / gflop
         print(f"\n[{spec.key}] {note}")
+        print(f"  {gflop:.2f} GFLOP an image -> fp32 ceiling {ceiling:.1f} img/s")
 
         def ours(encoder: Encoder = encoder) -> np.ndarray:
             return extract_features(
                 collection, encoder, batch_size=args.batch_size, num_workers=args.num_workers,
-                device="cpu", progress=False,
+                device="cpu", progress=False, channels_last=args.channels_last,
             ).features  # fmt: skip
 
         def theirs(peer=peer, peer_ds=peer_ds) -> np.ndarray:  # noqa: ANN001
@@ -158,16 +203,18 @@ def run(args: argparse.Namespace) -> None:
                 t = time.perf_counter()
                 feats[label] = fn()
                 times[label].append(time.perf_counter() - t)
-                print(f"  {label:7s} {n / times[label][-1]:8.1f} img/s")
+                ips = n / times[label][-1]
+                print(f"  {label:7s} {ips:8.1f} img/s ({ips / ceiling:.0%} of the ceiling)")
         ours_ips = n / float(np.median(times["semsim"]))
         peer_ips = n / float(np.median(times["peer"]))
         diff = float(np.abs(feats["semsim"] - feats["peer"]).max())
-        rows.append((spec.key, ours_ips, peer_name, peer_ips, diff))
+        rows.append((spec.key, ours_ips, peer_name, peer_ips, diff, ceiling))
 
-    print("\nencoder         semsim img/s   peer img/s   ratio   max|diff|   peer")
-    for key, ours_ips, peer_name, peer_ips, diff in rows:
+    print("\nencoder         semsim img/s   peer img/s   ratio  ceiling  semsim/ceiling  max|diff|")
+    for key, ours_ips, peer_name, peer_ips, diff, ceiling in rows:
         print(
-            f"{key:15s} {ours_ips:12.1f} {peer_ips:12.1f} {ours_ips / peer_ips:7.2f} {diff:11.2e}   {peer_name}"
+            f"{key:15s} {ours_ips:12.1f} {peer_ips:12.1f} {ours_ips / peer_ips:7.2f} "
+            f"{ceiling:8.1f} {ours_ips / ceiling:15.0%} {diff:10.2e}   ({peer_name})"
         )
 
 
@@ -184,6 +231,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=1, help="timed runs per pipeline (median)")
     p.add_argument("--effnet-size", type=int, default=None, help="effnet_lite0 resolution (224)")
     p.add_argument("--fid-weights", default=None, help="official pt_inception-2015-12-05 file")
+    p.add_argument("--channels-last", action="store_true", help="semsim in channels-last format")
     p.add_argument("--seed", type=int, default=0)
     run(p.parse_args())
 

@@ -39,7 +39,10 @@ def run(name: str, coll_a, coll_b, out: Path, cache: Path, title: str) -> Path:
     spec = EncoderSpec(image_size=128)
     fa = extract_features(coll_a, spec, num_workers=0, cache_dir=cache, progress=False)
     fb = None if coll_b is None else extract_features(coll_b, spec, num_workers=0, cache_dir=cache, progress=False)  # fmt: skip
-    report = analyse(fa, fb, encoder=spec.provenance(), n_bootstrap=20, seed=0, title=title)
+    inputs = {"a": coll_a.describe()} | ({} if coll_b is None else {"b": coll_b.describe()})
+    report = analyse(
+        fa, fb, encoder=spec.provenance(), inputs=inputs, n_bootstrap=20, seed=0, title=title
+    )
     pa = image_paths(coll_a)
     pb = None if coll_b is None else image_paths(coll_b)
     report.sections["evidence"] = build_evidence(fa, fb, paths_a=pa, paths_b=pb, seed=0)

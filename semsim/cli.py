@@ -40,6 +40,7 @@ EXAMPLES = {
     "eval": ["semsim eval experiment=cifake_cpu ckpt_path=CKPT data.root=PATH data.split=test"],
     "pair-score": ["semsim pair-score ckpt=CKPT a=IMAGE1 b=IMAGE2 [device=cpu]"],
 }
+PAIR_SCORE_KEYS = ("ckpt", "a", "b", "device")
 # groups left out of help texts (internals, not choices a user makes)
 HIDDEN_GROUPS = {"hydra", "paths", "extras"}
 
@@ -249,6 +250,46 @@ def run_hydra(command: str, argv: Sequence[str] | None = None, task: Callable | 
     )  # fmt: skip
 
 
+# ---------------------------------------------------------------------------- make run
+
+DATA_HELP = {
+    "cifar10": "torchvision's cifar-10-batches-py/ or train|test/<class>/*.jpg; "
+    "https://www.cs.toronto.edu/~kriz/cifar.html",
+    "cifake": "train|test/REAL|FAKE/*.jpg; "
+    "https://www.kaggle.com/datasets/birdy654/cifake-real-and-ai-generated-synthetic-images",
+}
+
+
+def _online(host: str = "www.cs.toronto.edu", port: int = 443, timeout: float = 5.0) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def check_make_run(experiment: str, data: str | None = None) -> None:
+    """``make run`` without ``DATA``: fail in one line, before anything is created, when the
+    experiment's dataset is neither under ``$SEMSIM_DATA`` / ``./data`` nor downloadable."""
+    from semsim.overrides import check_overrides
+
+    cfg = check_overrides("train", [f"experiment={experiment}"])
+    source = str(cfg.data.get("_target_", "")).rsplit(".", 1)[-1]
+    if data or source not in DATA_HELP:
+        return
+    root = Path(os.environ.get("SEMSIM_DATA", "data")) / source
+    if root.is_dir() and any(root.iterdir()):
+        return
+    if source == "cifar10" and cfg.data.get("download") and _online():
+        return
+    fail(
+        f"no {source} data under {root} and no way to download it here: "
+        f"make run DATA=PATH ({DATA_HELP[source]})"
+    )
+
+
 # ---------------------------------------------------------------------------- run summary
 
 
@@ -314,6 +355,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if any(a in ("-h", "--help") for a in rest):
             print(help_text(command))
             return 0
+        for arg in rest:  # typos before the (torch) import
+            key, sep, _ = arg.partition("=")
+            if not sep or key not in PAIR_SCORE_KEYS:
+                fail(
+                    f"unknown argument `{arg}`{did_you_mean(key, PAIR_SCORE_KEYS)} "
+                    f"(usage: {EXAMPLES[command][0]})"
+                )
         return int(importlib.import_module(COMMANDS[command][0]).main(rest) or 0)
     run_hydra(command, rest)
     return 0

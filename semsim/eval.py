@@ -26,7 +26,8 @@ import lightning as L
 import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from semsim.models.realfake import item_ids
+from semsim.models.checkpoints import check_checkpoint, read_lightning_checkpoint, safe_loading
+from semsim.models.provenance import item_ids
 from semsim.train import build
 from semsim.utils import cli_errors, print_config
 
@@ -34,22 +35,17 @@ log = logging.getLogger("semsim.eval")
 
 
 def checkpoint_path(cfg: DictConfig) -> Path:
-    """The ``ckpt_path`` option as an existing file (ValueError otherwise)."""
+    """The ``ckpt_path`` option as a safe-to-read Lightning checkpoint (ValueError otherwise)."""
     if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.get("ckpt_path"):
         raise ValueError("ckpt_path=PATH is required: the checkpoint to evaluate")
     path = Path(str(cfg.ckpt_path)).expanduser()
-    if not path.is_file():
-        raise ValueError(f"ckpt_path: no such file: {path}")
+    read_lightning_checkpoint(path, "ckpt_path")
     return path
 
 
-def training_record(path: Path) -> dict[str, Any] | None:
-    """``checkpoint["semsim"]["data"]`` (what the model saw), read without running code."""
-    from semsim.encoders import read_checkpoint
-
-    ckpt = read_checkpoint(path)
-    info = ckpt.get("semsim") if isinstance(ckpt, dict) else None
-    return (info or {}).get("data")
+def training_record(ckpt: dict[str, Any]) -> dict[str, Any] | None:
+    """``checkpoint["semsim"]["data"]``: what the model was trained and selected on."""
+    return (ckpt.get("semsim") or {}).get("data")
 
 
 def check_unseen(test_set: Any, record: dict[str, Any] | None, ckpt: Path) -> int:
@@ -111,9 +107,11 @@ def evaluate(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     objects = build(cfg)
     trainer, model, dm = objects["trainer"], objects["model"], objects["datamodule"]
     test_set = dm.test_set
-    checked = check_unseen(test_set, training_record(ckpt), ckpt)
+    record = training_record(check_checkpoint(ckpt, "ckpt_path", model))
+    checked = check_unseen(test_set, record, ckpt)
     log.info("evaluating %s on %s (%d images)", ckpt, test_set.name, len(test_set))
-    trainer.test(model=model, datamodule=dm, ckpt_path=str(ckpt), weights_only=True)
+    with safe_loading(ckpt):
+        trainer.test(model=model, datamodule=dm, ckpt_path=str(ckpt), weights_only=True)
     metrics = {k: _scalar(v) for k, v in trainer.callback_metrics.items()}
     summary = {
         "checkpoint": str(ckpt),

@@ -26,10 +26,51 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from semsim.utils import CONF_DIR, UsageError, did_you_mean
 
+#: the groups that pick a collection (aliases of ``collection/NAME``; see
+#: :mod:`semsim.data.sources.registry`, which stores the same entries when it is imported)
+SOURCE_GROUPS = ("a", "b")
+
+
+#: configs that include entries of Hydra's ConfigStore stored at the import of a module:
+#: ``data/datamodule/default`` (ImageDataModule's signature; this import costs Lightning)
+NEEDS_STORED_CONFIGS = {"train": "semsim.data.datamodule", "eval": "semsim.data.datamodule"}
+
+
+def register_yaml_sources() -> None:
+    """Store Hydra's ``a/NAME`` and ``b/NAME`` for every ``conf/collection/NAME.yaml``.
+
+    The source registry does this (and more: sources defined in code) when
+    ``semsim.data.sources`` is imported, which costs torch; for the sources that have a yaml the
+    same entries are stored here without it. Entries already stored are left alone.
+    """
+    from pathlib import Path
+
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    for path in sorted(Path(CONF_DIR, "collection").glob("*.yaml")):
+        for group in SOURCE_GROUPS:
+            if f"{path.stem}.yaml" not in store.repo.get(group, {}):
+                node = {"defaults": [{"/collection@_here_": path.stem}, "_self_"]}
+                store.store(group=group, name=path.stem, node=node)
+
+
+def sources_in_code() -> set[str]:
+    """Names of ``@register_source("NAME")`` in ``semsim/data/sources/`` (read as text: a typo
+    in ``a=`` is answered without importing the sources, i.e. torch)."""
+    import re
+    from pathlib import Path
+
+    pattern = re.compile(r"@register_source\(\s*[\"']([^\"']+)[\"']")
+    folder = Path(__file__).resolve().parent / "data" / "sources"
+    return {m for f in folder.glob("*.py") for m in pattern.findall(f.read_text())}
+
 
 def _loader():
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra._internal.utils import create_config_search_path
+
+    import semsim.data  # noqa: F401 - light; stores the generated a/b configs (a=NAME)
 
     return ConfigLoaderImpl(config_search_path=create_config_search_path(CONF_DIR))
 
@@ -173,6 +214,11 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> DictConfig:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
+    register_yaml_sources()
+    if config_name in NEEDS_STORED_CONFIGS:
+        import importlib
+
+        importlib.import_module(NEEDS_STORED_CONFIGS[config_name])
     parser = OverridesParser.create()
     parsed = []
     for text in overrides:
@@ -202,6 +248,13 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> DictConfig:
             )
         options = loader.get_group_options(group, results_filter=ObjectType.CONFIG)
         for value in (_values(ov) or []) if not ov.is_delete() else []:
+            if (
+                value is not None and str(value) not in options and group in SOURCE_GROUPS
+                and str(value) in sources_in_code()
+            ):  # fmt: skip
+                import semsim.data.sources  # noqa: F401  (a source without yaml registers here)
+
+                options = loader.get_group_options(group, results_filter=ObjectType.CONFIG)
             if value is not None and str(value) not in options:
                 raise UsageError(
                     f"{group}={value}: no such choice for `{group}`"

@@ -22,7 +22,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from semsim.models.realfake import RealFakeNet, pair_score
+from semsim.metrics.pair_score import pair_score
+from semsim.models.realfake import RealFakeNet
 
 USAGE = "usage: python -m semsim.pair_score ckpt=PATH a=IMAGE b=IMAGE [device=cpu|cuda]"
 
@@ -49,13 +50,11 @@ class PairScorer:
     def from_checkpoint(cls, path: str | os.PathLike[str], device: str = "cpu") -> PairScorer:
         """Rebuild the network of a ``semsim.train`` real/fake checkpoint (no download)."""
         from semsim.data.datamodule import eval_transform
-        from semsim.encoders import read_checkpoint
+        from semsim.models.checkpoints import read_lightning_checkpoint
 
         path = Path(path).expanduser()
-        if not path.is_file():
-            raise ValueError(f"ckpt: no such file: {path}")
-        ckpt = read_checkpoint(path)
-        info = ckpt.get("semsim") if isinstance(ckpt, dict) else None
+        ckpt = read_lightning_checkpoint(path, "ckpt")
+        info = ckpt.get("semsim")
         if not info or info.get("module") != "realfake":
             raise ValueError(
                 f"ckpt: {path} is not a real/fake checkpoint of semsim.train "
@@ -92,14 +91,17 @@ class PairScorer:
 
     def proba(self, images: Sequence[str | os.PathLike[str] | Image.Image]) -> np.ndarray:
         """``p`` of each image (a file or a PIL image), ``(N,)`` float64."""
-        from semsim.data.images import decode_file, to_rgb
+        from semsim.data.images import ImageDecodeError, decode_file, to_rgb
 
         batch = []
         for img in images:
             if not isinstance(img, Image.Image):
                 if not Path(img).is_file():
                     raise ValueError(f"no such image file: {img}")
-                img = decode_file(img)
+                try:
+                    img = decode_file(img)
+                except ImageDecodeError as e:  # empty, truncated, not an image
+                    raise ValueError(f"{img}: cannot read the image: {e}") from e
             batch.append(self.transform(to_rgb(img)))
         x = torch.stack(batch).to(self.device)
         with torch.inference_mode():

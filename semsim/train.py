@@ -1,7 +1,9 @@
 """Training entry point: ``python -m semsim.train experiment=NAME [overrides]``.
 
 ``train(cfg)`` builds data, model, callbacks, loggers and trainer from the composed config, fits,
-tests with the best checkpoint, and returns ``(metrics, objects)``; ``main`` only wraps it,
+tests with the best checkpoint, and returns ``(metrics, objects)``. A checkpoint given as
+``ckpt_path`` (resume, or test only) is checked before any work and loaded without running code
+from it (:mod:`semsim.models.checkpoints`); ``main`` only wraps it,
 returns ``cfg.optimized_metric`` for sweepers and records it in ``<run dir>/optimized_metric.json``
 (rank 0).
 """
@@ -20,6 +22,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 from semsim.data import build_datamodule
+from semsim.models.checkpoints import check_checkpoint, safe_loading
 from semsim.utils import cli_errors, instantiate_list, print_config
 
 log = logging.getLogger("semsim.train")
@@ -57,16 +60,24 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     for lg in objects["logger"]:
         lg.log_hyperparams(_flat_config(cfg))
 
+    given = cfg.get("ckpt_path") or None
+    if given is not None:  # refused before any work when it is not a safe, fitting checkpoint
+        check_checkpoint(given, "ckpt_path", model)
+
     if cfg.get("train"):
         log.info("fit")
-        trainer.fit(model=model, datamodule=dm, ckpt_path=cfg.get("ckpt_path"))
+        with safe_loading(given):
+            trainer.fit(model=model, datamodule=dm, ckpt_path=given, weights_only=True)
     train_metrics = dict(trainer.callback_metrics)
 
     test_metrics: dict[str, Any] = {}
     if cfg.get("test"):
-        ckpt = _best_checkpoint(trainer) if cfg.get("train") else cfg.get("ckpt_path")
+        ckpt = _best_checkpoint(trainer) if cfg.get("train") else given
         log.info("test (checkpoint: %s)", ckpt or "current weights")
-        trainer.test(model=model, datamodule=dm, ckpt_path=ckpt, weights_only=False)
+        if ckpt is not None and ckpt != given:
+            check_checkpoint(ckpt, "ckpt_path", model)
+        with safe_loading(ckpt):
+            trainer.test(model=model, datamodule=dm, ckpt_path=ckpt, weights_only=True)
         test_metrics = dict(trainer.callback_metrics)
 
     metrics = {k: _scalar(v) for k, v in {**train_metrics, **test_metrics}.items()}

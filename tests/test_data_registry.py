@@ -94,8 +94,17 @@ def test_a_b_aliases_are_generated_for_every_source() -> None:
             assert cfg.b._target_ == collection._target_
 
 
+def test_datamodule_defaults_are_written_once_and_equal_the_python_defaults() -> None:
+    written = OmegaConf.to_container(OmegaConf.load(CONF / "data" / "datamodule" / "default.yaml"))
+    assert written == datamodule_defaults()
+    for data in ["cifar10", "cifake", "folder", "synthetic"]:
+        node = yaml.safe_load((CONF / "data" / f"{data}.yaml").read_text())
+        # each data config states only how it differs
+        assert set(node.get("datamodule", {})) <= {"train_split", "num_workers"}, data
+
+
 @pytest.mark.parametrize("data", ["cifar10", "cifake", "folder", "synthetic"])
-def test_data_configs_take_the_datamodule_defaults_from_python(data: str) -> None:
+def test_data_configs_take_the_datamodule_defaults(data: str) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=[f"data={data}", "data.datamodule.batch_size=7"])
     block = OmegaConf.to_container(cfg.data.datamodule, resolve=True)
@@ -105,3 +114,21 @@ def test_data_configs_take_the_datamodule_defaults_from_python(data: str) -> Non
     if data == "synthetic":  # in-memory images: no worker processes
         expected["num_workers"] = 0
     assert block == expected
+
+
+def test_importing_semsim_data_is_light_and_exports_resolve() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, semsim.data as d; assert 'torch' not in sys.modules, 'torch imported'; "
+        "assert set(d.__all__) == set(d._EXPORTS); "
+        "from hydra.core.config_store import ConfigStore; "
+        "assert 'folder.yaml' in ConfigStore.instance().repo['a']; "
+        "[getattr(d, n) for n in d.__all__]; print('ok')"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=300
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -94,7 +94,7 @@ def test_realfake_eval_uses_the_whole_unseen_split_and_refuses_seen_images(tmp_p
     assert summary["unseen_checked"] == 40 and summary["split"] == "test"
     report = json.loads((out / "similarity" / "test" / "report.json").read_text())
     assert report["inputs"]["a"]["n_images"] == 20 and report["inputs"]["b"]["n_images"] == 20
-    assert set(report["pair_score"]) >= {"real_real", "fake_fake", "real_fake"}
+    assert set(report["sections"]["pair_score"]) >= {"real_real", "fake_fake", "real_fake"}
 
     # the carve of the training split with the training seed: unseen, so allowed
     cfg = compose(

@@ -274,3 +274,14 @@ def test_attach_evidence_fills_both_sections_from_collections():
         "b_outside_a", "a_outside_b", "coverage_holes",
     }  # fmt: skip
     json.dumps(report.to_dict())
+
+
+def test_attach_evidence_says_why_without_per_image_features():
+    from semsim.report import Report
+    from semsim.report.html import render_html
+
+    report = Report(inputs={}, encoder={})
+    empty = _feats(np.zeros((0, 8)))
+    attach_evidence(report, empty, empty)
+    assert "streaming" in report.sections["evidence"]["skipped"]
+    assert "No evidence: no per-image features" in render_html(report)

@@ -148,17 +148,53 @@ def test_kid_default_draws_symmetric_and_separating() -> None:
 # ---------------------------------------------------------------- CMMD
 
 
-def test_cmmd_matches_reference_formula() -> None:
-    x, y = _gauss(50, 6, 15, scale=5.0), _gauss(40, 6, 16, shift=3.0, scale=5.0)
-    sigma = 10.0
+def _cmmd_reference(x: np.ndarray, y: np.ndarray, sigma: float, normalize: bool) -> float:
+    """The paper's code in float64: rows / their norm, biased MMD^2 of an RBF kernel, x1000."""
+    if normalize:
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+        y = y / np.linalg.norm(y, axis=1, keepdims=True)
 
     def kmean(p: np.ndarray, q: np.ndarray) -> float:
         return float(np.exp(-cdist(p, q, "sqeuclidean") / (2 * sigma**2)).mean())
 
-    ref = 1000 * (kmean(x, x) + kmean(y, y) - 2 * kmean(x, y))
+    return 1000 * (kmean(x, x) + kmean(y, y) - 2 * kmean(x, y))
+
+
+def test_cmmd_matches_reference_formula() -> None:
+    x, y = _gauss(50, 6, 15, scale=5.0), _gauss(40, 6, 16, shift=3.0, scale=5.0)
+    ref = _cmmd_reference(x, y, 10.0, normalize=True)
     assert cmmd(x, y) == pytest.approx(ref, rel=1e-9)
+    raw = _cmmd_reference(x, y, 10.0, normalize=False)
+    assert cmmd(x, y, normalize=False) == pytest.approx(raw, rel=1e-9)
+    assert cmmd(x, y, sigma=0.7) == pytest.approx(_cmmd_reference(x, y, 0.7, True), rel=1e-9)
     assert cmmd(x, x) == pytest.approx(0.0, abs=1e-9)
     assert cmmd(x, y) == pytest.approx(cmmd(y, x), rel=1e-10)
+    # unit-norm rows: the scale of the features does not matter
+    assert cmmd(3.0 * x, 0.5 * y) == pytest.approx(ref, rel=1e-9)
+
+
+def test_cmmd_saturated_kernel_is_refused() -> None:
+    # features of norm ~60 (like raw CNN features): sigma 10 sees no two images as related, and
+    # the unnormalised value would be 1000 (1/n_a + 1/n_b) whatever the sets
+    x, y = _gauss(60, 40, 17, scale=10.0), _gauss(50, 40, 18, scale=10.0)
+    floor = 1000 * (1 / 60 + 1 / 50)
+    assert _cmmd_reference(x, y, 10.0, False) == pytest.approx(floor, rel=1e-6)
+    with pytest.raises(ValueError, match="saturated at 0"):
+        cmmd(x, y, normalize=False)
+    with pytest.raises(ValueError, match="saturated at 1"):
+        cmmd(x, y, sigma=1e7)
+    assert cmmd(x, y) > 0  # normalised, as in the paper: defined
+    # every row equal (identical sets): no saturation, just 0
+    assert cmmd(np.ones((5, 3)), np.ones((4, 3)), sigma=1e7) == 0.0
+
+
+def test_cmmd_zero_rows_stay_zero() -> None:
+    x = np.vstack([np.zeros((1, 3)), _gauss(9, 3, 19)])
+    y = _gauss(10, 3, 20)
+    xn = x.copy()
+    xn[1:] /= np.linalg.norm(xn[1:], axis=1, keepdims=True)
+    yn = y / np.linalg.norm(y, axis=1, keepdims=True)
+    assert cmmd(x, y) == pytest.approx(_cmmd_reference(xn, yn, 10.0, False), rel=1e-9)
 
 
 # ---------------------------------------------------------------- PRDC

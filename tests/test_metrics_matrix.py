@@ -101,12 +101,19 @@ def test_each_class_is_prepared_once() -> None:
         counted["n"] += 1
         return base.prepare(x)
 
-    sdef = dataclasses.replace(
-        SCORES["fd"], engine=lambda: dataclasses.replace(base, prepare=prepare)
-    )
-    x, y = _labelled(12, 3, 4, 7)
-    mat = class_matrix(x, y, sdef)
-    assert counted["n"] == 4 and mat.shape == (4, 4)
+    def prepare_block(x: np.ndarray, block):
+        counted["n"] += 1
+        return base.prepare_block(x, block)
+
+    for blocks in (True, False):  # shared Gram blocks, or the engine's own pair function
+        counted["n"] = 0
+        engine = dataclasses.replace(base, prepare=prepare, prepare_block=prepare_block)
+        if not blocks:
+            engine = dataclasses.replace(engine, prepare_block=None, pair_block=None)
+        sdef = dataclasses.replace(SCORES["fd"], engine=lambda engine=engine: engine)
+        x, y = _labelled(12, 3, 4, 7)
+        mat = class_matrix(x, y, sdef)
+        assert counted["n"] == 4 and mat.shape == (4, 4)
 
 
 def test_matrix_errors() -> None:

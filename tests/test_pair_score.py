@@ -109,3 +109,36 @@ def test_a_classifier_checkpoint_is_refused(tmp_path: Path):
     a, b, _ = _images(tmp_path)
     with pytest.raises(ValueError, match="not a real/fake checkpoint"):
         score_pair(path, a, b)
+
+
+def test_unreadable_images_and_non_checkpoints_are_one_line_errors(tmp_path: Path, capsys):
+    ckpt, _ = _checkpoint(tmp_path)
+    a, _, _ = _images(tmp_path)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(a.read_bytes()[:100])
+    for bad in (empty, truncated):
+        with pytest.raises(ValueError, match=rf"{bad.name}: cannot read the image"):
+            score_pair(ckpt, a, bad)
+        assert main([f"ckpt={ckpt}", f"a={bad}", f"b={a}"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert bad.name in err and "\n" not in err
+
+    text = tmp_path / "notes.ckpt"
+    text.write_text("not a checkpoint\n")
+    with pytest.raises(ValueError, match=r"^ckpt: .*notes\.ckpt"):
+        score_pair(text, a, a)
+
+
+def test_a_crafted_checkpoint_does_not_run(tmp_path: Path):
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned.txt"), "w"))
+
+    path = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "semsim": {"module": "realfake", "x": Payload()}}, path)
+    a, _, _ = _images(tmp_path)
+    with pytest.raises(ValueError, match=r"^ckpt: .*could run code"):
+        score_pair(path, a, a)
+    assert not (tmp_path / "pwned.txt").exists()

@@ -18,16 +18,16 @@ import pytest
 import torch
 from scipy.stats import rankdata
 
-from semsim.callbacks.realfake import (
+from semsim.callbacks.realfake import RealFakeSimilarityCallback, encoder_info
+from semsim.data import ArrayCollection, ImageDataModule
+from semsim.metrics.pair_score import (
     PAIR_TYPES,
-    RealFakeSimilarityCallback,
-    encoder_info,
     mean_abs_diff,
     mean_abs_diff_within,
+    pair_score,
     pair_score_distribution,
 )
-from semsim.data import ArrayCollection, ImageDataModule
-from semsim.models import RealFakeModule, RealFakeNet, pair_score
+from semsim.models import RealFakeModule, RealFakeNet
 
 KINDS = ["REAL", "FAKE"]
 
@@ -216,7 +216,7 @@ def test_unfrozen_backbone_fine_tunes_at_scaled_lr(tmp_path: Path):
 
 
 def test_checkpoint_is_weights_only_and_records_training_images(tmp_path: Path):
-    from semsim.models.realfake import item_ids
+    from semsim.models.provenance import item_ids
 
     dm = _datamodule()
     module = _module()
@@ -335,9 +335,11 @@ def test_callback_report_on_synthetic_features(tmp_path: Path):
     assert data["scores"]["pair_similarity"]["value"] == pytest.approx(brute)
     lo, hi = data["scores"]["pair_similarity"]["ci"]
     assert lo <= brute <= hi
-    assert set(PAIR_TYPES) <= set(data["pair_score"])
+    assert set(PAIR_TYPES) <= set(data["sections"]["pair_score"])
     for kind in PAIR_TYPES:
-        assert {"mean", "std", "median", "q05", "q95", "n"} <= set(data["pair_score"][kind])
+        assert {"mean", "std", "median", "q05", "q95", "n"} <= set(
+            data["sections"]["pair_score"][kind]
+        )
     m = data["matrices"]["pair_similarity"]
     assert m["row_labels"] == [f"c{i}" for i in range(10)] and m["col_labels"] == m["row_labels"]
     cls = coll.attributes["class"][0]
@@ -347,6 +349,17 @@ def test_callback_report_on_synthetic_features(tmp_path: Path):
     for name in ("pair_score.png", "pair_score.csv", "pair_similarity.png", "report.md"):
         assert files[name].is_file()
     assert (tmp_path / "test" / "pair_score.csv").read_text().count("pair_score:") == 3
+
+    # the evidence galleries (REAL vs FAKE) and report.html come with it
+    assert {"evidence", "duplicates", "pair_score"} <= set(data["sections"])
+    assert files["report.html"].is_file()
+
+    # report.json round-trips through load_report with nothing dropped
+    from semsim.report import load_report
+
+    loaded = load_report(tmp_path / "test")
+    assert loaded.sections["pair_score"]["real_fake"] == data["sections"]["pair_score"]["real_fake"]
+    assert loaded.to_dict() == data
 
 
 def test_callback_rejects_unknown_stage():
@@ -383,8 +396,8 @@ def _check_stage(out: Path, fd_name: str) -> dict:
     assert data["scores"][fd_name]["value"] is not None
     assert data["scores"][fd_name]["noise_floor"] is not None
     assert data["scores"]["indistinguishability"]["family"] == "rendering"  # registry default
-    assert set(PAIR_TYPES) <= set(data["pair_score"])
-    assert data["pair_score"]["real_fake"]["n"] > 0
+    assert set(PAIR_TYPES) <= set(data["sections"]["pair_score"])
+    assert data["sections"]["pair_score"]["real_fake"]["n"] > 0
     assert (out / "pair_score.png").stat().st_size > 0
     assert data["matrices"]["pair_similarity"]["row_title"] == "REAL"
     assert (out / "prototype_cosine.csv").is_file() and (out / "prototype_cosine.png").is_file()

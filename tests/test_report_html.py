@@ -67,6 +67,9 @@ def _report(
             "duplicates": find_cross_duplicates(fa, fb),
         },
     )
+    report.sections["duplicates"]["scores_without_duplicates"] = {
+        "fd_effnet_lite0": {"value": 13.25}
+    }
     return report, coll_a, coll_b
 
 
@@ -134,6 +137,7 @@ def test_html_is_self_contained_escaped_and_complete(tmp_path):
     # scores grouped by family, skipped scores say why, heatmap cells carry hover values
     assert text.index(">content<") < text.index(">rendering<")
     assert "skipped: saturated kernel" in text
+    assert "without duplicates" in text and ">13.25<" in text
     v = report.matrices["similarity"].values[0, 1]
     assert f'title="cat / dog: {v:.3f}"' in text
     assert 'href="#pairs-a_vs_b-1"' in text and 'id="pairs-a_vs_b-1"' in text

@@ -188,6 +188,10 @@ def test_bad_inputs_raise_clear_errors():
 
 
 def _rbf_mmd_biased(x: np.ndarray, y: np.ndarray, sigma: float) -> float:
+    """CMMD as the paper's code computes it: unit-norm rows, biased RBF MMD^2, x1000."""
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    y = y / np.linalg.norm(y, axis=1, keepdims=True)
+
     def k(a, b):
         return np.exp(-cdist(a, b, "sqeuclidean") / (2 * sigma**2)).mean()
 

@@ -25,10 +25,18 @@ FAMILIES: dict[str, str] = {
 }
 
 
-def _score_sentence(d: ScoreDef) -> str:
-    if d.method:
-        return d.method
-    return f"`{d.name}`: {d.meaning}."
+def _score_sentences(defs: Sequence[ScoreDef]) -> list[str]:
+    """Each score's ``method`` (else its meaning); a score without ``method`` text whose engine
+    was already described by a sibling's (recall after precision) adds nothing."""
+    out: list[str] = []
+    described: set[object] = set()
+    for d in defs:
+        if d.method:
+            out.append(d.method)
+            described.add(d.engine)
+        elif d.engine not in described:
+            out.append(f"`{d.name}`: {d.meaning}.")
+    return out
 
 
 def method_section(
@@ -51,7 +59,7 @@ def method_section(
     for family, intro in FAMILIES.items():
         fam = [d for d in defs if d.family == family]
         if fam:
-            text.append(f"{intro} " + " ".join(_score_sentence(d) for d in fam))
+            text.append(f"{intro} " + " ".join(_score_sentences(fam)))
     headline = next((d for d in defs if d.headline), None)
     if headline is not None:
         text.append(f"The headline `similarity` is `{headline.name}`: {headline.meaning}.")

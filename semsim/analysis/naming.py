@@ -53,7 +53,7 @@ def resolve_scores(scores: Sequence[str] | None) -> list[ScoreDef]:
     if scores is None:
         scores = default_scores()
     if isinstance(scores, str):
-        raise ValueError(f"scores must be a list of score names, got the string {scores!r}")
+        raise ValueError(f"scores: expected a list, e.g. scores=[{scores}]")
     out: list[ScoreDef] = []
     for s in scores:
         sdef = metrics.get_score(str(s))  # ValueError naming the unknown score

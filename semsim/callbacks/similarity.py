@@ -25,9 +25,11 @@ import numpy as np
 
 from semsim.analysis import analyse, score_names
 from semsim.callbacks.embeddings import embed_dataset
-from semsim.callbacks.stages import StageReportCallback
+from semsim.callbacks.loggers import log_report
+from semsim.callbacks.stages import StageReportCallback, add_evidence, labelled_test_set
 from semsim.data.sampling import per_class_subset  # re-exported: callbacks subsample with it
 from semsim.report import Report, write_report
+from semsim.report.html import write_html
 
 log = logging.getLogger(__name__)
 
@@ -35,39 +37,12 @@ STAGES = ("pretrained", "fit", "test")
 
 
 @dataclass
-class _Features:
+class FeatureArrays:
+    """Embedded images as :func:`semsim.analysis.analyse` reads them (a ``FeatureSet``)."""
+
     features: np.ndarray
     labels: np.ndarray | None
     class_names: list[str] | None
-
-
-def log_report(trainer: L.Trainer, report: Report, out_dir: Path, prefix: str) -> None:
-    """Send a report's numbers to the trainer's loggers (tables and heatmaps to W&B)."""
-    scalars: dict[str, float] = {}
-    for name, s in report.scores.items():
-        if s.value is not None:
-            scalars[f"{prefix}/{name}"] = float(s.value)
-    if report.similarity is not None:
-        scalars[f"{prefix}/similarity"] = float(report.similarity.value)
-    for name, m in report.matrices.items():
-        v = np.asarray(m.values, dtype=np.float64)
-        off = v[~np.eye(*v.shape, dtype=bool)] if not m.is_cross and v.shape[0] > 1 else v.ravel()
-        off = off[np.isfinite(off)]
-        if off.size:
-            scalars[f"{prefix}/{name}/mean_offdiag"] = float(off.mean())
-    for lg in trainer.loggers:
-        if scalars:
-            lg.log_metrics(scalars, step=trainer.global_step)
-        if type(lg).__name__ == "WandbLogger":
-            for name, m in report.matrices.items():
-                columns = ["row", *m.columns]
-                rows = [
-                    [r, *map(float, vals)] for r, vals in zip(m.row_labels, m.values, strict=True)
-                ]
-                lg.log_table(key=f"{prefix}/{name}", columns=columns, data=rows)
-                png = out_dir / f"{name}.png"
-                if png.exists():
-                    lg.log_image(key=f"{prefix}/{name}_heatmap", images=[str(png)])
 
 
 class SimilarityMatrixCallback(StageReportCallback):
@@ -75,8 +50,8 @@ class SimilarityMatrixCallback(StageReportCallback):
 
     Args:
         stages: any of ``pretrained``, ``fit``, ``test``.
-        scores: registry names (``semsim.metrics.SCORES``; None = all of them); ``fd`` is
-            reported as ``fd_<encoder_key>``.
+        scores: registry names (``semsim.metrics.SCORES``); ``None``: every registry score.
+            ``fd`` is reported as ``fd_<encoder_key>``.
         encoder_key: names the embedding in score names and the report.
         max_per_class: test images per class used (seeded subsample); ``None`` for all.
         batch_size: embedding batch size.
@@ -116,12 +91,7 @@ class SimilarityMatrixCallback(StageReportCallback):
         return {"key": self.encoder_key, "stage": stage, **info}
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> Report | None:
-        dm = trainer.datamodule
-        if dm is None or not hasattr(dm, "test_set"):
-            raise ValueError("SimilarityMatrixCallback needs a datamodule with a test_set")
-        dataset = dm.test_set
-        if dataset.labels is None:
-            raise ValueError(f"{dataset.name}: class matrices need a labelled test set")
+        dataset = labelled_test_set(trainer, "the class-similarity report")
         keep = per_class_subset(dataset.labels, self.max_per_class, self.seed)
         from semsim.data import Subset
 
@@ -132,8 +102,9 @@ class SimilarityMatrixCallback(StageReportCallback):
         if trainer.global_rank != 0:
             return None
         log.info("similarity (%s): %d images, %d-d embeddings", stage, *feats.shape)
+        embedded = FeatureArrays(feats, subset.labels, subset.class_names)
         report = analyse(
-            _Features(feats, subset.labels, subset.class_names),
+            embedded,
             encoder=self.encoder_info(pl_module, stage),
             inputs={"a": {**subset.describe(), "split": "test", "stage": stage}},
             scores=self.scores,
@@ -142,8 +113,10 @@ class SimilarityMatrixCallback(StageReportCallback):
             seed=self.seed,
             title=f"semsim: class similarity of {dataset.name} ({stage})",
         )
+        thumbnails = add_evidence(report, embedded, None, subset, None, self.seed)
         out = self.out_dir / stage
         write_report(report, out)
-        log_report(trainer, report, out, prefix=f"similarity/{stage}")
+        write_html(report, out, thumbnails)
+        log_report(trainer, report, out, f"similarity/{stage}", thumbnails)
         self.reports[stage] = report
         return report

@@ -1,4 +1,5 @@
-"""The stage dispatch shared by the report callbacks: run a report at chosen training stages."""
+"""What the report callbacks share: the stage dispatch (run a report at chosen training stages),
+the labelled test set, and the evidence galleries of a report."""
 
 from __future__ import annotations
 
@@ -38,3 +39,29 @@ class StageReportCallback(Callback):
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if "test" in self.stages:
             self.run(trainer, pl_module, "test")
+
+
+def labelled_test_set(trainer: L.Trainer, report: str) -> Any:
+    """The datamodule's ``test_set``; a clear error when there is none or it has no labels."""
+    dm = trainer.datamodule
+    if dm is None or not hasattr(dm, "test_set"):
+        raise ValueError(f"{report} needs a datamodule with a test_set")
+    if dm.test_set.labels is None:
+        raise ValueError(f"{dm.test_set.name}: {report} needs a labelled test set")
+    return dm.test_set
+
+
+def add_evidence(report: Any, a: Any, b: Any, coll_a: Any, coll_b: Any, seed: int) -> Any:
+    """:func:`semsim.evidence.attach_evidence` (galleries, and duplicates shared by A and B)
+    for embedded test images; a failure is recorded in ``meta`` instead of ending the run.
+
+    Returns:
+        ``thumbnails(set, index) -> PIL image`` for report.html and the W&B galleries.
+    """
+    from semsim.evidence import attach_evidence, thumbnail_loader
+
+    try:
+        attach_evidence(report, a, b, coll_a, coll_b, seed=seed)
+    except (ValueError, OSError) as e:
+        report.meta["evidence_skipped"] = " ".join(str(e).split())
+    return thumbnail_loader(coll_a, coll_b)

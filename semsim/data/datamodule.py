@@ -267,28 +267,16 @@ _NOT_CONFIGURED = ("self", "collection", "eval_split", "seed")
 
 
 def datamodule_defaults() -> dict[str, Any]:
-    """``{option: default}`` of :class:`ImageDataModule`, the one place they are written.
+    """``{option: default}`` of :class:`ImageDataModule` that a ``data.datamodule`` config holds.
 
-    Hydra reads them as the config ``data/datamodule/default`` (stored in the ConfigStore at
-    import), which every ``conf/data/*.yaml`` includes as its ``datamodule`` block and
-    overrides only where it differs.
+    ``conf/data/datamodule/default.yaml`` writes them once for every ``conf/data/*.yaml``
+    (which override only where they differ); a test keeps the two equal.
     """
     return {
         name: p.default
         for name, p in inspect.signature(ImageDataModule.__init__).parameters.items()
         if name not in _NOT_CONFIGURED
     }
-
-
-def _store_config() -> None:
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(
-        group="data/datamodule", name="default", node=datamodule_defaults()
-    )
-
-
-_store_config()
 
 
 def build_datamodule(cfg_data: Any) -> ImageDataModule:

@@ -163,6 +163,9 @@ class EncoderSpec:
         image_size: input resolution (default: the model's own).
         key: short name used in score names; default: the ``key:`` of the ``conf/encoder/*.yaml``
             naming this model, else the sanitised model name.
+        crop_pct: share of the resized image's side kept by the centre crop (default: the
+            model's own, 0.875 for most timm models; 1.0 keeps the whole image, which matters for
+            small images whose border holds content).
     """
 
     name: str = "tf_efficientnet_lite0"
@@ -170,6 +173,7 @@ class EncoderSpec:
     checkpoint: str | None = None
     image_size: int | None = None
     key: str | None = None
+    crop_pct: float | None = None
 
     def __post_init__(self) -> None:
         check_model_name(self.name)
@@ -179,10 +183,20 @@ class EncoderSpec:
             object.__setattr__(self, "image_size", int(self.image_size))
         if not self.key:
             object.__setattr__(self, "key", default_key(self.name))
+        if self.crop_pct is not None:
+            crop = float(self.crop_pct)
+            if not 0.0 < crop <= 1.0:
+                raise EncoderError(f"encoder.crop_pct must be in (0, 1], got {self.crop_pct}")
+            if "crop_pct" not in resolve_data_config(self.name, self.image_size):
+                raise EncoderError(f"encoder.crop_pct: {self.name} has a fixed preprocessing")
+            object.__setattr__(self, "crop_pct", crop)
 
     @property
     def data_config(self) -> dict[str, Any]:
-        return resolve_data_config(self.name, self.image_size)
+        cfg = resolve_data_config(self.name, self.image_size)
+        if self.crop_pct is not None:
+            cfg["crop_pct"] = self.crop_pct
+        return cfg
 
     def weights_id(self) -> str:
         """Identity of the weights without building the model (content hash where there's a file).

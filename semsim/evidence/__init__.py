@@ -184,7 +184,7 @@ def _representation(a, b, xa, xb, ia, ib, la, lb, na_, nb_, paths_a, paths_b, se
     )
     if probs is not None:
         out.append(by_concept(probs[0], ia, paths_a, probs[1], ib, paths_b, names))
-    return out
+    return out[1:] + out[:1] if la is not None and lb is not None else out
 
 
 def attach_evidence(
@@ -204,6 +204,12 @@ def attach_evidence(
     duplicates need the collections (file bytes or pixels); without them only near ones are
     looked for.
     """
+    for f in (features_a, features_b):
+        if f is not None and len(f.features) == 0:
+            report.sections["evidence"] = {
+                "skipped": "no per-image features were kept (streaming mode): no galleries"
+            }
+            return
     pa = None if collection_a is None else image_paths(collection_a)
     pb = None if collection_b is None else image_paths(collection_b)
     t = time.perf_counter()

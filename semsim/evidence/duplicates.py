@@ -22,7 +22,7 @@ import numpy as np
 
 from semsim.evidence._common import as_float32, item, l2_normalise, row_blocks
 
-NEAR_DUPLICATE_COSINE = 0.95
+NEAR_DUPLICATE_COSINE = 0.92
 """Default cosine threshold of a near duplicate (default encoder; see ``bench/duplicates.py``)."""
 
 MAX_EXAMPLES = 16

@@ -77,7 +77,7 @@ def by_class(
         row = _row(names[r], ka[r], na, kb[r], nb, z[r])
         side = "b" if z[r] > 0 else "a"
         src = cb if side == "b" else ca
-        if names[r] in src:
+        if names[r] in src and z[r] != 0:
             u, lab, idx, paths = (
                 (ub, lb, idx_b, paths_b) if side == "b" else (ua, la, idx_a, paths_a)
             )

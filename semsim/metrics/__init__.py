@@ -10,7 +10,8 @@ of the registry :data:`SCORES` (:mod:`semsim.metrics.registry`): family, directi
 meaning, paper, minimum n, streaming support, input array, interval method and whether it is the
 headline. Today's scores (see the registry for the full entries):
 
-* content: ``prototype_cosine`` (cosine of the two mean embeddings; the draft method).
+* content: ``concept_similarity`` (the headline; :mod:`semsim.metrics.concepts`) and
+  ``prototype_cosine`` (cosine of the two mean embeddings; the draft method).
 * rendering: ``fd`` (reported as ``fd_<encoder>`` or ``fid``; :mod:`semsim.metrics.frechet`),
   ``kid``/``cmmd`` (:mod:`semsim.metrics.kernels`), ``precision``/``recall``/``density``/
   ``coverage`` (:mod:`semsim.metrics.knn`), ``c2st`` and ``indistinguishability``

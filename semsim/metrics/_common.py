@@ -80,6 +80,11 @@ class PairEngine:
             distances, 1 for cosine ...); empty for custom scores.
         for_sizes: returns the engine to use when the sets have these sizes (KID caps its subset
             size at the smallest set so every pair in a matrix uses one subset size).
+        prepare_block: like ``prepare`` but given the set's :class:`GramBlock` with itself, so
+            that class matrices compute each class's within-class Gram once for every engine.
+        pair_block: like ``pair`` but given the two sets' cross :class:`GramBlock` (rows: the
+            first set), shared by every engine of a matrix; the same value as ``pair`` up to
+            rounding.
     """
 
     name: str
@@ -89,6 +94,12 @@ class PairEngine:
     pair: Callable[[Any, Any], dict[str, float]]
     identity: dict[str, float] = field(default_factory=dict, compare=False)
     for_sizes: Callable[[Sequence[int]], PairEngine] | None = field(default=None, compare=False)
+    prepare_block: Callable[[np.ndarray, GramBlock], Any] | None = field(
+        default=None, compare=False
+    )
+    pair_block: Callable[[Any, Any, GramBlock], dict[str, float]] | None = field(
+        default=None, compare=False
+    )
 
     def sized(self, sizes: Sequence[int]) -> PairEngine:
         """The engine adapted to sets of these sizes (itself unless ``for_sizes`` is set)."""
@@ -99,3 +110,85 @@ class PairEngine:
         xa, xb = as_pair(a, b, self.min_n)
         engine = self.sized([len(xa), len(xb)])
         return engine.pair(engine.prepare(xa), engine.prepare(xb))
+
+
+@dataclass
+class GramSide:
+    """One set of a :class:`GramBlock`: its rows, shifted by a common vector ``shift``.
+
+    Attributes:
+        x: (N, D) float64 features.
+        c: (N, D) ``x - shift``.
+        c_sq: (N,) squared row norms of ``c``.
+        u: (N,) ``c @ shift`` (rebuilds the raw dot products ``x_i . y_j`` from the shifted ones).
+    """
+
+    x: np.ndarray
+    c: np.ndarray
+    c_sq: np.ndarray
+    u: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray, shift: np.ndarray) -> GramSide:
+        c = x - shift
+        return cls(x, c, np.einsum("ij,ij->i", c, c), c @ shift)
+
+
+class GramBlock:
+    """Pairwise products between the rows of two sets, computed once and shared by every score.
+
+    The product is taken on rows shifted by one vector for the whole matrix (the mean of all
+    features), which keeps squared distances accurate when the features sit far from the origin;
+    raw dot products are rebuilt exactly from it (``x.y = c_x.c_y + c_x.m + c_y.m + m.m``).
+    Derived arrays (distances, dot products) are computed lazily and cached, so two engines that
+    both need distances pay for them once.
+
+    Args:
+        a: row set.
+        b: column set (``a`` itself for a within-set block).
+        shift_sq: ``shift . shift``.
+        gram: (N_a, N_b) ``a.c @ b.c.T`` if already computed.
+    """
+
+    def __init__(
+        self, a: GramSide, b: GramSide, shift_sq: float, gram: np.ndarray | None = None
+    ) -> None:
+        self.a, self.b, self.shift_sq = a, b, shift_sq
+        self.same = a is b
+        self.gram = (a.c @ b.c.T) if gram is None else gram
+        self._sq: np.ndarray | None = None
+        self._dots: np.ndarray | None = None
+        self._t: GramBlock | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.gram.shape
+
+    def sq_dists(self) -> np.ndarray:
+        """(N_a, N_b) squared Euclidean distances, clamped at 0 (diagonal 0 within a set)."""
+        if self._t is not None and self._t._sq is not None:
+            return self._t._sq.T
+        if self._sq is None:
+            d = self.a.c_sq[:, None] + self.b.c_sq[None, :] - 2.0 * self.gram
+            np.maximum(d, 0.0, out=d)
+            if self.same:
+                np.fill_diagonal(d, 0.0)
+            self._sq = d
+        return self._sq
+
+    def dots(self) -> np.ndarray:
+        """(N_a, N_b) raw dot products ``x_i . y_j`` of the unshifted rows."""
+        if self._t is not None and self._t._dots is not None:
+            return self._t._dots.T
+        if self._dots is None:
+            self._dots = self.gram + self.a.u[:, None] + self.b.u[None, :] + self.shift_sq
+        return self._dots
+
+    def transposed(self) -> GramBlock:
+        """The block with rows and columns swapped (views of the same arrays, caches shared)."""
+        if self.same:
+            return self
+        if self._t is None:
+            self._t = GramBlock(self.b, self.a, self.shift_sq, self.gram.T)
+            self._t._t = self
+        return self._t

@@ -32,12 +32,14 @@ shift of 10 dimensions) and the same at d=64, while fitting 3-10x faster.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from semsim.metrics._common import ArrayLike, PairEngine, as_pair
+from semsim.metrics.readings import describe_similarity
 
 INTERVAL_METHOD = (
     "exact (Clopper-Pearson) binomial interval of the held-out accuracy, at the smaller set's 2m "
@@ -229,3 +231,37 @@ def c2st_engine(folds: int = 5, l2: float = 0.1, seed: int = 0) -> PairEngine:
 
     identity = {"c2st": 0.5, "indistinguishability": 1.0}
     return PairEngine("c2st", True, folds, lambda x: x, pair, identity)
+
+
+def indistinguishability_reading(
+    value: float, ci: tuple[float, float] | None, outputs: Mapping[str, float]
+) -> str:
+    """Reading of the C2ST indistinguishability, stated as the upper bound on overlap it is.
+
+    Args:
+        value: ``1 - |2 acc - 1|``.
+        ci: its interval.
+        outputs: the C2ST engine's outputs (``c2st`` accuracy, ``p_value``, ``n_test``).
+    """
+    acc = outputs.get("c2st")
+    acc_hi = outputs.get("c2st_ci_high")
+    n = outputs.get("n_test")
+    over = f" over {int(n)} held-out predictions" if n is not None else ""
+    if acc is not None and acc_hi is not None and acc_hi < 0.5:
+        return (
+            f"inconclusive: the classifier scored significantly below chance ({100 * acc:.1f}%"
+            f"{over}, 95% CI up to {100 * acc_hi:.1f}%), which a valid test does not do: most "
+            "likely the same or near-duplicate images are in both A and B, and the test then "
+            "says nothing about the overlap"
+        )
+    text = describe_similarity(value, ci, outputs.get("p_value"))
+    text += (
+        f"; at most about {100 * value:.0f}% of the two feature distributions overlap (the "
+        "classifier test bounds the overlap from above: a better classifier could only separate "
+        "them more)"
+    )
+    if acc is not None:
+        text += f"; a classifier tells A from B {100 * acc:.1f}% of the time (chance 50%){over}"
+        if acc < 0.5:
+            text += "; below chance, within sampling noise"
+    return text

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semsim.metrics._common import ArrayLike, PairEngine, as_pair, row_blocks, sq_dists
+from semsim.metrics._common import (
+    ArrayLike,
+    GramBlock,
+    PairEngine,
+    as_pair,
+    row_blocks,
+    sq_dists,
+)
 
 
 @dataclass
@@ -42,6 +49,26 @@ def knn_radii_sq(x: np.ndarray, k: int) -> np.ndarray:
         d[np.arange(d.shape[0]), np.arange(rows.start, rows.stop)] = np.inf
         out[rows] = np.partition(d, k - 1, axis=1)[:, k - 1]
     return out
+
+
+def _radii_from_sq(d: np.ndarray, k: int) -> np.ndarray:
+    """k-th smallest entry of each row of a within-set squared-distance matrix, self excluded."""
+    if len(d) <= k:
+        raise ValueError(f"k-NN radii need more than k={k} samples, got {len(d)}")
+    d = d.copy()
+    np.fill_diagonal(d, np.inf)
+    return np.partition(d, k - 1, axis=1)[:, k - 1]
+
+
+def _scores(d: np.ndarray, real: _KNNSet, fake: _KNNSet, k: int) -> dict[str, float]:
+    """The four scores from the full (N_real, N_fake) squared-distance matrix ``d``."""
+    inside_real = d <= real.radius_sq[:, None]
+    return {
+        "precision": float(inside_real.any(axis=0).mean()),
+        "recall": float((d <= fake.radius_sq[None, :]).any(axis=1).mean()),
+        "density": float(inside_real.sum(axis=0).mean() / k),
+        "coverage": float((d.min(axis=1) <= real.radius_sq).mean()),
+    }
 
 
 def _pair(real: _KNNSet, fake: _KNNSet, k: int) -> dict[str, float]:
@@ -76,8 +103,23 @@ def prdc_engine(k: int = 5) -> PairEngine:
     def prepare(x: np.ndarray) -> _KNNSet:
         return _KNNSet(x, x.mean(axis=0), knn_radii_sq(x, k))
 
+    def prepare_block(x: np.ndarray, block: GramBlock) -> _KNNSet:
+        return _KNNSet(x, x.mean(axis=0), _radii_from_sq(block.sq_dists(), k))
+
+    def pair_block(real: _KNNSet, fake: _KNNSet, block: GramBlock) -> dict[str, float]:
+        return _scores(block.sq_dists(), real, fake, k)
+
     identity = {"precision": 1.0, "recall": 1.0, "density": 1.0, "coverage": 1.0}
-    return PairEngine("prdc", False, k + 1, prepare, lambda r, f: _pair(r, f, k), identity)
+    return PairEngine(
+        "prdc",
+        False,
+        k + 1,
+        prepare,
+        lambda r, f: _pair(r, f, k),
+        identity,
+        prepare_block=prepare_block,
+        pair_block=pair_block,
+    )
 
 
 def prdc(a: ArrayLike, b: ArrayLike, k: int = 5) -> dict[str, float]:

@@ -26,7 +26,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from semsim.metrics._common import ArrayLike, PairEngine, as_features
+from semsim.metrics._common import (
+    BLOCK_ELEMENTS,
+    ArrayLike,
+    GramBlock,
+    GramSide,
+    PairEngine,
+    as_features,
+)
 from semsim.metrics.registry import ScoreDef, ScoreFn, get_score
 
 Diagonal = Literal["identity", "split_half"]
@@ -80,10 +87,7 @@ def _engine_matrices(
     """All outputs of one engine as matrices; each group is prepared once."""
     one_set = groups_b is None
     cols = groups_a if one_set else groups_b
-    _check_sizes(groups_a, engine.min_n, "features")
-    if not one_set:
-        _check_sizes(cols, engine.min_n, "features_b")
-    sized = engine.sized([len(g) for _, g in groups_a + ([] if one_set else cols)])
+    sized = _sized(engine, groups_a, groups_b)
     states_a: list[Any] = [sized.prepare(g) for _, g in groups_a]
     states_b = states_a if one_set else [sized.prepare(g) for _, g in cols]
     out: dict[str, np.ndarray] = {}
@@ -104,6 +108,81 @@ def _engine_matrices(
     return out
 
 
+def _sized(
+    engine: PairEngine,
+    groups_a: list[tuple[int, np.ndarray]],
+    groups_b: list[tuple[int, np.ndarray]] | None,
+) -> PairEngine:
+    _check_sizes(groups_a, engine.min_n, "features")
+    if groups_b is not None:
+        _check_sizes(groups_b, engine.min_n, "features_b")
+    return engine.sized([len(g) for _, g in groups_a + (groups_b or [])])
+
+
+def _fits_blocks(groups: list[tuple[int, np.ndarray]]) -> bool:
+    largest = max(len(g) for _, g in groups)
+    return largest * largest <= BLOCK_ELEMENTS
+
+
+def _shared_block_matrices(
+    engines: list[PairEngine],
+    groups_a: list[tuple[int, np.ndarray]],
+    groups_b: list[tuple[int, np.ndarray]] | None,
+    diagonal: Diagonal,
+    seed: int,
+) -> list[dict[str, np.ndarray]]:
+    """The matrices of several engines from one Gram block per pair of classes.
+
+    Every pairwise score needs the products ``x_i . y_j`` between two classes' rows; they are
+    computed once per (unordered, for one set) pair of classes and within each class, then
+    handed to every engine (:class:`GramBlock`), so the matrix costs about one Gram matrix of all
+    features plus each engine's elementwise work.
+    """
+    one_set = groups_b is None
+    cols = groups_a if one_set else groups_b
+    every = groups_a + ([] if one_set else cols)
+    shift = np.concatenate([g for _, g in every]).mean(axis=0)
+    shift_sq = float(shift @ shift)
+    sides_a = [GramSide.of(g, shift) for _, g in groups_a]
+    sides_b = sides_a if one_set else [GramSide.of(g, shift) for _, g in cols]
+    sized = [_sized(e, groups_a, groups_b) for e in engines]
+    states_a: list[list[Any]] = [[] for _ in engines]
+    states_b = states_a if one_set else [[] for _ in engines]
+    todo = [(sides_a, groups_a, states_a)] + ([] if one_set else [(sides_b, cols, states_b)])
+    for sides, groups, states in todo:
+        for side, (_, g) in zip(sides, groups, strict=True):
+            block = GramBlock(side, side, shift_sq)
+            for k, e in enumerate(sized):
+                states[k].append(e.prepare_block(g, block))
+    outs: list[dict[str, np.ndarray]] = [{} for _ in engines]
+    shape = (len(groups_a), len(cols))
+
+    def put(k: int, i: int, j: int, values: dict[str, float]) -> None:
+        for key, v in values.items():
+            outs[k].setdefault(key, np.full(shape, np.nan))[i, j] = v
+
+    for i in range(len(groups_a)):
+        for j in range(i + 1 if one_set else 0, len(cols)):
+            block = GramBlock(sides_a[i], sides_b[j], shift_sq)
+            for k, e in enumerate(sized):
+                put(k, i, j, e.pair_block(states_a[k][i], states_b[k][j], block))
+                if one_set:
+                    if e.symmetric:
+                        put(k, j, i, {key: m[i, j] for key, m in outs[k].items()})
+                    else:
+                        put(
+                            k,
+                            j,
+                            i,
+                            e.pair_block(states_a[k][j], states_a[k][i], block.transposed()),
+                        )
+    if one_set:
+        for k, e in enumerate(engines):
+            for i in range(len(groups_a)):
+                put(k, i, i, _diagonal_entry(e, sized[k], None, groups_a[i], diagonal, seed))
+    return outs
+
+
 def _diagonal_entry(
     engine: PairEngine,
     sized: PairEngine,
@@ -113,7 +192,10 @@ def _diagonal_entry(
     seed: int,
 ) -> dict[str, float]:
     if diagonal == "identity":
-        return dict(engine.identity) if engine.identity else sized.pair(state, state)
+        if engine.identity:
+            return dict(engine.identity)
+        st = state if state is not None else sized.prepare(group[1])
+        return sized.pair(st, st)
     if diagonal != "split_half":
         raise ValueError(f"diagonal must be 'identity' or 'split_half', got {diagonal!r}")
     label, x = group
@@ -161,10 +243,22 @@ def class_matrices(
             engine, key = _resolve(score)
             mats = _engine_matrices(engine, groups_a, groups_b, diagonal, seed)
             result[f"custom_{idx}"] = mats[key]
+    engines = {factory: factory() for factory in by_factory}
+    shared = [f for f, e in engines.items() if e.pair_block is not None and e.prepare_block]
+    every = groups_a + (groups_b or [])
+    computed: dict[Any, dict[str, np.ndarray]] = {}
+    if shared and _fits_blocks(every):
+        mats = _shared_block_matrices(
+            [engines[f] for f in shared], groups_a, groups_b, diagonal, seed
+        )
+        computed.update(zip(shared, mats, strict=True))
     for factory, wanted in by_factory.items():
-        mats = _engine_matrices(factory(), groups_a, groups_b, diagonal, seed)
+        if factory not in computed:
+            computed[factory] = _engine_matrices(
+                engines[factory], groups_a, groups_b, diagonal, seed
+            )
         for name, key in wanted:
-            result[name] = mats[key]
+            result[name] = computed[factory][key]
     return result
 
 

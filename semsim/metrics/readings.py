@@ -8,8 +8,6 @@ When the interval straddles two bands the reading names both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 BANDS: tuple[tuple[float, str], ...] = (
     (0.9, "indistinguishable: a classifier barely beats chance"),
     (0.5, "largely overlapping: mostly alike, with a detectable difference"),
@@ -59,37 +57,3 @@ def describe_similarity(
     if b_lo - b_hi == 1:
         return f"between {BANDS[b_lo][1].split(':')[0]} and {BANDS[b_hi][1].split(':')[0]}"
     return f"inconclusive: the interval [{lo:.2f}, {hi:.2f}] spans several bands"
-
-
-def indistinguishability_reading(
-    value: float, ci: tuple[float, float] | None, outputs: Mapping[str, float]
-) -> str:
-    """Reading of the C2ST indistinguishability, stated as the upper bound on overlap it is.
-
-    Args:
-        value: ``1 - |2 acc - 1|``.
-        ci: its interval.
-        outputs: the C2ST engine's outputs (``c2st`` accuracy, ``p_value``, ``n_test``).
-    """
-    acc = outputs.get("c2st")
-    acc_hi = outputs.get("c2st_ci_high")
-    n = outputs.get("n_test")
-    over = f" over {int(n)} held-out predictions" if n is not None else ""
-    if acc is not None and acc_hi is not None and acc_hi < 0.5:
-        return (
-            f"inconclusive: the classifier scored significantly below chance ({100 * acc:.1f}%"
-            f"{over}, 95% CI up to {100 * acc_hi:.1f}%), which a valid test does not do: most "
-            "likely the same or near-duplicate images are in both A and B, and the test then "
-            "says nothing about the overlap"
-        )
-    text = describe_similarity(value, ci, outputs.get("p_value"))
-    text += (
-        f"; at most about {100 * value:.0f}% of the two feature distributions overlap (the "
-        "classifier test bounds the overlap from above: a better classifier could only separate "
-        "them more)"
-    )
-    if acc is not None:
-        text += f"; a classifier tells A from B {100 * acc:.1f}% of the time (chance 50%){over}"
-        if acc < 0.5:
-            text += "; below chance, within sampling noise"
-    return text

@@ -16,12 +16,12 @@ import numpy as np
 
 from semsim.metrics._common import ArrayLike, PairEngine
 from semsim.metrics.classifier import INTERVAL_METHOD as C2ST_INTERVAL
-from semsim.metrics.classifier import c2st_engine
+from semsim.metrics.classifier import c2st_engine, indistinguishability_reading
+from semsim.metrics.concepts import concept_reading, concept_similarity_engine
 from semsim.metrics.frechet import fd_engine, frechet_distance_from_stats
 from semsim.metrics.kernels import cmmd_engine, kid_engine
 from semsim.metrics.knn import prdc_engine
 from semsim.metrics.prototype import prototype_cosine_engine
-from semsim.metrics.readings import indistinguishability_reading
 
 ScoreFn = Callable[[np.ndarray, np.ndarray], float]
 Family = Literal["content", "rendering"]
@@ -157,6 +157,24 @@ SCORES: dict[str, ScoreDef] = {
     s.name: s
     for s in [
         ScoreDef(
+            "concept_similarity", "content", True, (0.0, 1.0),
+            "do A and B depict the same concepts in the same proportions? cosine of the kernel "
+            "mean embeddings of the encoder's concept posteriors (1 = same content)",
+            "https://arxiv.org/abs/2203.06026",
+            "The role of ImageNet classes in Fréchet Inception Distance (Kynkäänniemi et al. 2023)",
+            2, True, concept_similarity_engine, "concept_similarity", input="concepts",
+            headline=True, reading=concept_reading,
+            method="`concept_similarity` (the headline) reads every image through the encoder's "
+            "classification head as a distribution q over concepts (ImageNet's 1000 classes "
+            "summed into 50 concept groups by clustering the head's class weights), maps it to "
+            "phi = q^2 so that only concepts an image is clearly of count, and takes the cosine "
+            "of the two collections' mean phi, with unbiased within-collection terms (kernel mean "
+            "embeddings, Gretton et al. 2012): how often an A image and a B image are seen as the "
+            "same concept, relative to two images of one collection. Rendering (blur, "
+            "compression, colour, resolution) moves the pooled features but not what the head "
+            "names, so this score stays high for a degraded copy and falls with content.",
+        ),
+        ScoreDef(
             "prototype_cosine", "content", True, (-1.0, 1.0),
             "cosine of the two mean embeddings, in [-1, 1]", "", "", 1, False,
             prototype_cosine_engine, "prototype_cosine", _stream_cosine,
@@ -219,8 +237,8 @@ SCORES: dict[str, ScoreDef] = {
             "indistinguishability", "rendering", True, (0.0, 1.0),
             "1 - |2 acc - 1| of the C2ST: an upper bound on the share of the two feature "
             "distributions that overlap (1 = a classifier is at chance)",
-            _C2, _C2_T, 5, False, c2st_engine, "indistinguishability", seeded=True, headline=True,
-            interval="the C2ST accuracy's exact interval mapped through 1 - |2 acc - 1|",
+            _C2, _C2_T, 5, False, c2st_engine, "indistinguishability", seeded=True,
+            interval="exact interval of the C2ST accuracy, mapped through 1 - |2 acc - 1|",
             method="`indistinguishability` = 1 - |2 acc - 1|: on a balanced task the best "
             "classifier reaches accuracy (1 + TV) / 2, TV being the total-variation distance "
             "between the two feature distributions, so it estimates 1 - TV, the share of "

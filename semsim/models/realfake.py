@@ -2,7 +2,7 @@
 
 The seed's method: embed every image with InceptionV3, train a small neural network on the
 embeddings to say REAL or FAKE, and score a pair of images by ``1 - |p(x1) - p(x2)|`` where
-``p`` is the network's probability of FAKE (:func:`pair_score`).
+``p`` is the network's probability of FAKE (:func:`semsim.metrics.pair_score.pair_score`).
 
 :class:`RealFakeNet` is the network (any timm backbone or ``inception_fid``, plus a small MLP head);
 :class:`RealFakeModule` trains it with the backbone frozen (kept in eval mode, so its BatchNorm
@@ -15,26 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from lightning import LightningModule
 from torch import nn
-from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryCalibrationError
 
+from semsim.models.base import ImageModule
 from semsim.models.nets import TimmClassifier
-
-PAIR_SCORE_DEFINITION = (
-    "1 - |p(x1) - p(x2)|, p = the real/fake head's probability that an image is FAKE; "
-    "1 = the head sees both images alike, 0 = one surely REAL and the other surely FAKE"
-)
-
-
-def pair_score(p1: np.ndarray | float, p2: np.ndarray | float) -> np.ndarray | float:
-    """The seed's pair similarity ``1 - |p1 - p2|`` of two FAKE probabilities (element-wise)."""
-    out = 1.0 - np.abs(np.asarray(p1, dtype=np.float64) - np.asarray(p2, dtype=np.float64))
-    return float(out) if out.ndim == 0 else out
+from semsim.models.provenance import plain, training_record
 
 
 class MLPHead(nn.Module):
@@ -144,7 +131,7 @@ class RealFakeNet(TimmClassifier):
         }
 
 
-class RealFakeModule(LightningModule):
+class RealFakeModule(ImageModule):
     """Trains ``net`` to tell REAL from FAKE; ``p`` = softmax probability of the positive class.
 
     Logs ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``val/auc``, ``val/ece``,
@@ -168,6 +155,9 @@ class RealFakeModule(LightningModule):
         compile: ``torch.compile`` the net for fitting.
     """
 
+    EVAL_METRICS = ("acc", "auc", "ece")
+    KIND = "realfake"
+
     def __init__(
         self,
         net: nn.Module,
@@ -180,7 +170,7 @@ class RealFakeModule(LightningModule):
         ece_bins: int = 15,
         compile: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(net, optimizer, scheduler)
         self.save_hyperparameters(logger=False, ignore=["net", "optimizer", "scheduler"])
         if net.head.out_features != 2:
             raise ValueError(
@@ -191,9 +181,6 @@ class RealFakeModule(LightningModule):
             raise ValueError(f"model.backbone_lr_factor must be > 0, got {backbone_lr_factor}")
         if ece_bins < 1:
             raise ValueError(f"model.ece_bins must be >= 1, got {ece_bins}")
-        self.net = net
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
         self.freeze_backbone = bool(freeze_backbone)
         self.positive_index = positive_class if isinstance(positive_class, int) else 1
         self.class_names: list[str] | None = None
@@ -209,11 +196,9 @@ class RealFakeModule(LightningModule):
             self.net.backbone.eval()
         for stage in ("train", "val", "test"):
             setattr(self, f"{stage}_acc", BinaryAccuracy())
-            setattr(self, f"{stage}_loss", MeanMetric())
         for stage in ("val", "test"):
             setattr(self, f"{stage}_auc", BinaryAUROC())
             setattr(self, f"{stage}_ece", BinaryCalibrationError(n_bins=ece_bins, norm="l1"))
-        self.val_acc_best = MaxMetric()
 
     # --- mode -----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> RealFakeModule:
@@ -224,13 +209,6 @@ class RealFakeModule(LightningModule):
         return self
 
     # --- inference ------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled backbone embeddings ``(B, D)``; what the similarity callbacks measure."""
-        return self.net.embed(x)
-
     def positive_proba(self, logits: torch.Tensor) -> torch.Tensor:
         """``p``: softmax probability of the positive class, ``(B,)``."""
         return logits.float().softmax(dim=1)[:, self.positive_index]
@@ -255,8 +233,7 @@ class RealFakeModule(LightningModule):
     # --- set-up ---------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         self._resolve_positive()
-        if self.hparams.compile and stage == "fit":
-            self.net = torch.compile(self.net)
+        super().setup(stage)
 
     def _resolve_positive(self) -> None:
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
@@ -284,74 +261,30 @@ class RealFakeModule(LightningModule):
         if self.positive_index not in (0, 1):
             raise ValueError(f"model.positive_class index must be 0 or 1, got {wanted!r}")
 
-    # --- steps ----------------------------------------------------------------------------
-    def _step(
+    # --- steps ---------------------------------------------------------------------------
+    def step(
         self, batch: tuple[torch.Tensor, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x, y = batch
         logits = self(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=self.hparams.label_smoothing)
-        p = self.positive_proba(logits)
         target = (y == self.positive_index).long()
-        return loss, p, target
-
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        loss, p, target = self._step(batch)
-        self.train_loss(loss)
-        self.train_acc(p, target)
-        self.log("train/loss", self.train_loss, on_step=True, on_epoch=True, prog_bar=True)
-        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
-        return loss
-
-    def _eval_step(self, stage: str, batch) -> None:
-        loss, p, target = self._step(batch)
-        # update, not forward: epoch values only (a batch may hold a single kind, where AUC is
-        # undefined)
-        getattr(self, f"{stage}_loss").update(loss)
-        for name in ("acc", "auc", "ece"):
-            getattr(self, f"{stage}_{name}").update(p, target)
-        self.log(f"{stage}/loss", getattr(self, f"{stage}_loss"), on_step=False, on_epoch=True)
-        for name in ("acc", "auc", "ece"):
-            self.log(
-                f"{stage}/{name}",
-                getattr(self, f"{stage}_{name}"),
-                on_step=False,
-                on_epoch=True,
-                prog_bar=name == "acc",
-            )
-
-    def validation_step(self, batch, batch_idx: int) -> None:
-        self._eval_step("val", batch)
-
-    def test_step(self, batch, batch_idx: int) -> None:
-        self._eval_step("test", batch)
-
-    def on_train_start(self) -> None:
-        self.val_loss.reset()
-        self.val_acc.reset()
-        self.val_acc_best.reset()
-
-    def on_validation_epoch_end(self) -> None:
-        self.val_acc_best(self.val_acc.compute())
-        self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True, prog_bar=True)
+        return self.cross_entropy(logits, y), self.positive_proba(logits), target
 
     # --- checkpoints ----------------------------------------------------------------------
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # plain types only, so the checkpoint loads with torch.load(weights_only=True)
-        net = self.net._orig_mod if hasattr(self.net, "_orig_mod") else self.net
+    def checkpoint_record(self) -> dict[str, Any]:
+        net = self.plain_net
         info: dict[str, Any] = {
-            "net": dict(net.describe()) if hasattr(net, "describe") else {},
-            "module": "realfake",
-            "backbone": _plain(self.backbone_info),
+            **super().checkpoint_record(),
+            "backbone": plain(self.backbone_info),
             "positive_index": int(self.positive_index),
             "positive_class": self.positive_class,
             "class_names": None if self.class_names is None else list(self.class_names),
-            "data_config": _plain(dict(net.data_config)) if hasattr(net, "data_config") else None,
+            "data_config": plain(dict(net.data_config)) if hasattr(net, "data_config") else None,
         }
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
         if dm is not None and hasattr(dm, "train_split"):
             info["data"] = training_record(dm)
-        checkpoint["semsim"] = info
+        return info
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         info = checkpoint.get("semsim") or {}
@@ -362,89 +295,17 @@ class RealFakeModule(LightningModule):
         if "positive_index" in info:
             self.positive_index = int(info["positive_index"])
 
-    # --- optimisation ---------------------------------------------------------------------
-    def configure_optimizers(self) -> dict[str, Any]:
-        head = [
-            p for n, p in self.net.named_parameters() if not _in_backbone(n) and p.requires_grad
-        ]
-        backbone = [
-            p for n, p in self.net.named_parameters() if _in_backbone(n) and p.requires_grad
-        ]
-        groups: list[dict[str, Any]] = [{"params": head}]
+    # --- optimisation ----------------------------------------------------------------------
+    def param_groups(self) -> list[dict[str, Any]]:
+        """The head's parameters, and the backbone's at ``backbone_lr_factor`` x the lr."""
+        named = [(n, p) for n, p in self.net.named_parameters() if p.requires_grad]
+        groups: list[dict[str, Any]] = [{"params": [p for n, p in named if not _in_backbone(n)]}]
+        backbone = [p for n, p in named if _in_backbone(n)]
         if backbone:
-            groups.append({"params": backbone, "backbone": True})
-        optimizer = self.optimizer_factory(params=groups)
-        for g in optimizer.param_groups:
-            if g.get("backbone"):
-                g["lr"] = g["lr"] * float(self.hparams.backbone_lr_factor)
-        if self.scheduler_factory is None:
-            return {"optimizer": optimizer}
-        total = int(self.trainer.estimated_stepping_batches)
-        scheduler = self.scheduler_factory(optimizer=optimizer, total_steps=max(1, total))
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
-        }
-
-
-# --- what a model was trained on ------------------------------------------------------------------
-def item_ids(collection: Any) -> np.ndarray:
-    """A 64-bit identity per image: hash of ``<collection name>:<path under its root>`` for files,
-    of the content fingerprint and index for in-memory arrays, of name and index otherwise.
-
-    Subsets map to their parent's ids, so train, val and test carved from one split share ids.
-
-    Returns:
-        ``(N,)`` int64.
-    """
-    import hashlib
-
-    from semsim.data import ArrayCollection, FileCollection, Subset
-
-    if isinstance(collection, Subset):
-        return item_ids(collection.parent)[collection.indices]
-    if isinstance(collection, FileCollection):
-        keys = [f"{collection.name}:{collection._relative(p)}" for p in collection.paths]
-    elif isinstance(collection, ArrayCollection):
-        base = collection.fingerprint()
-        keys = [f"{base}:{i}" for i in range(len(collection))]
-    else:
-        keys = [f"{collection.name}:{i}" for i in range(len(collection))]
-    digests = b"".join(hashlib.blake2b(k.encode(), digest_size=8).digest() for k in keys)
-    return np.frombuffer(digests, dtype="<i8").astype(np.int64)
-
-
-def training_record(datamodule: Any) -> dict[str, Any]:
-    """What a checkpoint was trained and selected on (stored in it; :mod:`semsim.eval` reads it).
-
-    Returns:
-        splits, carve options, and ``seen_ids``: a sorted int64 tensor of :func:`item_ids` of the
-        train and val images, so that an evaluation can refuse to score images the model saw.
-    """
-    train, val = datamodule.train_set, datamodule.val_set
-    seen = np.unique(np.concatenate([item_ids(train), item_ids(val)]))
-    return {
-        "train_split": datamodule.train_split,
-        "eval_split": datamodule.eval_split,
-        "seed": int(datamodule.seed),
-        "val_fraction": float(datamodule.val_fraction),
-        "test_fraction": float(datamodule.test_fraction),
-        "n_train": len(train),
-        "n_val": len(val),
-        "seen_ids": torch.from_numpy(seen),
-    }
+            lr_factor = float(self.hparams.backbone_lr_factor)
+            groups.append({"params": backbone, "backbone": True, "lr_factor": lr_factor})
+        return groups
 
 
 def _in_backbone(name: str) -> bool:
     return name.startswith(("backbone.", "_orig_mod.backbone."))
-
-
-def _plain(obj: Any) -> Any:
-    """Tuples to lists and numpy scalars to Python, recursively (weights-only-loadable)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj

@@ -46,10 +46,10 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-to
 .how{color:#555;font-style:italic;margin:.2em 0 .6em}
 table.scores{border-collapse:collapse;font-size:.92em}
 table.scores td,table.scores th{border-bottom:1px solid #eee;padding:.25em .6em;text-align:left}
-table.scores td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.scores td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.family th{background:#f4f4f4;text-transform:uppercase;font-size:.8em;letter-spacing:.05em}
 table.heat{border-collapse:collapse;font-size:.72em;margin:.5em 0}
-table.heat td{width:2.6em;height:2.1em;text-align:center;padding:0;border:1px solid #fff}
+table.heat td{min-width:3.2em;height:2.1em;text-align:center;padding:0;border:1px solid #fff}
 table.heat td a{display:block;color:inherit;text-decoration:none;line-height:2.1em}
 table.heat th{font-weight:400;padding:0 .3em;white-space:nowrap}
 table.heat thead th{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left}
@@ -204,7 +204,8 @@ def _scores(report: Report) -> str:
         return ""
     families: dict[str, list[tuple[str, ScoreResult]]] = {}
     for name, s in report.scores.items():
-        families.setdefault(str(s.extra.get("family") or ""), []).append((name, s))
+        fam = s.family or s.extra.get("family")  # ScoreResult.family (extra: older reports)
+        families.setdefault(str(fam or ""), []).append((name, s))
     body = []
     for fam, items in families.items():
         if fam or len(families) > 1:
@@ -379,7 +380,24 @@ def _duplicates(thumbs: _Thumbs, d: dict[str, Any]) -> str:
         f"<h2>Duplicates shared by A and B</h2><p><b>{_e(d.get('n_exact', 0))}</b> B images "
         f"have an exact copy in A and <b>{_e(d.get('n_near', 0))}</b> more a near copy "
         f"({_e(len(d.get('a_indices', [])))} A images involved).</p>"
-        f"<p class=how>{_e(d.get('how', ''))}</p><div>{pairs}</div></section>"
+        f"<p class=how>{_e(d.get('how', ''))}</p>{_without(d)}<div class=grid>{pairs}</div></section>"
+    )
+
+
+def _without(d: dict[str, Any]) -> str:
+    """Scores recomputed without B's duplicates (``scores_without_duplicates``), when present."""
+    clean = d.get("scores_without_duplicates") or {}
+    if not clean:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{_e(name)}</code></td><td class=num>{_fmt(s.get('value'))}</td></tr>"
+        for name, s in clean.items()
+        if isinstance(s, dict)
+    )
+    return (
+        "<p>The same scores with B's duplicated images left out:</p><table class=scores>"
+        f"<thead><tr><th>score</th><th>without duplicates</th></tr></thead><tbody>{rows}"
+        "</tbody></table>"
     )
 
 
@@ -418,10 +436,14 @@ def render_html(
             out.append(_typical(thumbs, ev["typical"]))
         for block in ev.get("class_pairs") or []:
             out.append(_pairs_block(thumbs, block, ids))
-        out.append(
-            f"<p class=muted>Evidence selected with seed {_e(ev.get('seed'))}, k = "
-            f"{_e(ev.get('k'))}, on {_e(ev.get('n_used'))} images.</p>"
-        )
+        if ev.get("skipped"):
+            out.append(f"<p class=muted>No evidence: {_e(ev['skipped'])}.</p>")
+        else:
+            used = ", ".join(f"{k.upper()} {v}" for k, v in (ev.get("n_used") or {}).items())
+            out.append(
+                f"<p class=muted>Evidence selected with seed {_e(ev.get('seed'))}, k = "
+                f"{_e(ev.get('k'))}, on {_e(used)} images.</p>"
+            )
     if thumbs.missing:
         out.append(f"<p class=muted>{thumbs.missing} images could not be loaded (grey).</p>")
     out.append(f"<script>{SCRIPT}</script></body></html>")

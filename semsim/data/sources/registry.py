@@ -16,14 +16,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from semsim.data.collection import CollectionError, ImageCollection
+from semsim.data.hydra_configs import forget_aliases, store_aliases
 from semsim.utils import CONF_DIR
 
 SourceFactory = Callable[..., ImageCollection]
 F = TypeVar("F", bound=SourceFactory)
 
 SOURCES: dict[str, SourceFactory] = {}
-#: the config groups that select a collection on the command line (``a=NAME``, ``b=NAME``)
-ALIAS_GROUPS: tuple[str, ...] = ("a", "b")
 
 
 def register_source(name: str) -> Callable[[F], F]:
@@ -50,9 +49,8 @@ def unregister_source(name: str) -> None:
     from hydra.core.config_store import ConfigStore
 
     fn = SOURCES.pop(name, None)
+    forget_aliases(name)
     repo = ConfigStore.instance().repo
-    for group in ALIAS_GROUPS:
-        repo.get(group, {}).pop(f"{name}.yaml", None)
     generated = repo.get("collection", {}).get(f"{name}.yaml")
     if fn is not None and generated is not None and "_args_" in generated.node:
         repo["collection"].pop(f"{name}.yaml")
@@ -107,12 +105,6 @@ def store_configs(name: str, fn: SourceFactory) -> None:
     Hydra's ConfigStore."""
     from hydra.core.config_store import ConfigStore
 
-    store = ConfigStore.instance()
     if not os.path.isfile(os.path.join(CONF_DIR, "collection", f"{name}.yaml")):
-        store.store(group="collection", name=name, node=default_config(name, fn))
-    for group in ALIAS_GROUPS:
-        store.store(
-            group=group,
-            name=name,
-            node={"defaults": [{"/collection@_here_": name}, "_self_"]},
-        )
+        ConfigStore.instance().store(group="collection", name=name, node=default_config(name, fn))
+    store_aliases([name])
