@@ -79,6 +79,7 @@ def run_compare(a: Path, b: Path, out: Path, extra: list[str]) -> dict:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    import semsim.data  # noqa: F401 - registers the a/b source aliases Hydra composes
     from semsim.compare import compare
     from semsim.utils import CONF_DIR
 
@@ -87,7 +88,7 @@ def run_compare(a: Path, b: Path, out: Path, extra: list[str]) -> dict:
         cfg = compose(
             "compare",
             overrides=[
-                f"a={a}", f"b={b}", f"out_dir={out}", "class_matrices=false", "progress=false",
+                "a=folder", f"a.root={a}", "b=folder", f"b.root={b}", f"out_dir={out}", "class_matrices=false", "progress=false",
                 "scores=[concept_similarity,prototype_cosine,kid,c2st,indistinguishability]",
                 *extra,
             ],

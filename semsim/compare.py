@@ -282,6 +282,14 @@ def compare(cfg: DictConfig) -> Report | None:
             report, streamed["a"], streamed["b"], scores,
             lambda name: report_name(name, encoder_info), {"seed": seed},
         )  # fmt: skip
+        report.sections["evidence"] = {
+            "skipped": "streaming mode keeps a sample of the features, not every image: no galleries"
+        }
+    else:
+        _evidence(report, feats, coll_a, coll_b, seed, dict(
+            encoder=encoder_info, scores=scores, n_bootstrap=n_bootstrap, seed=seed,
+            noise_floor=bool(_option(cfg, "noise_floor", True)), class_matrices=False,
+        ))  # fmt: skip
     import torch
 
     report.meta.update(
@@ -294,9 +302,26 @@ def compare(cfg: DictConfig) -> Report | None:
         }
     )
     files = write_report(report, out_dir)
+    from semsim.evidence import thumbnail_loader
+    from semsim.report.html import write_html
+
+    files["report.html"] = write_html(report, out_dir, thumbnail_loader(coll_a, coll_b))
     print_summary(report)
-    console.log(f"report written to {files['report.md']}")
+    console.log(f"report written to {files['report.md']} and {files['report.html']}")
     return report
+
+
+def _evidence(report: Report, feats: dict, coll_a: Any, coll_b: Any, seed: int, opts: dict) -> None:
+    """Evidence galleries and cross duplicates into ``report.sections``; with duplicates shared by
+    A and B, the A-vs-B scores again without B's copies (``sections.duplicates``)."""
+    from semsim.analysis import analyse
+    from semsim.evidence import attach_evidence, without_duplicates
+
+    attach_evidence(report, feats["a"], feats.get("b"), coll_a, coll_b, seed=seed)
+    dups = report.sections.get("duplicates") or {}
+    if dups.get("b_indices") and len(dups["b_indices"]) < len(feats["b"].features):
+        clean = analyse(feats["a"], without_duplicates(feats["b"], dups), **opts)
+        dups["scores_without_duplicates"] = {k: v.to_dict() for k, v in clean.scores.items()}
 
 
 @cli_errors

@@ -120,3 +120,29 @@ def test_reading_is_no_more_confident_than_the_interval(value, ci, word):
 def test_too_few_images_is_an_error_not_a_number():
     with pytest.raises(ValueError, match="at least 2"):
         concept_similarity(np.zeros((1, 10)), np.zeros((5, 10)))
+
+
+def test_interval_at_the_top_of_the_range_keeps_its_spread():
+    """Two samples of one distribution score 1 (clipped); the interval comes from the unclipped
+    half-sample estimates, so it shows the sampling spread instead of collapsing to [1, 1]."""
+    from dataclasses import dataclass
+
+    from semsim.analysis import analyse
+
+    @dataclass
+    class Feats:
+        features: np.ndarray
+        concepts: np.ndarray
+        labels: None = None
+        class_names: None = None
+
+    rng = np.random.default_rng(6)
+    a = _logits(rng, [0, 1, 2, 3], 80)
+    r = analyse(
+        Feats(rng.normal(size=(80, 4)), a), Feats(rng.normal(size=(80, 4)), a.copy()),
+        encoder={"key": "toy"}, scores=["concept_similarity"], n_bootstrap=20, noise_floor=False,
+    )  # fmt: skip
+    s = r.scores["concept_similarity"]
+    assert s.value == 1.0 and s.ci is not None
+    assert s.ci[0] < 0.999 and s.ci[1] == 1.0
+    assert r.similarity is not None and r.similarity.value == 1.0

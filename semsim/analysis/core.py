@@ -140,6 +140,7 @@ def analyse(
     hdef = headline_def(used)
     if hdef is not None:
         method["headline_score"] = report_name(hdef, encoder)
+        matrices = _with_headline_matrix(matrices, report_name(hdef, encoder))
     return Report(
         inputs=dict(inputs),
         encoder=dict(encoder),
@@ -150,6 +151,23 @@ def analyse(
         meta=meta,
         title=title or ("semsim: A vs B" if b is not None else "semsim: class x class"),
     )
+
+
+def _with_headline_matrix(
+    matrices: dict[str, MatrixResult], name: str
+) -> dict[str, MatrixResult]:
+    """``matrices`` with the headline score's matrix first again under the name ``similarity``
+    (the class x class matrix a user asks for), when it was computed."""
+    m = matrices.get(name)
+    if m is None or "similarity" in matrices:
+        return matrices
+    alias = MatrixResult(
+        values=m.values, row_labels=m.row_labels, col_labels=m.col_labels,
+        higher_is_more_similar=m.higher_is_more_similar,
+        meaning=f"the headline score `{name}` per class pair: {m.meaning}",
+        row_title=m.row_title, col_title=m.col_title, extra=dict(m.extra),
+    )  # fmt: skip
+    return {"similarity": alias, **matrices}
 
 
 def describe_features(f: FeatureSet) -> dict[str, Any]:

@@ -63,20 +63,24 @@ def half_sample_ci(
     k-NN scores (zero distances) and the Fréchet/kernel scores (a resample holds ~63% distinct
     rows). Half-size estimates carry a larger finite-sample bias, so the replicates are centred:
     the interval is ``value + quantiles(replicate - mean(replicates))`` at ``(1 -/+ level) / 2``,
-    clipped to the score's registry range. The bias itself is what the noise floor shows.
+    clipped to the score's registry range. The bias itself is what the noise floor shows. An
+    engine that clips a score to its range also outputs ``<key>_unclipped``; the interval is then
+    built from the unclipped estimates, so a value at the edge of the range (1.00 for a copy)
+    still shows its sampling spread.
 
     Returns:
         ``{score key: (lo, hi)}``.
     """
     rng = np.random.default_rng(seed)
     half_a, half_b = len(xa) // 2, len(xb) // 2
+    raw = {d.key: f"{d.key}_unclipped" if f"{d.key}_unclipped" in point else d.key for d in defs}
     reps = {d.key: np.empty(n) for d in defs}
     for i in range(n):
         ia = np.sort(rng.choice(len(xa), half_a, replace=False))
         ib = np.sort(rng.choice(len(xb), half_b, replace=False))
         out = engine(xa[ia], xb[ib])
         for d in defs:
-            reps[d.key][i] = out[d.key]
+            reps[d.key][i] = out[raw[d.key]]
         advance(None)
     cis = {}
     q = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
@@ -84,6 +88,6 @@ def half_sample_ci(
         v = reps[d.key]
         if not np.isfinite(v).all():
             raise ValueError(f"{d.name} was NaN/inf on a half-sample")
-        lo, hi = point[d.key] + np.quantile(v - v.mean(), q)
+        lo, hi = point[raw[d.key]] + np.quantile(v - v.mean(), q)
         cis[d.key] = clip_to_range(d, point[d.key], lo, hi)
     return cis

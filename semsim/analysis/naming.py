@@ -35,13 +35,12 @@ def fd_score_name(encoder: Mapping[str, Any]) -> str:
 
 
 def report_name(score: str | ScoreDef, encoder: Mapping[str, Any]) -> str:
-    """The name a registry score has in a report (``encoder_named`` -> ``fd_<key>``/``fid``)."""
+    """The name a registry score has in a report: ``encoder_named`` scores take the encoder's
+    ``fd_name`` (``fid`` for the official FID weights, ``fd_<encoder key>`` otherwise)."""
     sdef = metrics.get_score(score) if isinstance(score, str) else score
     if not sdef.encoder_named:
         return sdef.name
-    name = fd_score_name(encoder)
-    # an official name from the encoder registry (``fid``) is kept as is
-    return name if not name.startswith("fd_") else f"{sdef.name}_{name.removeprefix('fd_')}"
+    return fd_score_name(encoder)
 
 
 def resolve_scores(scores: Sequence[str] | None) -> list[ScoreDef]:

@@ -83,8 +83,13 @@ def _pair(a: tuple[np.ndarray, float, int], b: tuple[np.ndarray, float, int]) ->
             "concept_similarity: no two images of a collection share a concept (within-collection "
             "agreement is 0); the score is undefined"
         )
-    cross = float(ma @ mb)
-    return {"concept_similarity": float(np.clip(cross / np.sqrt(ua * ub), 0.0, 1.0))}
+    ratio = float(ma @ mb) / float(np.sqrt(ua * ub))
+    # the ratio of unbiased estimates can pass 1 by sampling noise: the score is clipped, the
+    # unclipped estimate stays for its interval
+    return {
+        "concept_similarity": float(np.clip(ratio, 0.0, 1.0)),
+        "concept_similarity_unclipped": ratio,
+    }
 
 
 def concept_similarity_engine() -> PairEngine:
@@ -95,7 +100,7 @@ def concept_similarity_engine() -> PairEngine:
         min_n=2,
         prepare=_prepare,
         pair=_pair,
-        identity={"concept_similarity": 1.0},
+        identity={"concept_similarity": 1.0, "concept_similarity_unclipped": 1.0},
     )
 
 
