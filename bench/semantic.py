@@ -128,8 +128,11 @@ def main(argv: list[str] | None = None) -> None:
         cases.append((f"sensitivity: {int(100 * share)}% of B from classes A lacks", a5, b))
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     rows = []
-    print("| case | similarity [95% CI] | indistinguishability | c2st acc | kid (noise floor) | "
-          "prototype_cosine | s |", flush=True)
+    print(
+        "| case | similarity [95% CI] | indistinguishability | c2st acc | kid (noise floor) | "
+        "prototype_cosine | s |",
+        flush=True,
+    )
     print("|---|---|---|---|---|---|---|", flush=True)
     for name, a, b in cases:
         if only and not any(o in name for o in only):

@@ -96,7 +96,9 @@ def test_falls_monotonically_with_the_share_of_foreign_content():
     values = []
     for share in (0.0, 0.25, 0.5, 0.75, 1.0):
         k = int(400 * share)
-        b = np.concatenate([_logits(rng, [5, 6, 7, 8, 9], k), _logits(rng, [0, 1, 2, 3, 4], 400 - k)])
+        b = np.concatenate(
+            [_logits(rng, [5, 6, 7, 8, 9], k), _logits(rng, [0, 1, 2, 3, 4], 400 - k)]
+        )
         values.append(concept_similarity(a, b))
     assert all(x > y for x, y in zip(values, values[1:], strict=False)), values
     assert values[0] > 0.95 and values[-1] < 0.25

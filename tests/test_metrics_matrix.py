@@ -163,8 +163,9 @@ def test_noise_floor_separates_real_difference() -> None:
 
 def test_registry_entries() -> None:
     names = {"prototype_cosine", "fd", "kid", "cmmd", "precision", "recall", "density"}
-    # indistinguishability: round 2 split the old C2ST headline out as a score of its own
-    assert names | {"coverage", "c2st", "indistinguishability"} == set(SCORES)
+    # indistinguishability: round 2 split the old C2ST headline out as a score of its own;
+    # concept_similarity: round 2's content headline
+    assert names | {"coverage", "c2st", "indistinguishability", "concept_similarity"} == set(SCORES)
     for name, sdef in SCORES.items():
         assert sdef.name == name and sdef.meaning and sdef.min_n >= 1
         assert sdef.paper.startswith("https://arxiv.org/abs/") or name == "prototype_cosine"

@@ -153,9 +153,7 @@ def analyse(
     )
 
 
-def _with_headline_matrix(
-    matrices: dict[str, MatrixResult], name: str
-) -> dict[str, MatrixResult]:
+def _with_headline_matrix(matrices: dict[str, MatrixResult], name: str) -> dict[str, MatrixResult]:
     """``matrices`` with the headline score's matrix first again under the name ``similarity``
     (the class x class matrix a user asks for), when it was computed."""
     m = matrices.get(name)

@@ -122,7 +122,9 @@ WIDE = 0.3
 
 def concept_reading(value: float, ci: tuple[float, float] | None, outputs: object = None) -> str:
     """One-line reading of a concept similarity, never more confident than its interval."""
-    lo, hi = (value, value) if ci is None else (min(ci), max(ci))
+    if ci is None:
+        return "inconclusive: no interval at this sample size (too few images for resampling)"
+    lo, hi = min(ci), max(ci)
     if hi - lo > WIDE:
         return (
             f"inconclusive: the 95% interval [{lo:.2f}, {hi:.2f}] is too wide to tell at this "

@@ -162,7 +162,7 @@ SCORES: dict[str, ScoreDef] = {
             "mean embeddings of the encoder's concept posteriors (1 = same content)",
             "https://arxiv.org/abs/2203.06026",
             "The role of ImageNet classes in Fréchet Inception Distance (Kynkäänniemi et al. 2023)",
-            2, True, concept_similarity_engine, "concept_similarity", input="concepts",
+            5, True, concept_similarity_engine, "concept_similarity", input="concepts",
             headline=True, reading=concept_reading,
             method="`concept_similarity` (the headline) reads every image through the encoder's "
             "classification head as a distribution q over concepts (ImageNet's 1000 classes "
