@@ -475,7 +475,7 @@ def test_callback_can_measure_with_a_separate_frozen_encoder(tmp_path: Path):
     spec = EncoderSpec("test_efficientnet", pretrained=False, image_size=32, key="tiny")
     cb = RealFakeSimilarityCallback(
         stages=["test"],
-        scores=["fd"],
+        scores=["fd", "concept_similarity"],
         matrix_scores=[],
         encoder=spec,
         n_bootstrap=0,
@@ -494,3 +494,13 @@ def test_callback_can_measure_with_a_separate_frozen_encoder(tmp_path: Path):
     fake = test.labels == 1
     expected = frechet_distance(feats[~fake].astype(np.float64), feats[fake].astype(np.float64))
     assert data["scores"]["fd_tiny"]["value"] == pytest.approx(expected, rel=1e-4)
+    # the frozen encoder's own head gives the concepts: the content headline is there
+    from semsim.metrics import concept_similarity
+
+    with torch.no_grad():
+        logits = np.stack(
+            [encoder.encode(test[i][0][None])[1][0].numpy() for i in range(len(test))]
+        )
+    assert data["similarity"]["value"] == pytest.approx(
+        concept_similarity(logits[~fake], logits[fake]), rel=1e-4
+    )

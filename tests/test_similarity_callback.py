@@ -113,3 +113,21 @@ def test_cifar10_experiment_fast_dev_run_writes_10x10(tmp_path: Path):
     assert np.allclose(np.diag(m), 1.0, atol=1e-5)
     assert np.allclose(m, m.T, atol=1e-6)
     assert np.all(np.isfinite(m))
+
+
+def test_trained_head_gives_the_concepts_of_the_content_score():
+    """After training, the model's own linear head names the concepts (its classes); before
+    training the head is untrained and gives none."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from semsim.callbacks.similarity import head_concepts
+
+    head = torch.nn.Linear(6, 3)
+    module = SimpleNamespace(net=SimpleNamespace(head=head))
+    feats = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
+    w, b = head.weight.detach().double().numpy(), head.bias.detach().double().numpy()
+    np.testing.assert_allclose(head_concepts(module, feats, "test"), feats @ w.T + b, rtol=1e-5)
+    assert head_concepts(module, feats, "pretrained") is None
+    assert head_concepts(SimpleNamespace(net=SimpleNamespace()), feats, "fit") is None

@@ -20,6 +20,7 @@ import lightning as L
 import numpy as np
 
 from semsim.analysis import analyse, score_names
+from semsim.callbacks.embeddings import embed as embed_features
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.loggers import log_report
 from semsim.callbacks.realfake_report import (
@@ -124,12 +125,17 @@ class RealFakeSimilarityCallback(StageReportCallback):
                    "features": "a separate frozen encoder (p still comes from the trained model)"}  # fmt: skip
         elif official:  # FID proper: the same frozen network, with the TF1 resize of the protocol
             frozen = Encoder.from_backbone(pl_module.net.backbone, enc["key"], {})
-        if frozen is not None:
-            feats = embed(subset.with_transform(frozen.transform), frozen)
+        concepts = None
+        if frozen is not None:  # its own head's logits come along: the content headline's input
+            got = embed_features(
+                trainer, subset.with_transform(frozen.transform), frozen,
+                batch_size=self.batch_size, num_workers=self.num_workers, device=pl_module.device,
+            )  # fmt: skip
+            feats, concepts = got.features, got.concepts
         if trainer.global_rank != 0:
             return None
         t_embed = time.perf_counter() - t0
-        result = self.analyse(subset, feats, p, pl_module, enc, stage, dataset.name)
+        result = self.analyse(subset, feats, p, pl_module, enc, stage, dataset.name, concepts)
         report = result.report
         report.meta.update(embed_s=round(t_embed, 2), total_s=round(time.perf_counter() - t0, 2))
         out_dir = self.out_dir / stage
@@ -145,7 +151,7 @@ class RealFakeSimilarityCallback(StageReportCallback):
 
     def analyse(
         self, subset: Any, feats: np.ndarray, p: np.ndarray, pl_module: Any, enc: dict[str, Any],
-        stage: str, dataset_name: str,
+        stage: str, dataset_name: str, concepts: np.ndarray | None = None,
     ) -> RealFakeResult:  # fmt: skip
         """Scores, matrices (:func:`semsim.analysis.analyse`) and the pair score of embedded
         test images: ``feats`` ``(N, D)`` and ``p`` ``(N,)`` in ``subset`` order."""
@@ -155,7 +161,10 @@ class RealFakeSimilarityCallback(StageReportCallback):
         is_fake = subset.labels == pos
         cls = subset.attributes.get("class")
         codes, cnames = cls if cls is not None else (None, None)
-        side = lambda m: FeatureArrays(feats[m], None if codes is None else codes[m], cnames)  # noqa: E731
+        side = lambda m: FeatureArrays(  # noqa: E731
+            feats[m], None if codes is None else codes[m], cnames,
+            None if concepts is None else concepts[m],
+        )  # fmt: skip
         report = analyse(
             side(~is_fake), side(is_fake), encoder=enc, scores=self.scores,
             matrix_scores=self.matrix_scores or None,

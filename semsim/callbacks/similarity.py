@@ -22,6 +22,7 @@ from typing import Any
 
 import lightning as L
 import numpy as np
+import torch
 
 from semsim.analysis import analyse, score_names
 from semsim.callbacks.embeddings import embed_dataset
@@ -43,6 +44,19 @@ class FeatureArrays:
     features: np.ndarray
     labels: np.ndarray | None
     class_names: list[str] | None
+    concepts: np.ndarray | None = None
+
+
+def head_concepts(pl_module: L.LightningModule, feats: np.ndarray, stage: str) -> np.ndarray | None:
+    """Concept logits ``(N, C)`` of embedded images from the trained model's own linear head
+    (``net.head``), for the content score; None before training (an untrained head names nothing)
+    or when the model has no linear head."""
+    head = getattr(getattr(pl_module, "net", None), "head", None)
+    if stage == "pretrained" or not isinstance(head, torch.nn.Linear):
+        return None
+    w = head.weight.detach().double().cpu().numpy()
+    b = head.bias.detach().double().cpu().numpy() if head.bias is not None else 0.0
+    return (feats.astype(np.float64) @ w.T + b).astype(np.float32)
 
 
 class SimilarityMatrixCallback(StageReportCallback):
@@ -102,7 +116,8 @@ class SimilarityMatrixCallback(StageReportCallback):
         if trainer.global_rank != 0:
             return None
         log.info("similarity (%s): %d images, %d-d embeddings", stage, *feats.shape)
-        embedded = FeatureArrays(feats, subset.labels, subset.class_names)
+        concepts = head_concepts(pl_module, feats, stage)
+        embedded = FeatureArrays(feats, subset.labels, subset.class_names, concepts)
         report = analyse(
             embedded,
             encoder=self.encoder_info(pl_module, stage),

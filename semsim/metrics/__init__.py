@@ -33,6 +33,7 @@ from semsim.metrics.classifier import (
     indistinguishability,
     indistinguishability_interval,
 )
+from semsim.metrics.concepts import concept_similarity, concept_similarity_engine
 from semsim.metrics.frechet import (
     fd_engine,
     frechet_distance,
@@ -83,6 +84,8 @@ __all__ = [
     "class_matrices",
     "class_matrix",
     "cmmd",
+    "concept_similarity",
+    "concept_similarity_engine",
     "cmmd_engine",
     "cosine_matrix",
     "default_scores",
