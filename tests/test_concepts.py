@@ -120,8 +120,8 @@ def test_reading_is_no_more_confident_than_the_interval(value, ci, word):
 
 
 def test_too_few_images_is_an_error_not_a_number():
-    with pytest.raises(ValueError, match="at least 2"):
-        concept_similarity(np.zeros((1, 10)), np.zeros((5, 10)))
+    with pytest.raises(ValueError, match="at least 5"):
+        concept_similarity(np.zeros((4, 10)), np.zeros((5, 10)))
 
 
 def test_interval_at_the_top_of_the_range_keeps_its_spread():

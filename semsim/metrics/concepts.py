@@ -35,6 +35,8 @@ import numpy as np
 from semsim.metrics._common import ArrayLike, PairEngine, as_pair
 
 GROUPS_FILE = Path(__file__).with_name("data") / "imagenet1k_concept_groups.json"
+MIN_N = 5
+"""Fewest images a collection needs: concept proportions of fewer images say nothing."""
 POWER = 2.0
 """Exponent of the concept feature map ``q ** POWER`` (chosen by measurement: docs/report.md)."""
 
@@ -97,7 +99,7 @@ def concept_similarity_engine() -> PairEngine:
     return PairEngine(
         name="concept_similarity",
         symmetric=True,
-        min_n=2,
+        min_n=MIN_N,
         prepare=_prepare,
         pair=_pair,
         identity={"concept_similarity": 1.0, "concept_similarity_unclipped": 1.0},
@@ -106,7 +108,7 @@ def concept_similarity_engine() -> PairEngine:
 
 def concept_similarity(a: ArrayLike, b: ArrayLike) -> float:
     """Concept similarity in [0, 1] of two ``(N, C)`` logit matrices of one classification head."""
-    xa, xb = as_pair(a, b, min_n=2)
+    xa, xb = as_pair(a, b, min_n=MIN_N)
     return _pair(_prepare(xa), _prepare(xb))["concept_similarity"]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from semsim.metrics._common import ArrayLike, PairEngine
 from semsim.metrics.classifier import INTERVAL_METHOD as C2ST_INTERVAL
 from semsim.metrics.classifier import c2st_engine, indistinguishability_reading
+from semsim.metrics.concepts import MIN_N as CONCEPT_MIN_N
 from semsim.metrics.concepts import concept_reading, concept_similarity_engine
 from semsim.metrics.frechet import fd_engine, frechet_distance_from_stats
 from semsim.metrics.kernels import cmmd_engine, kid_engine
@@ -162,7 +163,7 @@ SCORES: dict[str, ScoreDef] = {
             "mean embeddings of the encoder's concept posteriors (1 = same content)",
             "https://arxiv.org/abs/2203.06026",
             "The role of ImageNet classes in Fréchet Inception Distance (Kynkäänniemi et al. 2023)",
-            5, True, concept_similarity_engine, "concept_similarity", input="concepts",
+            CONCEPT_MIN_N, True, concept_similarity_engine, "concept_similarity", input="concepts",
             headline=True, reading=concept_reading,
             method="`concept_similarity` (the headline) reads every image through the encoder's "
             "classification head as a distribution q over concepts (ImageNet's 1000 classes "
