@@ -162,7 +162,7 @@ def _with_headline_matrix(matrices: dict[str, MatrixResult], name: str) -> dict[
     alias = MatrixResult(
         values=m.values, row_labels=m.row_labels, col_labels=m.col_labels,
         higher_is_more_similar=m.higher_is_more_similar,
-        meaning=f"the headline score `{name}` per class pair: {m.meaning}",
+        meaning=f"the headline `{name}` per class pair (1 = same concepts, same proportions)",
         row_title=m.row_title, col_title=m.col_title, extra=dict(m.extra),
     )  # fmt: skip
     return {"similarity": alias, **matrices}
