@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
         if only and not any(o in name for o in only):
             continue
         t0 = time.perf_counter()
-        r = run_compare(a, b, tmp / "out" / name.replace(" ", "_"), args.overrides)
+        slug = "".join(ch if ch.isalnum() else "_" for ch in name)
+        r = run_compare(a, b, tmp / "out" / slug, args.overrides)
         s = r["scores"]
         sim, ci = s["concept_similarity"]["value"], s["concept_similarity"]["ci"] or [None, None]
         f = lambda v, d=3: "n/a" if v is None else f"{v:.{d}f}"  # noqa: E731

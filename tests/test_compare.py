@@ -37,7 +37,7 @@ ALL_SCORES = [
 # a small, fast, offline encoder: the default architecture with random (seeded) weights
 FAST = [
     "encoder.pretrained=false", "encoder.image_size=32", "encoder.crop_pct=null", "progress=false",
-    "num_workers=0",
+    "num_workers=0", "matrix_scores=null",  # every score's matrix (the default is the cheap ones)
 ]  # fmt: skip
 
 
@@ -265,3 +265,22 @@ def test_cli_prints_one_line_error_and_exits_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and str(tmp_path / "missing") in err[0]
     assert "Traceback" not in err[0]
+
+
+def test_default_matrices_are_the_cheap_ones(tmp_path: Path) -> None:
+    """Without `matrix_scores`, a labelled compare builds the matrices of the cheap scores only
+    (the per-pair classifier tests would dominate a first answer)."""
+    from omegaconf import OmegaConf
+
+    default = list(OmegaConf.load(CONF_DIR / "compare.yaml").matrix_scores)
+    assert default == ["concept_similarity", "prototype_cosine", "fd"]
+    compare(
+        _cfg(tmp_path, "n_bootstrap=0", "noise_floor=false", f"matrix_scores=[{','.join(default)}]")
+    )
+    d = _load(tmp_path)
+    assert set(d["matrices"]) == {
+        "similarity",
+        "concept_similarity",
+        "prototype_cosine",
+        "fd_effnet_lite0",
+    }
