@@ -9,6 +9,10 @@ disk in any browser. All text from the data (class names, paths) is HTML-escaped
 Images come from ``thumbnails(set, index)`` when given (e.g.
 :func:`semsim.evidence.thumbnail_loader` over the two collections), else from the file path the
 evidence recorded, else a grey placeholder; so the page can be rebuilt from report.json alone.
+
+Why one module of ~475 lines: it is one page template read top to bottom (CSS, header, score
+table, heatmaps, galleries, in page order); split into files, a reader would hop between them to
+follow one page.
 """
 
 from __future__ import annotations
