@@ -198,7 +198,7 @@ SCORES: dict[str, ScoreDef] = {
         ),
         ScoreDef(
             "cmmd", "rendering", False, (0.0, _INF),
-            "1000 x RBF-kernel (sigma 10) MMD^2 between the sets (>= 0)",
+            "1000 x RBF-kernel (sigma 10) MMD^2 between the unit-norm features (>= 0)",
             "https://arxiv.org/abs/2401.09603",
             "Rethinking FID: towards a better evaluation metric (Jayasumana et al. 2024)",
             1, True, cmmd_engine, "cmmd", _stream_cmmd,
