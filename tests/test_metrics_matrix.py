@@ -189,3 +189,22 @@ def test_registry_compute_and_min_n() -> None:
         if n > 1:
             with pytest.raises(ValueError):
                 sdef.compute(a[: n - 1], b[: n - 1])
+
+
+def test_class_matrices_progress_counts_every_cell_once() -> None:
+    """``progress(done, total)`` rises monotonically to total = engines x rows x columns."""
+    from semsim.metrics import class_matrices
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 8))
+    lab = np.repeat(np.arange(4), 30)
+    for kwargs, scores, cells in [
+        ({}, ["fd", "kid", "prototype_cosine", "precision", "recall"], 16),
+        ({"features_b": x[:90], "labels_b": lab[:90]}, ["fd", "prototype_cosine"], 12),
+    ]:
+        calls: list[tuple[int, int]] = []
+        class_matrices(x, lab, scores, progress=lambda d, t: calls.append((d, t)), **kwargs)
+        engines = len({s if s not in ("precision", "recall") else "prdc" for s in scores})
+        done = [d for d, _ in calls]
+        assert {t for _, t in calls} == {engines * cells}
+        assert done == sorted(done) and done[-1] == engines * cells

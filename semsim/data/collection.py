@@ -1,6 +1,8 @@
 """The one abstraction every score consumes: a collection of images, optionally labelled.
 
-An :class:`ImageCollection` is a ``torch.utils.data.Dataset``. ``load_image(i)`` gives an RGB
+An :class:`ImageCollection` is a map-style dataset (``torch.utils.data.DataLoader`` takes it as
+is; it does not subclass torch's ``Dataset`` so that reading images never imports torch, which
+costs ~2 s of CPU at start-up). ``load_image(i)`` gives an RGB
 ``PIL.Image``; ``__getitem__(i)`` gives ``(transform(image), label)`` with label ``-1`` when the
 collection is unlabelled. ``fingerprint()`` hashes the *contents* (pixels or file bytes), never
 just the paths, so that feature caches are invalidated when any input changes.
@@ -16,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from semsim.data.images import ImageDecodeError, decode_file, find_bad_images, read_files
@@ -44,7 +45,7 @@ class CollectionError(ValueError):
         super().__init__(message)
 
 
-class ImageCollection(torch.utils.data.Dataset):
+class ImageCollection:
     """Base class. Subclasses implement ``__len__``, ``load_image`` and ``_content_digest``.
 
     Attributes:

@@ -21,7 +21,7 @@ matrix, capped at the smallest class (the split-half diagonal caps at the smalle
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -37,6 +37,11 @@ from semsim.metrics._common import (
 from semsim.metrics.registry import ScoreDef, ScoreFn, get_score
 
 Diagonal = Literal["identity", "split_half"]
+Progress = Callable[[int], None]  # called with the number of matrix cells just computed
+
+
+def _noop(_: int) -> None:
+    pass
 
 
 def _groups(x: np.ndarray, labels: ArrayLike, name: str) -> list[tuple[int, np.ndarray]]:
@@ -83,6 +88,7 @@ def _engine_matrices(
     groups_b: list[tuple[int, np.ndarray]] | None,
     diagonal: Diagonal,
     seed: int,
+    progress: Progress = _noop,
 ) -> dict[str, np.ndarray]:
     """All outputs of one engine as matrices; each group is prepared once."""
     one_set = groups_b is None
@@ -105,6 +111,7 @@ def _engine_matrices(
                     out[key][i, j] = out[key][j, i]
             else:
                 put(i, j, sized.pair(states_a[i], states_b[j]))
+            progress(1)
     return out
 
 
@@ -130,6 +137,7 @@ def _shared_block_matrices(
     groups_b: list[tuple[int, np.ndarray]] | None,
     diagonal: Diagonal,
     seed: int,
+    progress: Progress = _noop,
 ) -> list[dict[str, np.ndarray]]:
     """The matrices of several engines from one Gram block per pair of classes.
 
@@ -176,10 +184,12 @@ def _shared_block_matrices(
                             i,
                             e.pair_block(states_a[k][j], states_a[k][i], block.transposed()),
                         )
+            progress(len(engines) * (2 if one_set else 1))
     if one_set:
         for k, e in enumerate(engines):
             for i in range(len(groups_a)):
                 put(k, i, i, _diagonal_entry(e, sized[k], None, groups_a[i], diagonal, seed))
+                progress(1)
     return outs
 
 
@@ -216,11 +226,14 @@ def class_matrices(
     labels_b: ArrayLike | None = None,
     diagonal: Diagonal = "identity",
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Several class matrices at once; scores sharing an engine (e.g. the four PRDC scores) are
     computed together. Keys: the registry names given (callables: ``"custom_<index>"``).
 
-    See :func:`class_matrix` for the arguments.
+    ``progress(done, total)``, when given, is called as matrix cells are computed (cells of all
+    engines counted; ``total`` = engines x rows x columns), e.g. to show the time left.
+    See :func:`class_matrix` for the other arguments.
     """
     if (features_b is None) != (labels_b is None):
         raise ValueError("features_b and labels_b must be given together")
@@ -234,28 +247,40 @@ def class_matrices(
         groups_b = _groups(xb, labels_b, "features_b")
     result: dict[str, np.ndarray] = {}
     by_factory: dict[Any, list[tuple[str, str]]] = {}
+    customs: list[tuple[int, ScoreFn]] = []
     for idx, score in enumerate(scores):
         if isinstance(score, (str, ScoreDef)):
             sdef = get_score(score) if isinstance(score, str) else score
             name = score if isinstance(score, str) else sdef.name
             by_factory.setdefault(sdef.engine, []).append((name, sdef.key))
         else:
-            engine, key = _resolve(score)
-            mats = _engine_matrices(engine, groups_a, groups_b, diagonal, seed)
-            result[f"custom_{idx}"] = mats[key]
+            customs.append((idx, score))
+    cells = len(groups_a) * len(groups_b or groups_a)
+    total = cells * (len(by_factory) + len(customs))
+    done = [0]
+
+    def tick(n: int) -> None:
+        done[0] += n
+        if progress is not None:
+            progress(min(done[0], total), total)
+
+    for idx, score in customs:
+        engine, key = _resolve(score)
+        mats = _engine_matrices(engine, groups_a, groups_b, diagonal, seed, tick)
+        result[f"custom_{idx}"] = mats[key]
     engines = {factory: factory() for factory in by_factory}
     shared = [f for f, e in engines.items() if e.pair_block is not None and e.prepare_block]
     every = groups_a + (groups_b or [])
     computed: dict[Any, dict[str, np.ndarray]] = {}
     if shared and _fits_blocks(every):
         mats = _shared_block_matrices(
-            [engines[f] for f in shared], groups_a, groups_b, diagonal, seed
+            [engines[f] for f in shared], groups_a, groups_b, diagonal, seed, tick
         )
         computed.update(zip(shared, mats, strict=True))
     for factory, wanted in by_factory.items():
         if factory not in computed:
             computed[factory] = _engine_matrices(
-                engines[factory], groups_a, groups_b, diagonal, seed
+                engines[factory], groups_a, groups_b, diagonal, seed, tick
             )
         for name, key in wanted:
             result[name] = computed[factory][key]
