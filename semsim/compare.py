@@ -171,18 +171,12 @@ def compare(cfg: DictConfig) -> Report | None:
     """
     from rich.console import Console
 
-    from semsim import scale
-    from semsim.analysis import analyse, plan_matrices, report_name, score_names
-    from semsim.features import run_on_trainer
-    from semsim.report import print_summary, write_report
+    from semsim.analysis.plan import plan_matrices  # light: the metrics (torch) come later
 
     console = Console(stderr=True)
     t0 = time.perf_counter()
     check_compare_options(cfg)  # seed, batch_size, num_workers, device, out_dir, cache_dir
     seed = int(_option(cfg, "seed", 0))
-    scores = score_names(cfg.get("scores"))  # null: every registry score; unknown names fail now
-    matrix_scores = cfg.get("matrix_scores")
-    matrix_scores = scores if matrix_scores is None else score_names(list(matrix_scores))
     class_matrices = _option(cfg, "class_matrices", "auto")
     n_bootstrap = int(_option(cfg, "n_bootstrap", 50))
     if n_bootstrap < 0 or n_bootstrap == 1:
@@ -203,6 +197,15 @@ def compare(cfg: DictConfig) -> Report | None:
         b_labelled=coll_b is not None and coll_b.is_labelled,
         class_matrices=class_matrices,
     )
+    # a bad path or option has been answered by now without torch; the rest needs it
+    from semsim import scale
+    from semsim.analysis import analyse, report_name, score_names
+    from semsim.features import run_on_trainer
+    from semsim.report import print_summary, write_report
+
+    scores = score_names(cfg.get("scores"))  # null: every registry score; unknown names fail now
+    matrix_scores = cfg.get("matrix_scores")
+    matrix_scores = scores if matrix_scores is None else score_names(list(matrix_scores))
     spec = build_encoder(cfg.encoder)
     encoder_info = spec.provenance()
 

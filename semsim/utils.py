@@ -153,12 +153,13 @@ def _int_option(cfg: DictConfig, key: str, default: int, low: int | None = None)
 
 
 def check_device(device: str, option: str = "device") -> None:
-    """Raise UsageError unless ``device`` names a device this machine has (imports torch)."""
-    import torch
-
+    """Raise UsageError unless ``device`` names a device this machine has (imports torch unless
+    it is ``auto`` or ``cpu``)."""
     name = str(device).strip().lower()
     if name in ("auto", "cpu"):
         return
+    import torch
+
     kind, _, index = name.partition(":")
     if kind == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0

@@ -4,48 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from semsim.analysis.matrices import class_matrix_results
 from semsim.analysis.method import method_section
 from semsim.analysis.naming import FeatureSet, report_name, score_names
+from semsim.analysis.plan import ClassMatrices, plan_matrices
 from semsim.analysis.scores import compare_scores, headline
 from semsim.metrics import headline_def
 from semsim.report import MatrixResult, Report, ScoreResult
-
-ClassMatrices = Literal["auto"] | bool
-
-
-def plan_matrices(
-    *, a_labelled: bool, b_given: bool, b_labelled: bool, class_matrices: ClassMatrices
-) -> bool:
-    """Whether class matrices will be computed; raises when there is nothing to compute.
-
-    Args:
-        class_matrices: ``"auto"`` (when every given collection is labelled), True (required:
-            an unlabelled collection is an error) or False.
-
-    Raises:
-        ValueError: a bad ``class_matrices``; class matrices required of an unlabelled
-            collection; or ``a`` alone without matrices to compute.
-    """
-    if class_matrices not in ("auto", True, False):
-        raise ValueError(f"class_matrices must be auto, true or false, got {class_matrices!r}")
-    if class_matrices is True:
-        if not a_labelled:
-            raise ValueError("class_matrices=true, but collection A is unlabelled")
-        if b_given and not b_labelled:
-            raise ValueError("class_matrices=true, but collection B is unlabelled")
-    want = class_matrices is not False and a_labelled and (not b_given or b_labelled)
-    if not b_given and not want:
-        why = "is unlabelled" if not a_labelled else "was given with class_matrices=false"
-        raise ValueError(
-            f"collection A {why} and no B is given: nothing to compute (give b=... to compare "
-            "two collections, or a labelled A for its class x class matrices)"
-        )
-    return want
 
 
 def analyse(
