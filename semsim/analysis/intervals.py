@@ -14,6 +14,7 @@ import numpy as np
 
 from semsim import metrics
 from semsim.analysis.progress import Advance
+from semsim.analysis.resample import Pooled
 from semsim.metrics import ScoreDef
 
 HALF_SAMPLE_METHOD = "centred half-sample bootstrap"
@@ -53,6 +54,7 @@ def half_sample_ci(
     seed: int,
     level: float,
     advance: Advance,
+    pooled: Pooled | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Confidence intervals of every score of one engine by centred half-sampling.
 
@@ -68,9 +70,14 @@ def half_sample_ci(
     built from the unclipped estimates, so a value at the edge of the range (1.00 for a copy)
     still shows its sampling spread.
 
+    ``pooled`` (A's rows then B's, :class:`~semsim.analysis.resample.Pooled`) lets engines that
+    read pairwise products take every replicate from one Gram matrix (same values up to rounding).
+
     Returns:
         ``{score key: (lo, hi)}``.
     """
+    if pooled is None:
+        pooled = Pooled(xa, xb)
     rng = np.random.default_rng(seed)
     half_a, half_b = len(xa) // 2, len(xb) // 2
     raw = {d.key: f"{d.key}_unclipped" if f"{d.key}_unclipped" in point else d.key for d in defs}
@@ -78,7 +85,7 @@ def half_sample_ci(
     for i in range(n):
         ia = np.sort(rng.choice(len(xa), half_a, replace=False))
         ib = np.sort(rng.choice(len(xb), half_b, replace=False))
-        out = engine(xa[ia], xb[ib])
+        out = pooled.evaluate(engine, ia, pooled.n_a + ib)
         for d in defs:
             reps[d.key][i] = out[raw[d.key]]
         advance(None)

@@ -24,6 +24,7 @@ from semsim.analysis.naming import (
     resolve_scores,
 )
 from semsim.analysis.progress import Advance, Steps
+from semsim.analysis.resample import Pooled, split_noise_floors
 from semsim.metrics import ScoreDef
 from semsim.report import Headline, ScoreResult
 
@@ -62,6 +63,7 @@ def engine_entries(
     seed: int,
     level: float,
     advance: Advance,
+    pooled: Pooled | None = None,
 ) -> dict[str, ScoreResult]:
     """Every requested score of one engine: value, interval, side outputs and reading.
 
@@ -109,7 +111,7 @@ def engine_entries(
         try:
             if min(len(xa), len(xb)) // 2 < engine.min_n:
                 raise ValueError(f"half of the smaller collection is under {engine.min_n} images")
-            cis = half_sample_ci(engine, defs, point, xa, xb, n_boot, seed, level, advance)
+            cis = half_sample_ci(engine, defs, point, xa, xb, n_boot, seed, level, advance, pooled)
         except ValueError as e:
             for _, name in boot:
                 out[name].extra["ci_skipped"] = str(e)
@@ -172,6 +174,7 @@ def compare_scores(
     total = sum(1 + (n_boot if any(not d.interval for d in g) else 0) for g in groups)
     total += sum(1 for d in defs if d.noise_floor) if noise_floor else 0
     checked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pooled: dict[str, Pooled] = {}  # per input array: A's rows then B's, one Gram matrix
     with Steps(progress).task("A vs B scores", total) as advance:
         for group in groups:
             names = [report_name(d, encoder) for d in group]
@@ -203,21 +206,41 @@ def compare_scores(
             if not todo:
                 advance(None)
                 continue
-            results.update(engine_entries(todo, xa, xb, n_boot, seed, level, advance))
+            if group[0].input not in pooled:
+                pooled[group[0].input] = Pooled(xa, xb)
+            pool = pooled[group[0].input]
+            results.update(engine_entries(todo, xa, xb, n_boot, seed, level, advance, pool))
             if noise_floor:
-                for d, name in todo:
-                    if not d.noise_floor:
-                        continue
-                    if results[name].skipped is None:
-                        try:
-                            results[name].noise_floor = metrics.noise_floor(
-                                d, xa, xb, repeats=noise_floor_repeats, seed=seed
-                            )
-                        except ValueError as e:
-                            results[name].extra["noise_floor_skipped"] = str(e)
-                    advance(f"noise floor ({name})")
+                _noise_floors(todo, results, pool, noise_floor_repeats, seed, advance)
     order = [report_name(d, encoder) for d in defs]
     return {k: results[k] for k in order}
+
+
+def _noise_floors(
+    todo: list[tuple[ScoreDef, str]],
+    results: dict[str, ScoreResult],
+    pool: Pooled,
+    repeats: int,
+    seed: int,
+    advance: Advance,
+) -> None:
+    """Noise floors of the divergences of one engine (:func:`semsim.metrics.noise_floor`'s
+    splits and engine defaults, one evaluation per split for all of them)."""
+    wanted = [(d, name) for d, name in todo if d.noise_floor and results[name].skipped is None]
+    if wanted:
+        try:  # as ScoreDef.compute: the engine with its defaults
+            floors = split_noise_floors(
+                pool, wanted[0][0].engine(), [d.key for d, _ in wanted], repeats, seed
+            )
+        except ValueError as e:
+            for _, name in wanted:
+                results[name].extra["noise_floor_skipped"] = str(e)
+        else:
+            for d, name in wanted:
+                results[name].noise_floor = floors[d.key]
+    for d, name in todo:
+        if d.noise_floor:
+            advance(f"noise floor ({name})")
 
 
 def headline(

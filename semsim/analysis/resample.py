@@ -1,0 +1,107 @@
+"""Resampled evaluations of one engine (half-samples for intervals, random splits for noise
+floors) from one Gram matrix of the pooled rows, computed once.
+
+Every resample of A-vs-B scores evaluates an engine on a subset of A's rows against a subset of
+B's rows (a half-sample interval), or on two disjoint parts of the pooled rows (a noise floor).
+Engines that read pairwise products (:attr:`PairEngine.prepare_block` /
+:attr:`PairEngine.pair_block`: the Fréchet distance, CMMD, precision/recall/density/coverage)
+then need only slices of the pooled rows' Gram matrix, which :class:`Pooled` computes once per
+input array: the resamples cost slicing plus each engine's elementwise work instead of three
+fresh (n/2 x n/2 x D) products each. Values equal the engine's plain call up to rounding (the
+engines' block routes are tested against it). Other engines (KID, C2ST, the concept score) are
+called on the sliced rows as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from semsim.metrics import PairEngine
+from semsim.metrics._common import GramBlock, GramSide
+
+#: the largest pooled Gram matrix (entries; float64, 256 MiB) kept for resampling; larger pooled
+#: sets evaluate every resample from its rows
+MAX_POOLED_GRAM = 1 << 25
+
+
+class Pooled:
+    """The rows of A then B of one input array, and (lazily) their Gram matrix.
+
+    Args:
+        xa: (N_a, D) features of A; ``xb``: (N_b, D) of B (float64 after :func:`as_features`).
+    """
+
+    def __init__(self, xa: np.ndarray, xb: np.ndarray) -> None:
+        self.x = np.concatenate([np.asarray(xa, np.float64), np.asarray(xb, np.float64)])
+        self.n_a = len(xa)
+        self._side: GramSide | None = None
+        self._gram: np.ndarray | None = None
+        self._shift_sq = 0.0
+
+    @property
+    def b_rows(self) -> np.ndarray:
+        """Pooled indices of B's rows."""
+        return np.arange(self.n_a, len(self.x))
+
+    def uses_gram(self, engine: PairEngine) -> bool:
+        """Whether ``engine`` is evaluated from the pooled Gram matrix (it reads pairwise
+        products and the matrix fits :data:`MAX_POOLED_GRAM`)."""
+        return (
+            engine.prepare_block is not None
+            and engine.pair_block is not None
+            and len(self.x) ** 2 <= MAX_POOLED_GRAM
+        )
+
+    def _blocks(self) -> tuple[GramSide, np.ndarray]:
+        if self._side is None:
+            shift = self.x.mean(axis=0)
+            self._side = GramSide.of(self.x, shift)
+            self._shift_sq = float(shift @ shift)
+            self._gram = self._side.c @ self._side.c.T
+        assert self._gram is not None
+        return self._side, self._gram
+
+    def evaluate(self, engine: PairEngine, ia: np.ndarray, ib: np.ndarray) -> dict[str, float]:
+        """``engine(x[ia], x[ib])``: rows ``ia`` (the reference side) against rows ``ib`` of the
+        pooled array; ``ia`` and ``ib`` must not share a row."""
+        if not self.uses_gram(engine):
+            return engine(self.x[ia], self.x[ib])
+        sized = engine.sized([len(ia), len(ib)])
+        if sized.prepare_block is None or sized.pair_block is None:
+            return sized(self.x[ia], self.x[ib])
+        if min(len(ia), len(ib)) < sized.min_n:
+            return sized(self.x[ia], self.x[ib])  # the engine's own error
+        side, gram = self._blocks()
+        sa, sb = _sub(side, ia), _sub(side, ib)
+        state_a = sized.prepare_block(sa.x, GramBlock(sa, sa, self._shift_sq, gram[np.ix_(ia, ia)]))
+        state_b = sized.prepare_block(sb.x, GramBlock(sb, sb, self._shift_sq, gram[np.ix_(ib, ib)]))
+        cross = GramBlock(sa, sb, self._shift_sq, gram[np.ix_(ia, ib)])
+        return sized.pair_block(state_a, state_b, cross)
+
+
+def _sub(side: GramSide, idx: np.ndarray) -> GramSide:
+    return GramSide(side.x[idx], side.c[idx], side.c_sq[idx], side.u[idx])
+
+
+def split_noise_floors(
+    pooled: Pooled, engine: PairEngine, keys: Sequence[str], repeats: int, seed: int
+) -> dict[str, float]:
+    """Noise floors of every output ``keys`` of one engine, as :func:`semsim.metrics.noise_floor`
+    computes each (the same seeded shuffles of the pooled rows, split at the original sizes,
+    averaged over ``repeats``), with one engine evaluation per shuffle for all of them.
+
+    Raises:
+        ValueError: ``repeats < 1`` or the engine's own error on a split.
+    """
+    if repeats < 1:
+        raise ValueError(f"noise_floor needs repeats >= 1, got {repeats}")
+    rng = np.random.default_rng(seed)
+    values: dict[str, list[float]] = {k: [] for k in keys}
+    for _ in range(repeats):
+        perm = rng.permutation(len(pooled.x))
+        out = pooled.evaluate(engine, perm[: pooled.n_a], perm[pooled.n_a :])
+        for k in keys:
+            values[k].append(float(out[k]))
+    return {k: float(np.mean(v)) for k, v in values.items()}
