@@ -68,7 +68,7 @@ def analyse(
     if b is not None:
         scores_out = compare_scores(
             a, b, scores, encoder=encoder, n_bootstrap=n_bootstrap, noise_floor=noise_floor,
-            seed=seed, progress=progress,
+            seed=seed, progress=progress, timings=timings,
         )  # fmt: skip
         timings["scores_s"] = time.perf_counter() - t0
     matrices: dict[str, MatrixResult] = {}

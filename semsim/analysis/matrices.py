@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +16,8 @@ from semsim.analysis.naming import (
     report_name,
     resolve_scores,
 )
-from semsim.analysis.progress import Steps
+from semsim.analysis.progress import Steps, duration
+from semsim.metrics import ScoreDef
 from semsim.report import MatrixResult
 
 
@@ -70,26 +72,30 @@ def class_matrix_results(
     defs = resolve_scores(scores)
     matrices: dict[str, MatrixResult] = {}
     skipped: dict[str, str] = {}
-    groups = engine_groups(defs)
-    label = "class matrices" if features_b is None else "A x B class matrices"
-    with Steps(progress).task(label, len(groups)) as advance:
-        for group in groups:
-            xa = input_of(features, group[0])
-            xb = None if features_b is None else input_of(features_b, group[0])
-            if xa is None or (features_b is not None and xb is None):
-                for d in group:
-                    skipped[report_name(d, encoder)] = missing_input(d)
-                advance(None)
-                continue
+    label = "class matrix" if features_b is None else "A x B class matrix"
+    steps = Steps(progress)
+    todo = []
+    for group in engine_groups(defs):
+        xa = input_of(features, group[0])
+        xb = None if features_b is None else input_of(features_b, group[0])
+        if xa is None or (features_b is not None and xb is None):
+            for d in group:
+                skipped[report_name(d, encoder)] = missing_input(d)
+        else:
+            todo.append((group, xa, xb))
+    if progress and todo:
+        _announce(steps, todo, labels, labels_b, seed)
+    with steps.cells() as start:
+        for group, xa, xb in todo:
+            names = ", ".join(report_name(d, encoder) for d in group)
             try:
                 mats = metrics.class_matrices(
                     xa, np.asarray(labels), group, xb, None if xb is None else np.asarray(labels_b),
-                    seed=seed,
+                    seed=seed, progress=start(f"{label}: {names}"),
                 )  # fmt: skip
             except ValueError as e:
                 for d in group:
                     skipped[report_name(d, encoder)] = str(e)
-                advance(None)
                 continue
             for d in group:
                 matrices[report_name(d, encoder)] = MatrixResult(
@@ -102,5 +108,56 @@ def class_matrix_results(
                     col_title=col_title,
                     family=d.family,
                 )
-            advance(f"{label}: {', '.join(d.name for d in group)}")
     return matrices, skipped
+
+
+#: matrices estimated to take longer than this are announced with their time before they start
+ANNOUNCE_S = 5.0
+
+
+def estimate_seconds(
+    group: Sequence[ScoreDef], xa: Any, labels: Any, xb: Any = None, labels_b: Any = None,
+    seed: int = 0,
+) -> float:  # fmt: skip
+    """Rough seconds of one engine group's class matrix, from timing its smallest piece.
+
+    One collection: the matrix of its first two classes (one class pair) times the number of
+    class pairs; two: the 1 x 1 matrix of A's and B's first classes times the number of cells.
+    Per-class preparation shared by the whole matrix is counted once per pair, so the estimate
+    errs long for scores whose classes are cheap to pair once prepared (Fréchet distance).
+    """
+    lab = np.asarray(labels)
+    classes = np.unique(lab)
+    if xb is None:
+        if len(classes) < 2:
+            return 0.0
+        keep = np.isin(lab, classes[:2])
+        t0 = time.perf_counter()
+        metrics.class_matrices(np.asarray(xa)[keep], lab[keep], list(group), seed=seed)
+        pairs = len(classes) * (len(classes) - 1) / 2
+        return (time.perf_counter() - t0) * pairs
+    lab_b = np.asarray(labels_b)
+    classes_b = np.unique(lab_b)
+    ka, kb = lab == classes[0], lab_b == classes_b[0]
+    t0 = time.perf_counter()
+    metrics.class_matrices(
+        np.asarray(xa)[ka], lab[ka], list(group), np.asarray(xb)[kb], lab_b[kb], seed=seed
+    )
+    return (time.perf_counter() - t0) * len(classes) * len(classes_b)
+
+
+def _announce(steps: Steps, todo: list, labels: Any, labels_b: Any, seed: int) -> None:
+    """One line before expensive matrices: roughly how long each will take, and how to choose."""
+    parts, total = [], 0.0
+    for group, xa, xb in todo:
+        try:
+            t = estimate_seconds(group, xa, labels, xb, labels_b, seed)
+        except ValueError:  # the matrix itself will report it
+            continue
+        total += t
+        parts.append(f"{'+'.join(d.name for d in group)} {duration(t)}")
+    if total >= ANNOUNCE_S:
+        steps.note(
+            f"class matrices will take {duration(total)} ({'; '.join(parts)}); the bars below "
+            "show the time left; matrix_scores=[...] chooses which scores get matrices"
+        )

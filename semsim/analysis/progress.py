@@ -1,20 +1,48 @@
-"""Optional rich progress bar for the analysis steps; a no-op when disabled."""
+"""Optional rich progress bars for the analysis steps (on stderr); a no-op when disabled.
+
+Two kinds of task: :meth:`Steps.task` counts steps (engines, resamples, noise floors) and
+:meth:`Steps.cells` counts the cells of a class matrix as :func:`semsim.metrics.class_matrices`
+reports them (``progress(done, total)``), each with the time elapsed and an estimate of the time
+left. :meth:`Steps.note` prints one line above the bars (e.g. how long the matrices will take).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 Advance = Callable[[str | None], None]
 """Advance the current task by one step, optionally renaming it."""
 
+CellProgress = Callable[[int, int], None]
+"""``(cells done, cells in all)`` of the matrix being computed."""
+
+
+def duration(seconds: float) -> str:
+    """A rough human duration: ``"under a second"``, ``"about 40 s"``, ``"about 3 min"``."""
+    if seconds < 1.0:
+        return "under a second"
+    if seconds < 90.0:
+        return f"about {seconds:.0f} s"
+    if seconds < 5400.0:
+        return f"about {seconds / 60.0:.0f} min"
+    return f"about {seconds / 3600.0:.1f} h"
+
 
 class Steps:
-    """A rich progress bar with one task at a time, or nothing when ``enabled`` is false."""
+    """Rich progress bars, or nothing when ``enabled`` is false.
 
-    def __init__(self, enabled: bool) -> None:
+    Args:
+        enabled: show anything at all.
+        console: a :class:`rich.console.Console` to draw on (default: one on stderr).
+    """
+
+    def __init__(self, enabled: bool, console: Any = None) -> None:
         self.progress = None
+        self.console = None
         if enabled:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -22,18 +50,29 @@ class Steps:
                 SpinnerColumn,
                 TextColumn,
                 TimeElapsedColumn,
+                TimeRemainingColumn,
             )
 
+            self.console = console if console is not None else Console(stderr=True)
             self.progress = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=self.console,
             )
+
+    def note(self, line: str) -> None:
+        """Print one line (nothing when disabled)."""
+        if self.console is not None:
+            self.console.print(line, highlight=False, soft_wrap=True)
 
     @contextmanager
     def task(self, description: str, total: int) -> Iterator[Advance]:
+        """A task of ``total`` steps; yields ``advance(new_description=None)``."""
         if self.progress is None:
             yield lambda _desc=None: None
             return
@@ -45,3 +84,23 @@ class Steps:
 
             yield advance
             self.progress.update(tid, description=description)
+
+    @contextmanager
+    def cells(self) -> Iterator[Callable[[str], CellProgress]]:
+        """Matrix tasks counted in cells: yields ``start(description)``, which adds a task and
+        returns the ``progress(done, total)`` callback to hand to the matrix computation."""
+        if self.progress is None:
+            yield lambda _desc: lambda _done, _total: None
+            return
+        with self.progress:
+            progress = self.progress
+
+            def start(description: str) -> CellProgress:
+                tid = progress.add_task(f"{description} (cells)", total=None)
+
+                def update(done: int, total: int) -> None:
+                    progress.update(tid, completed=done, total=total)
+
+                return update
+
+            yield start

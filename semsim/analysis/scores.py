@@ -9,6 +9,7 @@ reading, whether it is the headline) comes from its registry entry.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,6 +65,7 @@ def engine_entries(
     level: float,
     advance: Advance,
     pooled: Pooled | None = None,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, ScoreResult]:
     """Every requested score of one engine: value, interval, side outputs and reading.
 
@@ -111,7 +113,9 @@ def engine_entries(
         try:
             if min(len(xa), len(xb)) // 2 < engine.min_n:
                 raise ValueError(f"half of the smaller collection is under {engine.min_n} images")
+            t0 = time.perf_counter()
             cis = half_sample_ci(engine, defs, point, xa, xb, n_boot, seed, level, advance, pooled)
+            _add(timings, "intervals_s", time.perf_counter() - t0)
         except ValueError as e:
             for _, name in boot:
                 out[name].extra["ci_skipped"] = str(e)
@@ -137,6 +141,7 @@ def compare_scores(
     level: float = 0.95,
     seed: int = 0,
     progress: bool = False,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, ScoreResult]:
     """A-vs-B sub-scores with confidence intervals and noise floors.
 
@@ -159,6 +164,8 @@ def compare_scores(
         level: confidence level.
         seed: seed of resampling, splits and the C2ST folds.
         progress: show a rich progress bar.
+        timings: filled with the seconds spent on the values (``values_s``), the half-sample
+            intervals (``intervals_s``) and the noise floors (``noise_floors_s``).
 
     Returns:
         ``{report name: ScoreResult}`` in the order of ``scores``. A score the data cannot support
@@ -175,6 +182,7 @@ def compare_scores(
     total += sum(1 for d in defs if d.noise_floor) if noise_floor else 0
     checked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     pooled: dict[str, Pooled] = {}  # per input array: A's rows then B's, one Gram matrix
+    spent: dict[str, float] = {"values_s": 0.0, "intervals_s": 0.0, "noise_floors_s": 0.0}
     with Steps(progress).task("A vs B scores", total) as advance:
         for group in groups:
             names = [report_name(d, encoder) for d in group]
@@ -209,11 +217,23 @@ def compare_scores(
             if group[0].input not in pooled:
                 pooled[group[0].input] = Pooled(xa, xb)
             pool = pooled[group[0].input]
-            results.update(engine_entries(todo, xa, xb, n_boot, seed, level, advance, pool))
+            t0 = time.perf_counter()
+            results.update(engine_entries(todo, xa, xb, n_boot, seed, level, advance, pool, spent))
+            _add(spent, "values_s", time.perf_counter() - t0)
             if noise_floor:
+                t0 = time.perf_counter()
                 _noise_floors(todo, results, pool, noise_floor_repeats, seed, advance)
+                _add(spent, "noise_floors_s", time.perf_counter() - t0)
+    spent["values_s"] -= spent["intervals_s"]  # engine_entries' time less its intervals
+    if timings is not None:
+        timings.update(spent)
     order = [report_name(d, encoder) for d in defs]
     return {k: results[k] for k in order}
+
+
+def _add(timings: dict[str, float] | None, key: str, seconds: float) -> None:
+    if timings is not None:
+        timings[key] = timings.get(key, 0.0) + seconds
 
 
 def _noise_floors(

@@ -1,0 +1,106 @@
+"""The console says which class matrix is being computed and how long is left, announces
+expensive matrices, and the default compare gives headline, sub-scores and intervals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+import semsim.analysis.matrices as matrices
+import semsim.data  # noqa: F401 - stores the a/b source configs (a=synthetic)
+from semsim.analysis.progress import duration
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _labelled(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(90, 8)), np.repeat([0, 1, 2], 30)
+
+
+def test_matrix_bars_count_cells_with_time_left(capsys, monkeypatch) -> None:
+    monkeypatch.setattr(matrices, "ANNOUNCE_S", 0.0)  # announce even these cheap ones
+    x, lab = _labelled()
+    mats, skipped = matrices.class_matrix_results(
+        x, lab, ["a", "b", "c"], ["fd", "c2st", "kid"], progress=True
+    )
+    assert sorted(mats) == ["c2st", "fd_encoder", "kid"] and skipped == {}
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines[0].startswith("class matrices will take ")
+    for name in ("fd", "c2st", "kid"):
+        assert f"{name} " in lines[0]
+    assert "matrix_scores=" in lines[0]
+    for name in ("fd_encoder", "c2st", "kid"):  # one bar per matrix: cells done / all, time left
+        bar = [ln for ln in lines[1:] if f"class matrix: {name} (cells)" in ln]
+        assert len(bar) == 1, err
+        assert "9/9" in bar[0] and "left" in bar[0], bar[0]
+
+
+def test_cross_matrix_bars_and_no_announcement_when_cheap(capsys) -> None:
+    x, lab = _labelled()
+    xb, lab_b = _labelled(1)
+    matrices.class_matrix_results(
+        x, lab, None, ["prototype_cosine"], features_b=xb, labels_b=lab_b[:90], progress=True
+    )
+    err = capsys.readouterr().err
+    assert "will take" not in err  # well under ANNOUNCE_S
+    assert "A x B class matrix: prototype_cosine (cells)" in err and "9/9" in err
+    matrices.class_matrix_results(x, lab, None, ["prototype_cosine"], progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_estimate_scales_one_pair_to_the_matrix(monkeypatch) -> None:
+    """One collection: the two-class matrix's time x the number of class pairs; two: the 1 x 1
+    matrix's time x the number of cells."""
+    x, lab = _labelled()
+    clock = iter([0.0, 2.0, 10.0, 13.0])
+    monkeypatch.setattr(matrices.time, "perf_counter", lambda: next(clock))
+    group = [matrices.metrics.get_score("prototype_cosine")]
+    assert matrices.estimate_seconds(group, x, lab) == pytest.approx(2.0 * 3)  # 3 pairs
+    assert matrices.estimate_seconds(group, x, lab, x, lab) == pytest.approx(3.0 * 9)  # 9 cells
+
+
+def test_duration_words() -> None:
+    assert duration(0.3) == "under a second"
+    assert duration(42.0) == "about 42 s"
+    assert duration(600.0) == "about 10 min"
+    assert duration(7200.0) == "about 2.0 h"
+
+
+def test_default_compare_gives_headline_subscores_and_intervals(tmp_path: Path, capsys) -> None:
+    """conf/compare.yaml's defaults (every score, intervals, noise floors, the cheap matrices)
+    on two small labelled collections: the headline and every sub-score with its interval."""
+    from semsim.compare import compare
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(
+            "compare",
+            overrides=[
+                "encoder.pretrained=false", "encoder.image_size=32", "encoder.crop_pct=null",
+                "num_workers=0", "a.n_per_class=12", "b=synthetic", "b.n_per_class=12",
+                "b.seed=1", f"out_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'cache'}",
+            ],
+        )  # fmt: skip
+    compare(cfg)
+    d = json.loads((tmp_path / "out" / "report.json").read_text())
+    head = d["similarity"]
+    assert head["value"] is not None and len(head["ci"]) == 2
+    assert head["ci"][0] <= head["value"] <= head["ci"][1]
+    assert len(d["scores"]) == 11
+    for name, s in d["scores"].items():
+        assert s.get("skipped") is None, (name, s)
+        assert s["ci"] is not None and s["ci"][0] <= s["value"] <= s["ci"][1], name
+    assert set(d["matrices"]) == {"similarity", "concept_similarity", "prototype_cosine",
+                                  "fd_effnet_lite0"}  # fmt: skip
+    for key in ("values_s", "intervals_s", "noise_floors_s", "scores_s", "matrices_s"):
+        assert d["meta"][key] >= 0.0, key
+    err = capsys.readouterr().err
+    assert "A vs B scores" in err
+    assert "A x B class matrix: concept_similarity (cells)" in err
