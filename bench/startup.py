@@ -38,6 +38,9 @@ def cases(images: Path) -> dict[str, list[str]]:
         "typo: python -m semsim.compare a=fodler": [*py, "-m", "semsim.compare", "a=fodler"],
         "typo: semsim train experiment=smok": [*py, "-m", "semsim", "train", "experiment=smok"],
         "missing folder: semsim compare /no/A /no/B": [*py, "-m", "semsim", "compare", "/no/A"],
+        "missing folder: semsim compare a=folder a.root=/no/A (through Hydra)": [
+            *py, "-m", "semsim", "compare", "a=folder", "a.root=/no/A", "out_dir=" + tempfile.gettempdir(),
+        ],
         "import to first image (folder source)": [*py, "-c", FIRST_IMAGE.format(root=images)],
         "reference: python -c 'import torch'": [*py, "-c", "import torch"],
     }  # fmt: skip

@@ -316,13 +316,16 @@ def compare(cfg: DictConfig) -> Report | None:
 
 def _evidence(report: Report, feats: dict, coll_a: Any, coll_b: Any, seed: int, opts: dict) -> None:
     """Evidence galleries and cross duplicates into ``report.sections``; with duplicates shared by
-    A and B, the A-vs-B scores again without B's copies (``sections.duplicates``)."""
+    A and B, the A-vs-B score values again without B's copies (``sections.duplicates``; values
+    only, as report.html shows them: no intervals or noise floors, which would double the time
+    of a first answer)."""
     from semsim.analysis import analyse
     from semsim.evidence import attach_evidence, without_duplicates
 
     attach_evidence(report, feats["a"], feats.get("b"), coll_a, coll_b, seed=seed)
     dups = report.sections.get("duplicates") or {}
     if dups.get("b_indices") and len(dups["b_indices"]) < len(feats["b"].features):
+        opts = {**opts, "n_bootstrap": 0, "noise_floor": False}
         clean = analyse(feats["a"], without_duplicates(feats["b"], dups), **opts)
         dups["scores_without_duplicates"] = {k: v.to_dict() for k, v in clean.scores.items()}
 
