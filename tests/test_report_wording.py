@@ -69,11 +69,11 @@ def test_markdown_names_a_and_b_with_their_filters() -> None:
     assert f"## Scores: A = {A_LABEL} vs B = {B_LABEL}" in md
     assert f"- **A**: `{A_LABEL}`, 40 images" in md
     # the cross matrix and its pair lists say which axis is which collection
-    assert f"### `concept_similarity`: classes of A ({A_LABEL}) x classes of B ({B_LABEL})" in md
+    assert f"### `concept_similarity`: classes of A = {A_LABEL} x classes of B = {B_LABEL}" in md
     assert "- most similar (A class / B class): cat / cat (0.900)" in md
     assert "- least similar (A class / B class): cat / dog (0.100)" in md
     # a matrix within one collection says so
-    assert f"### `prototype_cosine`: classes of A ({A_LABEL}) x classes of A ({A_LABEL})" in md
+    assert f"### `prototype_cosine`: classes of A = {A_LABEL} x classes of A\n" in md
     assert "- most similar (A class / A class): cat / dog (0.400)" in md
 
 
@@ -81,6 +81,7 @@ def test_one_collection_says_a_only() -> None:
     r = _report()
     r.inputs.pop("b")
     r.scores = {}
+    r.matrices.pop("concept_similarity")
     md = render_markdown(r, {})
     assert f"**A** = `{A_LABEL}` (one collection" in md
     assert "B =" not in md and "**B**" not in md
@@ -129,7 +130,7 @@ def test_console_and_html_use_the_same_wording() -> None:
     assert "Scores: A = cifake/train (kinds=[REAL]) vs B = cifake/train" in page
     assert "n/a (none for this score)" in page
     assert "random halves" not in page
-    assert "Rows: classes of A (cifake/train (kinds=[REAL])); columns: classes of B" in page
+    assert "Rows: classes of A = cifake/train (kinds=[REAL]); columns: classes of B =" in page
 
 
 def test_noise_floor_definition_matches_the_code() -> None:

@@ -62,10 +62,10 @@ def versus(report: Report) -> str:
 def axis_titles(report: Report, m: MatrixResult) -> tuple[str, str]:
     """Row and column titles of matrix ``m`` naming the collection on each axis."""
     s = sides(report)
-    a = f"classes of A ({s.get('a', '?')})"
+    a = f"classes of A = {s.get('a', '?')}"
     if not m.is_cross:
-        return a, a
-    return a, f"classes of B ({s.get('b', '?')})"
+        return a, "classes of A"
+    return a, f"classes of B = {s.get('b', '?')}"
 
 
 def titled(report: Report, m: MatrixResult) -> MatrixResult:
@@ -140,7 +140,7 @@ def floor_notes(report: Report) -> list[tuple[str, str]]:
                 (
                     name,
                     f"negative floor ({format_value(float(s.noise_floor))}): this score is an "
-                    "unbiased estimate (a U-statistic, like `kid`), whose expected value is 0 "
+                    "unbiased estimate (a U-statistic, as `kid` is), whose expected value is 0 "
                     "when A and B come from one distribution, so splits of one pooled sample "
                     "scatter around 0 and can fall below it. A negative floor is that noise, "
                     "not a real difference; a value at or below about its size reads as no "
