@@ -62,7 +62,9 @@ def test_fit_predict_equals_newton(d: int) -> None:
     assert np.array_equal(out[-1][1], (ref(a[fa == 0]) > 0).astype(int))
 
 
-def reference_c2st_accuracy(a: np.ndarray, b: np.ndarray, folds: int, seed: int, l2: float) -> float:
+def reference_c2st_accuracy(
+    a: np.ndarray, b: np.ndarray, folds: int, seed: int, l2: float
+) -> float:
     """The documented equal-size C2ST: stratified folds drawn as the module says, Newton fits."""
     m = len(a)
     rng = np.random.default_rng(seed)
