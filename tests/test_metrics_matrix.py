@@ -203,7 +203,7 @@ def test_class_matrices_progress_counts_every_cell_once() -> None:
         ({"features_b": x[:90], "labels_b": lab[:90]}, ["fd", "prototype_cosine"], 12),
     ]:
         calls: list[tuple[int, int]] = []
-        class_matrices(x, lab, scores, progress=lambda d, t: calls.append((d, t)), **kwargs)
+        class_matrices(x, lab, scores, progress=lambda d, t, c=calls: c.append((d, t)), **kwargs)
         engines = len({s if s not in ("precision", "recall") else "prdc" for s in scores})
         done = [d for d, _ in calls]
         assert {t for _, t in calls} == {engines * cells}

@@ -7,6 +7,7 @@ from typing import Any
 
 from semsim.analysis.naming import resolve_scores
 from semsim.metrics import ScoreDef
+from semsim.report.notes import FLOOR_DEFINITION
 
 ENCODER_PAPERS: dict[str, tuple[str, str]] = {
     "tf_efficientnet_lite": ("EfficientNet (Tan & Le 2019)", "https://arxiv.org/abs/1905.11946"),
@@ -73,10 +74,7 @@ def method_section(
         line += "".join(f"; `{d.name}` uses the {d.interval}" for d in own) + "."
         text.append(line)
     if noise_floor:
-        text.append(
-            "The noise floor of a divergence is its value between two random splits of the pooled "
-            "images at the same sizes: the value that sampling noise alone produces."
-        )
+        text.append(FLOOR_DEFINITION)
     refs: list[dict[str, str]] = []
     for prefix, (title, url) in ENCODER_PAPERS.items():
         if enc_name.startswith(prefix) or prefix in enc_name:

@@ -100,9 +100,14 @@ class SimilarityMatrixCallback(StageReportCallback):
 
     # --- work ----------------------------------------------------------------------------
     def encoder_info(self, pl_module: L.LightningModule, stage: str) -> dict[str, Any]:
+        """The report's ``encoder`` entry. ``key`` is the encoder registry's short name when
+        ``encoder_key`` is a model name (``tf_efficientnet_lite0`` -> ``effnet_lite0``), so a
+        score is named as ``semsim compare`` names it (``fd_effnet_lite0``)."""
+        from semsim.encoders import default_key
+
         net = getattr(pl_module, "net", None)
         info = dict(net.describe()) if hasattr(net, "describe") else {}
-        return {"key": self.encoder_key, "stage": stage, **info}
+        return {**info, "key": default_key(self.encoder_key), "stage": stage}
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> Report | None:
         dataset = labelled_test_set(trainer, "the class-similarity report")

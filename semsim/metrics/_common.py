@@ -85,6 +85,8 @@ class PairEngine:
         pair_block: like ``pair`` but given the two sets' cross :class:`GramBlock` (rows: the
             first set), shared by every engine of a matrix; the same value as ``pair`` up to
             rounding.
+        pairs: like ``pair`` for many ``(state_a, state_b)`` pairs at once (the same values),
+            for engines whose per-pair work batches better than it loops (the C2ST's fits).
     """
 
     name: str
@@ -98,6 +100,9 @@ class PairEngine:
         default=None, compare=False
     )
     pair_block: Callable[[Any, Any, GramBlock], dict[str, float]] | None = field(
+        default=None, compare=False
+    )
+    pairs: Callable[[Sequence[tuple[Any, Any]]], list[dict[str, float]]] | None = field(
         default=None, compare=False
     )
 

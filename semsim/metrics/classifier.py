@@ -5,9 +5,10 @@ With m = the size of the smaller set, the larger set is split (seeded permutatio
 R = ceil(N_large / m) balanced subsamples of m rows (the last one topped up with rows drawn from the
 rest), capped at ``max_subsamples``, so every row of the larger set is used (when the cap does not
 bind). Each subsample is paired with all of the smaller set and scored by stratified k-fold
-cross-validation: in each fold an L2-regularized logistic regression (torch, float64, L-BFGS) is fit
-on features standardized with the training fold's mean and std (constant features keep std 1), and
-predicts the held-out fold. Every sample of the pair is predicted once; the accuracy is the mean
+cross-validation: in each fold an L2-regularized logistic regression (float64) is fit on features
+standardized with the training fold's mean and std (constant features keep std 1), and predicts the
+held-out fold. The fits of all folds, subsamples and (in a class matrix, :func:`c2st_many`) pairs
+are solved together to their unique minimum (:mod:`semsim.metrics.logistic`). Every sample of the pair is predicted once; the accuracy is the mean
 over the R subsamples of correct / (2m). Equal sizes give R = 1 (the plain C2ST).
 
 * ``ci``: Clopper-Pearson (exact binomial) interval of the accuracy at ``level``, computed as if
@@ -32,12 +33,12 @@ shift of 10 dimensions) and the same at d=64, while fitting 3-10x faster.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
+from semsim.metrics import logistic
 from semsim.metrics._common import ArrayLike, PairEngine, as_pair
 from semsim.metrics.readings import describe_similarity
 
@@ -58,43 +59,6 @@ class C2STResult:
     n_test: int
     indistinguishability_ci: tuple[float, float] = (0.0, 1.0)
     subsamples: int = 1
-
-
-def _fit_predict(
-    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, l2: float, max_iter: int
-) -> np.ndarray:
-    """Fit standardized logistic regression on the train fold; 0/1 predictions on the test fold."""
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
-    std[std == 0] = 1.0
-    with torch.inference_mode(False), torch.enable_grad():
-        xt = torch.from_numpy((x_train - mean) / std)
-        yt = torch.from_numpy(y_train.astype(np.float64))
-        w = torch.zeros(xt.shape[1], dtype=torch.float64, requires_grad=True)
-        b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.LBFGS(
-            [w, b],
-            lr=1.0,
-            max_iter=max_iter,
-            tolerance_grad=1e-7,
-            tolerance_change=1e-12,
-            history_size=20,
-            line_search_fn="strong_wolfe",
-        )
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            logits = xt @ w + b
-            # log-loss as softplus(z) - y z: same value as binary_cross_entropy_with_logits, whose
-            # threaded reduction stalls for ~20 ms a call on a busy CPU
-            loss = (torch.nn.functional.softplus(logits) - yt * logits).mean()
-            loss = loss + 0.5 * l2 * (w @ w)
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        logits = torch.from_numpy((x_test - mean) / std) @ w.detach() + b.detach()
-    return (logits.numpy() > 0).astype(np.int64)
 
 
 def _subsamples(
@@ -147,6 +111,120 @@ def indistinguishability_interval(ci: tuple[float, float]) -> tuple[float, float
     return min(ends), top
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The seeded draws of one C2ST: subsamples of the larger set and fold assignments."""
+
+    a_small: bool
+    m: int
+    subsamples: list[np.ndarray]  # row indices into the larger set, sorted
+    folds_a: list[np.ndarray]  # (m,) fold of each A-side row of each subsample's task
+    folds_b: list[np.ndarray]
+
+
+def _plan(n_a: int, n_b: int, folds: int, seed: int, max_subsamples: int) -> _Plan:
+    rng = np.random.default_rng(seed)
+    a_small = n_a <= n_b
+    m = min(n_a, n_b)
+    subs = _subsamples(max(n_a, n_b), m, max_subsamples, rng)
+    folds_a, folds_b = [], []
+    for _ in subs:
+        for out in (folds_a, folds_b):  # stratified: each side spread evenly over the folds
+            f = np.empty(m, np.int64)
+            f[rng.permutation(m)] = np.arange(m) % folds
+            out.append(f)
+    return _Plan(a_small, m, subs, folds_a, folds_b)
+
+
+def _check_args(folds: int, l2: float, level: float, max_subsamples: int) -> None:
+    if folds < 2:
+        raise ValueError(f"c2st folds must be >= 2, got {folds}")
+    if l2 <= 0:
+        raise ValueError(f"c2st l2 must be > 0, got {l2}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"c2st level must be in (0, 1), got {level}")
+    if max_subsamples < 1:
+        raise ValueError(f"c2st max_subsamples must be >= 1, got {max_subsamples}")
+
+
+def c2st_many(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+    folds: int = 5,
+    l2: float = 0.1,
+    seed: int = 0,
+    level: float = 0.95,
+    max_subsamples: int = 20,
+) -> list[C2STResult]:
+    """:func:`c2st` of many pairs, every logistic regression of every pair solved in one batch.
+
+    Pairs that share a feature array (the same object, e.g. one class in many pairs of a class
+    matrix) share its products; each pair's result equals ``c2st(a, b, ...)`` of that pair alone.
+
+    Args:
+        pairs: ``(a, b)`` float64 feature arrays (N_a, D), (N_b, D), checked by the caller.
+        folds, l2, seed, level, max_subsamples: as :func:`c2st`.
+    """
+    _check_args(folds, l2, level, max_subsamples)
+    groups: list[np.ndarray] = []
+    index: dict[int, int] = {}
+
+    def whole(x: np.ndarray) -> int:
+        if id(x) not in index:
+            index[id(x)] = len(groups)
+            groups.append(x)
+        return index[id(x)]
+
+    problems: list[logistic.Problem] = []
+    owners: list[tuple[int, int]] = []  # (pair, subsample) of each problem
+    plans = []
+    for p, (xa, xb) in enumerate(pairs):
+        plan = _plan(len(xa), len(xb), folds, seed, max_subsamples)
+        plans.append(plan)
+        large = xb if plan.a_small else xa
+        for r, idx in enumerate(plan.subsamples):
+            if len(idx) == len(large):  # the whole larger set, in its own order
+                g_large = whole(large)
+            else:
+                groups.append(large[idx])
+                g_large = len(groups) - 1
+            g_small = whole(xa if plan.a_small else xb)
+            g_a, g_b = (g_small, g_large) if plan.a_small else (g_large, g_small)
+            for f in range(folds):
+                fa, fb = plan.folds_a[r], plan.folds_b[r]
+                problems.append(
+                    logistic.Problem(
+                        (
+                            logistic.Part(g_a, 0, fa != f, fa == f),
+                            logistic.Part(g_b, 1, fb != f, fb == f),
+                        )
+                    )
+                )
+                owners.append((p, r))
+    preds = logistic.fit_predict(groups, problems, l2) if problems else []
+    correct = [np.zeros(len(plan.subsamples)) for plan in plans]
+    for (p, r), (pred_a, pred_b) in zip(owners, preds, strict=True):
+        correct[p][r] += int((pred_a == 0).sum()) + int((pred_b == 1).sum())
+    results = []
+    for plan, counts in zip(plans, correct, strict=True):
+        m = plan.m
+        mean_correct = float(np.mean(counts))
+        acc = mean_correct / (2 * m)
+        ci, p_value = binomial_summary(mean_correct, 2 * m, level)
+        ci = (min(ci[0], acc), max(ci[1], acc))
+        results.append(
+            C2STResult(
+                acc,
+                ci,
+                p_value,
+                float(indistinguishability(acc)),
+                2 * m,
+                indistinguishability_interval(ci),
+                len(counts),
+            )
+        )
+    return results
+
+
 def c2st(
     a: ArrayLike,
     b: ArrayLike,
@@ -154,7 +232,6 @@ def c2st(
     l2: float = 0.1,
     seed: int = 0,
     level: float = 0.95,
-    max_iter: int = 200,
     max_subsamples: int = 20,
 ) -> C2STResult:
     """Cross-validated classifier two-sample test between feature sets ``a`` and ``b``.
@@ -163,60 +240,21 @@ def c2st(
         a: features (N_a, D).
         b: features (N_b, D).
         folds: k of the stratified k-fold; each set needs at least ``folds`` samples.
-        l2: L2 penalty ``l2 / 2 * ||w||^2`` added to the mean log-loss (>= 0).
+        l2: L2 penalty ``l2 / 2 * ||w||^2`` added to the mean log-loss (> 0).
         seed: seed of the balanced subsamples and the fold assignments.
         level: confidence level of ``ci``.
-        max_iter: L-BFGS iterations per fold.
         max_subsamples: most balanced subsamples of the larger set (module docstring).
     """
-    if folds < 2:
-        raise ValueError(f"c2st folds must be >= 2, got {folds}")
-    if l2 < 0:
-        raise ValueError(f"c2st l2 must be >= 0, got {l2}")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"c2st level must be in (0, 1), got {level}")
-    if max_subsamples < 1:
-        raise ValueError(f"c2st max_subsamples must be >= 1, got {max_subsamples}")
+    _check_args(folds, l2, level, max_subsamples)
     xa, xb = as_pair(a, b, min_n=folds)
-    rng = np.random.default_rng(seed)
-    a_small = len(xa) <= len(xb)
-    small, large = (xa, xb) if a_small else (xb, xa)
-    m = len(small)
-    y = np.concatenate([np.zeros(m, np.int64), np.ones(m, np.int64)])
-    counts = []
-    for idx in _subsamples(len(large), m, max_subsamples, rng):
-        sub = large[idx]
-        x = np.concatenate([small, sub] if a_small else [sub, small])
-        fold_of = np.empty(2 * m, np.int64)
-        for start in (0, m):  # stratified: each class spread evenly over the folds
-            fold_of[start + rng.permutation(m)] = np.arange(m) % folds
-        correct = 0
-        for f in range(folds):
-            test = fold_of == f
-            pred = _fit_predict(x[~test], y[~test], x[test], l2, max_iter)
-            correct += int((pred == y[test]).sum())
-        counts.append(correct)
-    mean_correct = float(np.mean(counts))
-    acc = mean_correct / (2 * m)
-    ci, p = binomial_summary(mean_correct, 2 * m, level)
-    ci = (min(ci[0], acc), max(ci[1], acc))
-    return C2STResult(
-        acc,
-        ci,
-        p,
-        float(indistinguishability(acc)),
-        2 * m,
-        indistinguishability_interval(ci),
-        len(counts),
-    )
+    return c2st_many([(xa, xb)], folds, l2, seed, level, max_subsamples)[0]
 
 
 def c2st_engine(folds: int = 5, l2: float = 0.1, seed: int = 0) -> PairEngine:
     """Engine: ``c2st`` (accuracy) and ``indistinguishability``, each with its ``_ci_low`` and
     ``_ci_high``, plus ``p_value``, ``n_test`` and ``subsamples`` shared by both."""
 
-    def pair(xa: np.ndarray, xb: np.ndarray) -> dict[str, float]:
-        r = c2st(xa, xb, folds=folds, l2=l2, seed=seed)
+    def outputs(r: C2STResult) -> dict[str, float]:
         return {
             "c2st": r.accuracy,
             "c2st_ci_low": r.ci[0],
@@ -229,8 +267,14 @@ def c2st_engine(folds: int = 5, l2: float = 0.1, seed: int = 0) -> PairEngine:
             "subsamples": float(r.subsamples),
         }
 
+    def pair(xa: np.ndarray, xb: np.ndarray) -> dict[str, float]:
+        return outputs(c2st(xa, xb, folds=folds, l2=l2, seed=seed))
+
+    def pairs(states: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict[str, float]]:
+        return [outputs(r) for r in c2st_many(states, folds=folds, l2=l2, seed=seed)]
+
     identity = {"c2st": 0.5, "indistinguishability": 1.0}
-    return PairEngine("c2st", True, folds, lambda x: x, pair, identity)
+    return PairEngine("c2st", True, folds, lambda x: x, pair, identity, pairs=pairs)
 
 
 def indistinguishability_reading(

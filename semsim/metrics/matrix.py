@@ -40,6 +40,10 @@ Diagonal = Literal["identity", "split_half"]
 Progress = Callable[[int], None]  # called with the number of matrix cells just computed
 
 
+PAIRS_PER_BATCH = 64
+"""Pairs an engine with a batched ``pairs`` computes together (progress is shown between)."""
+
+
 def _noop(_: int) -> None:
     pass
 
@@ -102,15 +106,26 @@ def _engine_matrices(
         for key, v in values.items():
             out.setdefault(key, np.full((len(groups_a), len(cols)), np.nan))[i, j] = v
 
-    for i in range(len(groups_a)):
-        for j in range(len(cols)):
-            if one_set and i == j:
-                put(i, j, _diagonal_entry(engine, sized, states_a[i], groups_a[i], diagonal, seed))
-            elif one_set and sized.symmetric and j < i:
-                for key in out:
-                    out[key][i, j] = out[key][j, i]
-            else:
-                put(i, j, sized.pair(states_a[i], states_b[j]))
+    cells = [(i, j) for i in range(len(groups_a)) for j in range(len(cols))]
+    todo = [(i, j) for i, j in cells if not one_set or (i != j and (j > i or not sized.symmetric))]
+    if sized.pairs is not None:  # one batch per chunk of pairs, progress between chunks
+        for start in range(0, len(todo), PAIRS_PER_BATCH):
+            chunk = todo[start : start + PAIRS_PER_BATCH]
+            values = sized.pairs([(states_a[i], states_b[j]) for i, j in chunk])
+            for (i, j), v in zip(chunk, values, strict=True):
+                put(i, j, v)
+            progress(len(chunk) * (2 if one_set and sized.symmetric else 1))
+    else:
+        for i, j in todo:
+            put(i, j, sized.pair(states_a[i], states_b[j]))
+            progress(2 if one_set and sized.symmetric else 1)
+    if one_set:
+        for i in range(len(groups_a)):
+            put(i, i, _diagonal_entry(engine, sized, states_a[i], groups_a[i], diagonal, seed))
+            if sized.symmetric:
+                for j in range(i):
+                    for key in out:
+                        out[key][i, j] = out[key][j, i]
             progress(1)
     return out
 

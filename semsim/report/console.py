@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from semsim.report.notes import floor_cell, pair_kind, versus
 from semsim.report.plots import format_value
 from semsim.report.schema import Report
 from semsim.report.writer import extreme_pairs
@@ -20,10 +22,10 @@ def print_summary(report: Report, console: Console | None = None) -> None:
     if report.similarity is not None:
         sim = report.similarity
         ci = f"  95% CI [{_fmt(sim.ci[0])}, {_fmt(sim.ci[1])}]" if sim.ci else ""
-        console.print(f"[bold]similarity = {sim.value:.3f}[/bold]{ci}")
-        console.print(f"  {sim.reading}")
+        console.print(f"[bold]similarity = {sim.value:.3f}[/bold]{escape(ci)}")
+        console.print(f"  {escape(sim.reading)}")
     if report.scores:
-        table = Table(title="A vs B", show_lines=False)
+        table = Table(title=escape(versus(report)), show_lines=False)
         table.add_column("score", style="bold")
         table.add_column("value", justify="right")
         table.add_column("95% CI", justify="center")
@@ -32,13 +34,20 @@ def print_summary(report: Report, console: Console | None = None) -> None:
         for name, s in report.scores.items():
             direction = "higher" if s.higher_is_more_similar else "lower"
             if s.skipped is not None:
-                table.add_row(name, f"[yellow]skipped[/yellow]: {s.skipped}", "", "", direction)
+                table.add_row(
+                    escape(name),
+                    f"[yellow]skipped[/yellow]: {escape(s.skipped)}",
+                    "",
+                    "",
+                    direction,
+                )
                 continue
-            ci = "" if s.ci is None else f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]"
-            table.add_row(name, _fmt(s.value), ci, _fmt(s.noise_floor), direction)
+            ci = "" if s.ci is None else escape(f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]")
+            floor = escape(floor_cell(name, s, report))
+            table.add_row(escape(name), _fmt(s.value), ci, floor, direction)
         console.print(table)
     if report.matrices:
-        table = Table(title="class matrices")
+        table = Table(title=escape(f"class matrices ({versus(report)})"))
         table.add_column("matrix", style="bold")
         table.add_column("shape", justify="center")
         table.add_column("most similar pair")
@@ -48,5 +57,5 @@ def print_summary(report: Report, console: Console | None = None) -> None:
             shape = f"{m.values.shape[0]} x {m.values.shape[1]}"
             hi = f"{most[0][0]} / {most[0][1]} ({_fmt(most[0][2])})" if most else ""
             lo = f"{least[0][0]} / {least[0][1]} ({_fmt(least[0][2])})" if least else ""
-            table.add_row(name, shape, hi, lo)
+            table.add_row(escape(f"{name} ({pair_kind(m)})"), shape, escape(hi), escape(lo))
         console.print(table)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from semsim.report.notes import FLOOR_DEFINITION, floor_cell, floor_notes, titled, versus
 from semsim.report.plots import format_value
 from semsim.report.schema import MatrixResult, Report, ScoreResult
 
@@ -185,7 +186,7 @@ def _inputs(report: Report) -> str:
     return f"<ul>{''.join(rows)}</ul>" if rows else ""
 
 
-def _score_row(name: str, s: ScoreResult) -> str:
+def _score_row(name: str, s: ScoreResult, report: Report) -> str:
     direction = "higher" if s.higher_is_more_similar else "lower"
     meaning = _e(s.meaning)
     if s.reference:
@@ -198,7 +199,7 @@ def _score_row(name: str, s: ScoreResult) -> str:
     ci = "" if s.ci is None or None in s.ci else f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]"
     return (
         f"<tr><td><code>{_e(name)}</code></td><td class=num>{_fmt(s.value)}</td>"
-        f"<td class=num>{ci}</td><td class=num>{_fmt(s.noise_floor)}</td>"
+        f"<td class=num>{ci}</td><td class=num>{_e(floor_cell(name, s, report))}</td>"
         f"<td>{direction}</td><td>{meaning}</td></tr>"
     )
 
@@ -214,13 +215,14 @@ def _scores(report: Report) -> str:
     for fam, items in families.items():
         if fam or len(families) > 1:
             body.append(f'<tr class="family"><th colspan=6>{_e(fam or "other")}</th></tr>')
-        body += [_score_row(n, s) for n, s in items]
+        body += [_score_row(n, s, report) for n, s in items]
+    notes = "".join(f"<li><code>{_e(n)}</code>: {_e(t)}</li>" for n, t in floor_notes(report))
     return (
-        "<h2>Scores (A vs B)</h2><table class=scores><thead><tr><th>score</th><th>value</th>"
-        "<th>95% CI</th><th>noise floor</th><th>more similar</th><th>meaning</th></tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table><p class=muted>The noise floor is the same "
-        "score between two random halves of A at the same sample size: a value near it is "
-        "within small-sample noise.</p>"
+        f"<h2>Scores: {_e(versus(report))}</h2><table class=scores><thead><tr><th>score</th>"
+        "<th>value</th><th>95% CI</th><th>noise floor</th><th>more similar</th><th>meaning</th>"
+        f"</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"<p class=muted>{_e(FLOOR_DEFINITION)}</p>"
+        + (f"<ul class=muted>{notes}</ul>" if notes else "")
     )
 
 
@@ -421,13 +423,14 @@ def render_html(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(report.title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{_e(report.title)}</h1>",
+        f"<p><b>{_e(versus(report))}</b></p>" if report.inputs else "",
         _headline(report),
         _inputs(report),
         _scores(report),
     ]
     if report.matrices:
         out.append("<h2>Class matrices</h2>")
-        out += [_heatmap(name, m, ids) for name, m in report.matrices.items()]
+        out += [_heatmap(name, titled(report, m), ids) for name, m in report.matrices.items()]
     dups = report.sections.get("duplicates")
     if dups:
         out.append(_duplicates(thumbs, dups))

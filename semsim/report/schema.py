@@ -72,8 +72,9 @@ class ScoreResult:
     Attributes:
         value: the score (``None`` when skipped).
         ci: 95% confidence interval ``(lo, hi)`` or ``None``.
-        noise_floor: the same score between two random halves of one collection at the same n
-            (what "no difference" looks like at this sample size), or ``None``.
+        noise_floor: the mean of the score over 3 random splits of the pooled A + B rows into
+            parts of the original sizes (what "no difference" looks like at this sample size;
+            :func:`semsim.metrics.noise_floor`), or ``None``.
         higher_is_more_similar: direction of the score.
         meaning: one-line reading of the score.
         reference: paper link.

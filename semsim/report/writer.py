@@ -13,6 +13,17 @@ from typing import Any
 
 import numpy as np
 
+from semsim.report.notes import (
+    FLOOR_DEFINITION,
+    axis_titles,
+    floor_cell,
+    floor_notes,
+    pair_kind,
+    side_label,
+    sides,
+    titled,
+    versus,
+)
 from semsim.report.plots import format_value, save_heatmap
 from semsim.report.schema import MatrixResult, Report, ScoreResult
 
@@ -96,6 +107,11 @@ def _md_escape(text: object) -> str:
     return " ".join(s.splitlines()) if s else s
 
 
+def _md_text(text: object) -> str:
+    """A Markdown list item's text: HTML escaped and on one line (code spans kept)."""
+    return " ".join(html.escape(str(text), quote=False).splitlines())
+
+
 def _inline(v: Any) -> str:
     """A value for an inline code span: dicts and lists as compact JSON."""
     if isinstance(v, (dict, list)):
@@ -104,7 +120,7 @@ def _inline(v: Any) -> str:
 
 
 def _describe_input(key: str, d: dict[str, Any]) -> list[str]:
-    name, n = _code(d.get("name", "?")), d.get("n_images", "?")
+    name, n = _code(side_label({key: d}, key)), d.get("n_images", "?")
     lines = [f"- **{_md_escape(key.upper())}**: {name}, {_md_escape(n)} images"]
     for k, v in d.items():
         if k in ("name", "n_images", "classes", "skipped"):
@@ -127,25 +143,27 @@ def _code(v: object) -> str:
     return f"{fence} {s} {fence}" if fence == "``" else f"`{s}`"
 
 
-def _score_rows(scores: dict[str, ScoreResult]) -> list[str]:
+def _score_rows(report: Report) -> list[str]:
     """The score table, one sub-table per family (content first)."""
+    scores = report.scores
     lines: list[str] = []
     families = list(dict.fromkeys(s.family for s in scores.values()))
     families.sort(key=lambda f: list(FAMILY_TITLES).index(f) if f in FAMILY_TITLES else 99)
     for family in families:
         group = {n: s for n, s in scores.items() if s.family == family}
         title = FAMILY_TITLES.get(family, _md_escape(family))
-        lines += [f"### {title}", "", *_family_table(group), ""]
+        lines += [f"### {title}", "", *_family_table(group, report), ""]
     return lines
 
 
-def _family_table(scores: dict[str, ScoreResult]) -> list[str]:
+def _family_table(scores: dict[str, ScoreResult], report: Report) -> list[str]:
     lines = [
         "| score | value | 95% CI | noise floor | more similar | meaning |",
         "|---|---:|---|---:|:---:|---|",
     ]
-    for name, s in scores.items():
-        name = _md_escape(name)
+    for raw_name, s in scores.items():
+        name = _md_escape(raw_name)
+        floor = _md_escape(floor_cell(raw_name, s, report))
         direction = "higher" if s.higher_is_more_similar else "lower"
         meaning = s.meaning
         if s.reference:
@@ -157,7 +175,7 @@ def _family_table(scores: dict[str, ScoreResult]) -> list[str]:
             lines.append(f"| `{name}` | {value} | | | {direction} | {_md_escape(meaning)} |")
             continue
         lines.append(
-            f"| `{name}` | {_fmt(s.value)} | {_fmt_ci(s.ci)} | {_fmt(s.noise_floor)} "
+            f"| `{name}` | {_fmt(s.value)} | {_fmt_ci(s.ci)} | {floor} "
             f"| {direction} | {_md_escape(meaning)} |"
         )
     return lines
@@ -166,6 +184,16 @@ def _family_table(scores: dict[str, ScoreResult]) -> list[str]:
 def render_markdown(report: Report, files: dict[str, Path]) -> str:
     """The text of report.md; images and CSVs are linked relative to the report's folder."""
     out: list[str] = [f"# {_md_escape(report.title)}", ""]
+    side = sides(report)
+    if "b" in side:
+        out += [
+            f"**A** (the reference) = {_code(side.get('a', '?'))}; "
+            f"**B** (compared with A) = {_code(side['b'])}.",
+            "",
+        ]
+    elif side:
+        out += [f"**A** = {_code(side.get('a', '?'))} (one collection: its classes against "
+                "each other).", ""]  # fmt: skip
     sim = report.similarity
     headline_score = report.method.get("headline_score")
     if sim is not None:
@@ -190,13 +218,14 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
     out.append("")
 
     if report.scores:
-        out += ["## Scores (A vs B)", ""]
-        out += _score_rows(report.scores)
-        out += [
-            "The noise floor is the same score between two random halves of A at the same "
-            "sample size: a value close to it means the difference is within small-sample noise.",
-            "",
-        ]
+        out += [f"## Scores: {_md_escape(versus(report))}", ""]
+        out += _score_rows(report)
+        out += [FLOOR_DEFINITION, ""]
+        notes = floor_notes(report)
+        if notes:
+            out += ["Noise floor notes:", ""]
+            out += [f"- `{_md_escape(n)}`: {_md_text(t)}" for n, t in notes]
+            out.append("")
         extras = [
             f"- `{_md_escape(name)}`: "
             + ", ".join(f"{_md_escape(k)} = {_md_escape(_fmt_any(v))}" for k, v in s.extra.items())
@@ -214,7 +243,8 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
         if skipped_matrices:
             out.append("")
         for name, m in report.matrices.items():
-            out += [f"### `{_md_escape(name)}`", ""]
+            rows, cols = axis_titles(report, m)
+            out += [f"### `{_md_escape(name)}`: {_md_escape(rows)} x {_md_escape(cols)}", ""]
             if m.meaning:
                 direction = "higher" if m.higher_is_more_similar else "lower"
                 out += [f"{_md_escape(m.meaning)} ({direction} = more similar).", ""]
@@ -229,11 +259,12 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
                 pairs = "; ".join(
                     f"{_md_escape(r)} / {_md_escape(c)} ({_fmt(v)})" for r, c, v in most
                 )
-                out += [f"- most similar: {pairs}"]
+                kind = pair_kind(m)
+                out += [f"- most similar ({kind}): {pairs}"]
                 pairs = "; ".join(
                     f"{_md_escape(r)} / {_md_escape(c)} ({_fmt(v)})" for r, c, v in least
                 )
-                out += [f"- least similar: {pairs}", ""]
+                out += [f"- least similar ({kind}): {pairs}", ""]
 
     out += ["## Method", ""]
     summary = report.method.get("summary")
@@ -279,7 +310,7 @@ def write_report(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, P
     for name, m in report.matrices.items():
         stem = safe_name(name)
         files[f"{name}.csv"] = write_matrix_csv(m, out / f"{stem}.csv")
-        files[f"{name}.png"] = save_heatmap(name, m, out / f"{stem}.png")
+        files[f"{name}.png"] = save_heatmap(name, titled(report, m), out / f"{stem}.png")
     json_path = out / "report.json"
     _atomic_write_text(json_path, json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n")
     files["report.json"] = json_path
