@@ -72,7 +72,7 @@ def class_matrix_results(
     defs = resolve_scores(scores)
     matrices: dict[str, MatrixResult] = {}
     skipped: dict[str, str] = {}
-    label = "class matrix" if features_b is None else "A x B class matrix"
+    label = "matrix" if features_b is None else "A x B"
     steps = Steps(progress)
     todo = []
     for group in engine_groups(defs):
@@ -87,15 +87,17 @@ def class_matrix_results(
         _announce(steps, todo, labels, labels_b, seed)
     with steps.cells() as start:
         for group, xa, xb in todo:
-            names = ", ".join(report_name(d, encoder) for d in group)
+            names = "+".join(report_name(d, encoder) for d in group)
+            bar = start(f"{label}: {names}")
             try:
                 mats = metrics.class_matrices(
                     xa, np.asarray(labels), group, xb, None if xb is None else np.asarray(labels_b),
-                    seed=seed, progress=start(f"{label}: {names}"),
+                    seed=seed, progress=bar,
                 )  # fmt: skip
             except ValueError as e:
                 for d in group:
                     skipped[report_name(d, encoder)] = str(e)
+                getattr(bar, "skipped", lambda: None)()
                 continue
             for d in group:
                 matrices[report_name(d, encoder)] = MatrixResult(

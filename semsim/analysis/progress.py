@@ -47,18 +47,21 @@ class Steps:
                 BarColumn,
                 MofNCompleteColumn,
                 Progress,
-                SpinnerColumn,
                 TextColumn,
                 TimeElapsedColumn,
                 TimeRemainingColumn,
             )
+            from rich.table import Column
 
             self.console = console if console is not None else Console(stderr=True)
             self.progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
+                TextColumn(
+                    "{task.description}",
+                    table_column=Column(max_width=30, no_wrap=True, overflow="ellipsis"),
+                ),
+                BarColumn(bar_width=10),
                 MofNCompleteColumn(),
+                TextColumn("{task.fields[unit]}"),
                 TimeElapsedColumn(),
                 TextColumn("left"),
                 TimeRemainingColumn(),
@@ -77,7 +80,7 @@ class Steps:
             yield lambda _desc=None: None
             return
         with self.progress:
-            tid = self.progress.add_task(description, total=total)
+            tid = self.progress.add_task(description, total=total, unit="")
 
             def advance(desc: str | None = None) -> None:
                 self.progress.update(tid, advance=1, description=desc or description)
@@ -96,11 +99,15 @@ class Steps:
             progress = self.progress
 
             def start(description: str) -> CellProgress:
-                tid = progress.add_task(f"{description} (cells)", total=None)
+                tid = progress.add_task(description, total=None, unit="cells")
 
                 def update(done: int, total: int) -> None:
                     progress.update(tid, completed=done, total=total)
 
+                def skipped() -> None:
+                    progress.update(tid, description=f"skipped: {description}", total=0)
+
+                update.skipped = skipped  # type: ignore[attr-defined]
                 return update
 
             yield start
