@@ -176,3 +176,26 @@ def test_train_callback_and_compare_name_the_frechet_score_alike() -> None:
     realfake_side, _ = encoder_info(frozen, None, "test")
     names = {report_name("fd", e) for e in (compare_side, callback_side, realfake_side)}
     assert names == {"fd_effnet_lite0"}
+
+
+def test_similarity_callback_names_finetuned_features_like_the_realfake_callback() -> None:
+    """After fitting a trainable backbone the features are a fine-tuned encoder's: the similarity
+    callback and the real/fake callback give them one name; before fitting, the registry's."""
+    from semsim.callbacks.similarity import SimilarityMatrixCallback
+    from semsim.models.provenance import encoder_info
+
+    net = SimpleNamespace(describe=lambda: {"backbone": "tf_efficientnet_lite0", "dim": 1280})
+    for weights, suffix in (("pretrained", "_finetuned"), ("random-init", "_trained")):
+        module = SimpleNamespace(
+            net=net,
+            backbone_info={"name": "tf_efficientnet_lite0", "weights": weights, "frozen": False},
+        )
+        callback = SimilarityMatrixCallback(encoder_key="tf_efficientnet_lite0", scores=["fd"])
+        realfake, _ = encoder_info(module, None, "test")
+        for stage in ("fit", "test"):
+            name = report_name("fd", callback.encoder_info(module, stage))
+            assert name == report_name("fd", realfake) == f"fd_effnet_lite0{suffix}"
+        before = report_name("fd", callback.encoder_info(module, "pretrained"))
+        assert before == (
+            "fd_effnet_lite0" if weights == "pretrained" else "fd_effnet_lite0_random"
+        )

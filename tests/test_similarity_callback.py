@@ -40,7 +40,9 @@ def test_reports_at_every_stage_match_independent_computation(tmp_path: Path):
         assert np.asarray(m["values"]).shape == (len(names), len(names))
         assert (tmp_path / "similarity" / stage / "prototype_cosine.png").stat().st_size > 0
         assert (tmp_path / "similarity" / stage / "prototype_cosine.csv").exists()
-        assert f"fd_{cfg.model.net.backbone}" in report["matrices"]
+        # random-init smoke backbone: random features before fitting, a trained encoder after
+        state = "random" if stage == "pretrained" else "trained"
+        assert f"fd_{cfg.model.net.backbone}_{state}" in report["matrices"]
 
     # the "test" matrix equals one computed here, independently, from the tested weights
     model, dm = objects["model"], objects["datamodule"]

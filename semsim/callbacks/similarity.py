@@ -100,14 +100,33 @@ class SimilarityMatrixCallback(StageReportCallback):
 
     # --- work ----------------------------------------------------------------------------
     def encoder_info(self, pl_module: L.LightningModule, stage: str) -> dict[str, Any]:
-        """The report's ``encoder`` entry. ``key`` is the encoder registry's short name when
-        ``encoder_key`` is a model name (``tf_efficientnet_lite0`` -> ``effnet_lite0``), so a
-        score is named as ``semsim compare`` names it (``fd_effnet_lite0``)."""
+        """The report's ``encoder`` entry, named as every other command names it.
+
+        Before training (``pretrained``) the features are the loaded weights': the encoder
+        registry's short name (``tf_efficientnet_lite0`` -> ``fd_effnet_lite0``, as ``semsim
+        compare``). After training a backbone that was not frozen, they are another encoder's:
+        ``models.provenance.encoder_info`` names them as the real/fake callback does
+        (``fd_effnet_lite0_finetuned``, ``_trained`` from random weights).
+        """
+        from types import SimpleNamespace
+
         from semsim.encoders import default_key
+        from semsim.models.provenance import encoder_info
 
         net = getattr(pl_module, "net", None)
-        info = dict(net.describe()) if hasattr(net, "describe") else {}
-        return {**info, "key": default_key(self.encoder_key), "stage": stage}
+        backbone = dict(
+            getattr(pl_module, "backbone_info", None) or getattr(net, "backbone_info", None) or {}
+        )
+        backbone.setdefault("name", self.encoder_key)
+        if stage == "pretrained":  # nothing trained yet: the weights as loaded
+            backbone["frozen"] = True
+        info, _ = encoder_info(SimpleNamespace(backbone_info=backbone, net=net), None, stage)
+        if backbone.get("weights", "unknown") == "unknown":  # no provenance: the registry key
+            info["key"] = default_key(self.encoder_key)
+            info["fd_name"] = f"fd_{info['key']}"
+        if net is not None and hasattr(net, "describe"):
+            info.update({k: v for k, v in dict(net.describe()).items() if k not in info})
+        return info
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> Report | None:
         dataset = labelled_test_set(trainer, "the class-similarity report")

@@ -33,6 +33,17 @@ class TimmClassifier(nn.Module):
         if not num_classes or num_classes < 1:
             raise ValueError(f"model.net.num_classes must be >= 1, got {num_classes}")
         self.backbone_name = backbone
+        # what reports say about the embedding (models.provenance.encoder_info): the whole
+        # network trains, so after fitting its features are a fine-tuned (or trained) encoder's
+        self.backbone_info = {
+            "name": backbone,
+            "weights": "checkpoint"
+            if checkpoint
+            else "pretrained"
+            if pretrained
+            else "random-init",
+            "frozen": False,
+        }
         self.image_size = image_size
         self.backbone = create_backbone(
             backbone, pretrained=pretrained, checkpoint=checkpoint, image_size=image_size
