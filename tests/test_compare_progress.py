@@ -104,3 +104,55 @@ def test_default_compare_gives_headline_subscores_and_intervals(tmp_path: Path, 
     err = capsys.readouterr().err
     assert "A vs B scores" in err
     assert "A x B: concept_simila" in err
+
+
+def test_scores_without_duplicates_are_values_only(tmp_path: Path) -> None:
+    """With images of A copied into B, compare scores A against the rest of B again, values only
+    (report.html shows values; a second round of intervals would double a first answer)."""
+    from PIL import Image, ImageDraw
+
+    from semsim.compare import compare
+
+    rng = np.random.default_rng(0)
+
+    def drawing(path: Path) -> None:  # a random shape on a random background: unlike each other
+        img = Image.new("RGB", (32, 32), tuple(int(v) for v in rng.integers(0, 255, 3)))
+        box = sorted(rng.integers(0, 32, 2)) + sorted(rng.integers(0, 32, 2))
+        shape = ImageDraw.Draw(img).ellipse if rng.random() < 0.5 else ImageDraw.Draw(img).rectangle
+        shape(
+            [box[0], box[2], box[1] + 1, box[3] + 1],
+            fill=tuple(int(v) for v in rng.integers(0, 255, 3)),
+        )
+        img.save(path)
+
+    for side in ("A", "B"):
+        for c in range(3):
+            (tmp_path / side / f"c{c}").mkdir(parents=True)
+            for i in range(10):
+                drawing(tmp_path / side / f"c{c}" / f"{i}.png")
+    for c in range(3):
+        for i in range(2):  # two exact copies of A's images in each class of B
+            src = tmp_path / "A" / f"c{c}" / f"{i}.png"
+            (tmp_path / "B" / f"c{c}" / f"copy{i}.png").write_bytes(src.read_bytes())
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(
+            "compare",
+            overrides=[
+                "encoder.image_size=64",  # the packaged ImageNet weights: distinct features
+                "num_workers=0", "progress=false", "a=folder", f"a.root={tmp_path / 'A'}",
+                "b=folder", f"b.root={tmp_path / 'B'}", "n_bootstrap=4",
+                "scores=[prototype_cosine,fd,kid]", "class_matrices=false",
+                f"out_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'cache'}",
+            ],
+        )  # fmt: skip
+    report = compare(cfg)
+    assert report is not None
+    dups = report.sections["duplicates"]
+    assert dups["n_exact"] == 6, dups
+    assert len(dups["b_indices"]) < 36, dups  # not every B image: the rest is scored again
+    clean = dups["scores_without_duplicates"]
+    assert set(clean) == {"prototype_cosine", "fd_effnet_lite0", "kid"}
+    for name, s in clean.items():
+        assert s["value"] is not None and s.get("ci") is None and s.get("noise_floor") is None, name
+    assert report.scores["kid"].ci is not None  # the main scores keep their intervals
