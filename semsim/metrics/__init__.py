@@ -55,16 +55,6 @@ from semsim.metrics.registry import (
     score_fn,
     streaming_scores,
 )
-from semsim.metrics.running import FrechetStats
-from semsim.metrics.streaming import (
-    STREAMING_SCORES,
-    FeatureSummary,
-    Reservoir,
-    ReservoirSample,
-    summarize,
-    summary_scores,
-    uniform_keys,
-)
 from semsim.metrics.uncertainty import noise_floor
 
 __all__ = [
@@ -112,3 +102,25 @@ __all__ = [
     "trace_sqrt_product",
     "uniform_keys",
 ]
+
+
+_LAZY = {
+    "FrechetStats": "semsim.metrics.running",
+    "STREAMING_SCORES": "semsim.metrics.streaming",
+    "FeatureSummary": "semsim.metrics.streaming",
+    "Reservoir": "semsim.metrics.streaming",
+    "ReservoirSample": "semsim.metrics.streaming",
+    "summarize": "semsim.metrics.streaming",
+    "summary_scores": "semsim.metrics.streaming",
+    "uniform_keys": "semsim.metrics.streaming",
+}
+"""Names whose modules build on torchmetrics (~2.5 s of CPU to import): loaded on first use, so
+that a compare on cached features does not pay for it (PEP 562)."""
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562 lazy attribute
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'semsim.metrics' has no attribute {name!r}")
