@@ -156,3 +156,29 @@ def test_scores_without_duplicates_are_values_only(tmp_path: Path) -> None:
     for name, s in clean.items():
         assert s["value"] is not None and s.get("ci") is None and s.get("noise_floor") is None, name
     assert report.scores["kid"].ci is not None  # the main scores keep their intervals
+
+
+def test_headline_is_printed_first_with_its_interval(capsys) -> None:
+    """The headline's engine runs first and its value and interval reach the console before the
+    other scores are computed (and equal what the returned results say)."""
+    from types import SimpleNamespace
+
+    from semsim.analysis.scores import compare_scores
+
+    rng = np.random.default_rng(0)
+
+    def side(shift: float) -> SimpleNamespace:
+        logits = rng.normal(size=(60, 1000)) + shift * np.arange(1000) / 1000
+        return SimpleNamespace(features=rng.normal(size=(60, 8)) + shift, concepts=logits,
+                               labels=None, class_names=None)  # fmt: skip
+
+    out = compare_scores(
+        side(0.0), side(2.0), ["fd", "concept_similarity", "prototype_cosine"],
+        n_bootstrap=5, progress=True,
+    )  # fmt: skip
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("headline ")]
+    assert len(lines) == 1, lines
+    head = out["concept_similarity"]
+    assert lines[0].startswith(f"headline concept_similarity = {head.value:.3g} [")
+    assert f"{head.ci[0]:.3g}, {head.ci[1]:.3g}]" in lines[0]
+    assert list(out) == ["fd_encoder", "concept_similarity", "prototype_cosine"]  # caller's order

@@ -176,14 +176,17 @@ def compare_scores(
     encoder = encoder or {}
     defs = resolve_scores(scores)
     results: dict[str, ScoreResult] = {}
-    groups = engine_groups(defs)
+    head = metrics.headline_def()
+    # the headline's engine first: its value and interval are the first answer on the console
+    groups = sorted(engine_groups(defs), key=lambda g: head not in g)
     n_boot = n_bootstrap if n_bootstrap >= 2 else 0
     total = sum(1 + (n_boot if any(not d.interval for d in g) else 0) for g in groups)
     total += sum(1 for d in defs if d.noise_floor) if noise_floor else 0
     checked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     pooled: dict[str, Pooled] = {}  # per input array: A's rows then B's, one Gram matrix
     spent: dict[str, float] = {"values_s": 0.0, "intervals_s": 0.0, "noise_floors_s": 0.0}
-    with Steps(progress).task("A vs B scores", total) as advance:
+    steps = Steps(progress)
+    with steps.task("A vs B scores", total) as advance:
         for group in groups:
             names = [report_name(d, encoder) for d in group]
             xa, xb = input_of(a, group[0]), input_of(b, group[0])
@@ -224,11 +227,23 @@ def compare_scores(
                 t0 = time.perf_counter()
                 _noise_floors(todo, results, pool, noise_floor_repeats, seed, advance)
                 _add(spent, "noise_floors_s", time.perf_counter() - t0)
+            if head in group and len(groups) > 1:
+                steps.note(first_answer(report_name(head, encoder), results))
     spent["values_s"] -= spent["intervals_s"]  # engine_entries' time less its intervals
     if timings is not None:
         timings.update(spent)
     order = [report_name(d, encoder) for d in defs]
     return {k: results[k] for k in order}
+
+
+def first_answer(name: str, results: Mapping[str, ScoreResult]) -> str:
+    """The console line giving the headline as soon as it is known, before the other scores."""
+    r = results.get(name)
+    if r is None or r.value is None:
+        reason = "" if r is None else f" ({r.skipped})"
+        return f"headline {name}: not available{reason}; the other scores follow"
+    ci = f" [{r.ci[0]:.3g}, {r.ci[1]:.3g}]" if r.ci is not None else ""
+    return f"headline {name} = {r.value:.3g}{ci}; the other scores follow"
 
 
 def _add(timings: dict[str, float] | None, key: str, seconds: float) -> None:
