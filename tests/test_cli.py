@@ -344,3 +344,22 @@ def test_readme_quick_start_commands_work(
     capsys.readouterr()
     readme = (ROOT / "README.md").read_text()
     assert "](DESIGN.md" not in readme and "(../shared" not in readme
+
+
+def test_missing_folder_fails_before_hydra_runs(capsys) -> None:
+    """A folder source whose root does not exist is answered from the checked options, with the
+    source's own one-line error, before Hydra's run (the task is never called)."""
+    from semsim.cli import run_hydra
+
+    def task(cfg):  # noqa: ANN001, ANN202
+        raise AssertionError("the task must not run")
+
+    for argv, side in (
+        (["a=folder", "a.root=/no/such/A"], "a"),
+        (["a=folder", "a.root=/", "b=folder", "b.root=/no/such/B"], "b"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            run_hydra("compare", argv, task=task)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err == f"error: {side}: folder: path does not exist: /no/such/{side.upper()}"
