@@ -63,10 +63,17 @@ def concept_posteriors(logits: np.ndarray) -> np.ndarray:
     p /= p.sum(axis=1, keepdims=True)
     if p.shape[1] != 1000:
         return p
+    return p @ _group_matrix()
+
+
+@lru_cache(maxsize=1)
+def _group_matrix() -> np.ndarray:
+    """``(1000, G)`` 0/1 float64: class c's column is its concept group's (sums as one product)."""
     ids, names = imagenet_groups()
-    out = np.zeros((p.shape[0], len(names)))
-    np.add.at(out.T, ids, p.T)
-    return out
+    m = np.zeros((len(ids), len(names)))
+    m[np.arange(len(ids)), ids] = 1.0
+    m.flags.writeable = False
+    return m
 
 
 def _prepare(logits: np.ndarray) -> tuple[np.ndarray, float, int]:
