@@ -18,7 +18,7 @@ Prints images/s, the ratio semsim/peer and the largest feature difference, and b
 figure the fp32 ceiling of this machine: the measured fp32 matmul GFLOP/s (torch, the same thread
 count) divided by the model's GFLOP per image (counted with ``torch.utils.flop_counter`` on one
 image; a multiply-add counts 2). No pipeline can beat the ceiling on this CPU without lower
-precision; ``--channels-last``, ``--batch-size``, ``--num-workers`` and ``--threads`` try the
+precision; ``--no-channels-last`` (semsim's default is channels-last), ``--batch-size``, ``--num-workers`` and ``--threads`` try the
 settings that decide how close it gets.
 """
 
@@ -231,7 +231,12 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=1, help="timed runs per pipeline (median)")
     p.add_argument("--effnet-size", type=int, default=None, help="effnet_lite0 resolution (224)")
     p.add_argument("--fid-weights", default=None, help="official pt_inception-2015-12-05 file")
-    p.add_argument("--channels-last", action="store_true", help="semsim in channels-last format")
+    p.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="semsim in channels-last format (its default; --no-channels-last: contiguous)",
+    )
     p.add_argument("--seed", type=int, default=0)
     run(p.parse_args())
 

@@ -216,6 +216,7 @@ def compare(cfg: DictConfig) -> Report | None:
         "num_workers": int(_option(cfg, "num_workers", 2)),
         "device": str(_option(cfg, "device", "auto")),
         "precision": str(_option(cfg, "precision", "32")),
+        "channels_last": bool(_option(cfg, "channels_last", True)),
         "cache_dir": _cache_dir(cfg),
         "progress": progress,
         "shard_size": None if shard_size is None else int(shard_size),

@@ -229,3 +229,30 @@ def test_ddp_two_cpu_processes_give_identical_features_in_order(tmp_path: Path) 
         # kernels may round a sample differently in another batch (measured: <= 1e-8 abs); same
         # tolerance as test_scale_ddp's extraction check
         np.testing.assert_allclose(dist, single, rtol=1e-6, atol=1e-7)
+
+
+def test_channels_last_is_the_default_for_encoders_and_keeps_the_features(monkeypatch) -> None:  # noqa: ANN001
+    """An encoder runs channels-last unless told otherwise (measured faster on CPU); the features
+    equal the contiguous layout's and the one-image-at-a-time reference to 1e-4."""
+    import semsim.features.extract as ex
+
+    seen: list[bool] = []
+    real_job = ex._Job
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        seen.append(args[7])  # the job's channels_last
+        return real_job(*args, **kwargs)
+
+    monkeypatch.setattr(ex, "_Job", spy)
+    coll = _collection(8)
+    default = _extract(coll).features
+    contiguous = _extract(coll, channels_last=False).features
+    assert seen == [True, False]
+    np.testing.assert_allclose(default, contiguous, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(default, _reference(coll), rtol=0, atol=1e-4)
+    seen.clear()
+    from torchvision.transforms.functional import pil_to_tensor
+
+    data = [(pil_to_tensor(coll.load_image(i)).float() / 255, 0) for i in range(4)]
+    _extract(data, lambda x: x.flatten(1)[:, :5])  # a callable (a model in training): as is
+    assert seen == [False]
