@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import timm
 import torch
 from torch import nn
 
+from semsim.encoders import timm_facts
 from semsim.encoders.registry import NETWORKS, network
 from semsim.encoders.weights import (
     EncoderError,
@@ -29,14 +29,18 @@ log = logging.getLogger(__name__)
 
 
 def _pretrained_cfg(name: str) -> dict[str, Any]:
+    import timm
+
     cfg = timm.models.get_pretrained_cfg(name)
     return cfg.to_dict() if cfg is not None else {}
 
 
 def check_model_name(name: str) -> None:
     """Raise EncoderError unless ``name`` is a registered network or a timm model name."""
-    if network(name) is not None:
+    if network(name) is not None or timm_facts.shipped(name) is not None:
         return
+    import timm
+
     if not timm.is_model(name):
         raise EncoderError(
             f"encoder.name={name!r} is not a timm model (see timm.list_models('{name.split('_')[0]}*')) "
@@ -49,8 +53,13 @@ def accepts_img_size(name: str) -> bool:
     return bool(_pretrained_cfg(name).get("fixed_input_size", False))
 
 
-def resolve_data_config(name: str, image_size: int | None = None) -> dict[str, Any]:
+def resolve_data_config(
+    name: str, image_size: int | None = None, use_table: bool = True
+) -> dict[str, Any]:
     """The model's own eval preprocessing, without building it (timm's ``resolve_data_config``).
+
+    ``use_table``: take timm's answer from the shipped table when it holds this model for the
+    installed timm version (:mod:`semsim.encoders.timm_facts`; no timm import).
 
     Returns:
         ``{"input_size": (3, H, W), "interpolation", "mean", "std", "crop_pct", "crop_mode"}``.
@@ -62,9 +71,13 @@ def resolve_data_config(name: str, image_size: int | None = None) -> dict[str, A
         if image_size is not None and image_size != fixed:
             raise EncoderError(f"encoder.image_size: {name} always works at {fixed}")
         return cfg
-    from timm.data import resolve_data_config as timm_resolve
+    facts = timm_facts.shipped(name) if use_table else None
+    if facts is not None:
+        cfg = dict(facts["data_config"])
+    else:
+        from timm.data import resolve_data_config as timm_resolve
 
-    cfg = dict(timm_resolve(args={}, pretrained_cfg=_pretrained_cfg(name)))
+        cfg = dict(timm_resolve(args={}, pretrained_cfg=_pretrained_cfg(name)))
     if image_size is not None:
         if image_size < 8:
             raise EncoderError(f"encoder.image_size must be >= 8, got {image_size}")
@@ -129,6 +142,8 @@ def load_into(
 def _create_timm(
     name: str, pretrained: bool, image_size: int | None, num_classes: int, drop_rate: float
 ) -> nn.Module:
+    import timm
+
     kwargs: dict[str, Any] = {"num_classes": num_classes, "drop_rate": drop_rate}
     if image_size is not None and accepts_img_size(name):
         kwargs["img_size"] = int(image_size)

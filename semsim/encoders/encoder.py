@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import timm
 import torch
 from torch import nn
 
+from semsim.encoders import timm_facts
 from semsim.encoders.backbone import (
     _pretrained_cfg,
     build_backbone,
@@ -235,6 +235,8 @@ class EncoderSpec:
         kwargs: dict[str, Any] = {"num_classes": 0}
         if self.image_size is not None and accepts_img_size(self.name):
             kwargs["img_size"] = self.image_size
+        import timm
+
         with torch.device("meta"):
             model = timm.create_model(self.name, pretrained=False, **kwargs)
         return int(getattr(model, "head_hidden_size", None) or model.num_features), c
@@ -243,14 +245,19 @@ class EncoderSpec:
         """What an entry holds: the feature kind, plus ``+logits:<tag>`` with concept logits."""
         net = network(self.name)
         base = net.output if net is not None else "pre_logits"
-        concepts = self.concepts()
-        return base if concepts is None else f"{base}+logits:{concepts[0]}"
+        facts = timm_facts.shipped(self.name) if net is None else None
+        if facts is not None:  # the shipped table: no timm import
+            tag = facts["concept_tag"]
+        else:
+            concepts = self.concepts()
+            tag = None if concepts is None else concepts[0]
+        return base if tag is None else f"{base}+logits:{tag}"
 
     def provenance(self) -> dict[str, Any]:
         """Everything that determines the features, as JSON-able data, without building."""
         net = network(self.name)
         prep = net.preprocessing if net is not None else _jsonable(self.data_config)
-        code = net.code if net is not None else {"timm": timm.__version__}
+        code = net.code if net is not None else {"timm": timm_facts.timm_version()}
         weights = self.weights_id()
         official = net.fd_name(weights) if net is not None else None
         return {
