@@ -50,9 +50,10 @@ def test_a_model_outside_the_table_asks_timm() -> None:
     ],
 )
 def test_provenance_is_the_same_with_and_without_the_table(kwargs, monkeypatch) -> None:  # noqa: ANN001
-    with_table = EncoderSpec(**kwargs).provenance()
+    spec = EncoderSpec(**kwargs)
+    with_table = (spec.provenance(), spec.output_dims())
     monkeypatch.setattr(timm_facts, "shipped", lambda name: None)
-    assert EncoderSpec(**kwargs).provenance() == with_table
+    assert (spec.provenance(), spec.output_dims()) == with_table
 
 
 def test_another_timm_version_asks_timm(monkeypatch) -> None:  # noqa: ANN001

@@ -226,6 +226,9 @@ class EncoderSpec:
 
     def output_dims(self) -> tuple[int, int]:
         """``(D, C)``: feature and concept dimensions, without weights (built on the meta device)."""
+        facts = timm_facts.shipped(self.name)
+        if facts is not None and facts["dims"] is not None:  # the shipped table: no timm import
+            return facts["dims"]
         concepts = self.concepts()
         c = len(concepts[1]) if concepts is not None else 0
         if (net := network(self.name)) is not None:

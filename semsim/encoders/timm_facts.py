@@ -1,7 +1,8 @@
 """What the feature-cache key needs from timm, without importing timm.
 
 Naming cached features takes three facts about a timm model: that the name exists, its eval
-preprocessing (timm's resolved data config) and the vocabulary tag of its classification head.
+preprocessing (timm's resolved data config) and the vocabulary tag of its classification head; the
+memory estimate that picks streaming mode takes two more, the feature and head dimensions.
 Importing timm for them costs ~4 s of CPU here (timm pulls in torchvision and ``torch._dynamo``),
 most of a compare on cached features before its first score. So the facts of the models named by
 ``conf/encoder/*.yaml`` are shipped in ``data/timm_facts.json``, written for one timm version by
@@ -40,8 +41,8 @@ def _table() -> dict[str, Any]:
 
 
 def shipped(name: str) -> dict[str, Any] | None:
-    """``{"data_config": ..., "concept_tag": ...}`` of timm model ``name`` from the shipped table,
-    or None when the table is for another timm version or lacks the model."""
+    """``{"data_config", "concept_tag", "dims": (D, C)}`` of timm model ``name`` from the shipped
+    table, or None when the table is for another timm version or lacks the model."""
     table = _table()
     if table.get("timm") != timm_version():
         return None
@@ -52,18 +53,30 @@ def shipped(name: str) -> dict[str, Any] | None:
     for key in _TUPLES:  # JSON lists back to the tuples timm returns
         if isinstance(config.get(key), list):
             config[key] = tuple(config[key])
-    return {"data_config": config, "concept_tag": facts.get("concept_tag")}
+    dims = facts.get("dims")
+    return {
+        "data_config": config,
+        "concept_tag": facts.get("concept_tag"),
+        "dims": None if dims is None else (int(dims[0]), int(dims[1])),
+    }
 
 
 def live(name: str) -> dict[str, Any]:
     """The same facts asked of timm (imports it)."""
+    import timm
+    import torch
+
     from semsim.encoders.backbone import resolve_data_config
     from semsim.encoders.encoder import concept_vocabulary
 
     concepts = concept_vocabulary(name)
+    with torch.device("meta"):  # no weights: shapes only
+        model = timm.create_model(name, pretrained=False, num_classes=0)
+    dim = int(getattr(model, "head_hidden_size", None) or model.num_features)
     return {
         "data_config": resolve_data_config(name, None, use_table=False),
         "concept_tag": None if concepts is None else concepts[0],
+        "dims": (dim, 0 if concepts is None else len(concepts[1])),
     }
 
 
@@ -81,7 +94,11 @@ def write_table(path: Path = FACTS_FILE) -> dict[str, Any]:
         config = {
             k: list(v) if isinstance(v, tuple) else v for k, v in facts["data_config"].items()
         }
-        models[name] = {"data_config": config, "concept_tag": facts["concept_tag"]}
+        models[name] = {
+            "data_config": config,
+            "concept_tag": facts["concept_tag"],
+            "dims": list(facts["dims"]),
+        }
     table = {"timm": timm_version(), "models": models}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
