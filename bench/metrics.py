@@ -9,7 +9,9 @@
    score's time and its ratio to the Gram products of the same 10,000 features (``X @ X.T``, the
    work every pairwise kernel/distance score needs at least) timed in the same run. Scores that
    share a computation (the four PRDC scores; and fd/kid/cmmd/PRDC, which share one Gram block per
-   class pair when asked together) are timed together, then each alone for the breakdown.
+   class pair when asked together) are timed together, then each alone for the breakdown. One
+   untimed warm-up call on 3 small classes comes first, so that first-call costs (lazy imports,
+   the allocator) are not counted as matrix work.
 
 Usage: ``.venv/bin/python bench/metrics.py [--quick] [--check]`` (``--quick``: small sizes,
 seconds; ``--check``: also compare the shared-block matrices with the per-pair route).
@@ -109,6 +111,8 @@ def bench_class_matrix(d: int, n_per_class: int, classes: int, check: bool) -> d
     print(f"  Gram products X X^T of all {len(x)} features: {t_gram:.2f} s (best of 2)")
     shared = ["fd", "kid", "cmmd", *PRDC]
     every = list(SCORES)
+    # warm-up (not timed): first-call costs (lazy imports, allocator) are not the matrices' work
+    class_matrices(x[:60], np.repeat(np.arange(3), 20), every)
     mats, total = timed(lambda: class_matrices(x, labels, every))
     print(f"  all {len(every)} scores, one call (as compare runs them) {total:7.2f} s  "
           f"{total / t_gram:5.2f}x Gram (target <= 4x)")  # fmt: skip

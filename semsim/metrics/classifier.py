@@ -86,13 +86,13 @@ def binomial_summary(correct: float, n: int, level: float) -> tuple[tuple[float,
     binomial tail ``P(X >= k) = I_0.5(k, n - k + 1)`` are continuous in k and equal the exact
     binomial ones at integers.
     """
-    from scipy import stats
+    from scipy import special  # beta quantiles/cdf without importing scipy.stats (~0.6 s)
 
     alpha = 1.0 - level
     k = float(correct)
-    lo = 0.0 if k <= 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
-    hi = 1.0 if k >= n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
-    p = 1.0 if k <= 0 else float(stats.beta.cdf(0.5, k, n - k + 1))
+    lo = 0.0 if k <= 0 else float(special.betaincinv(k, n - k + 1, alpha / 2))
+    hi = 1.0 if k >= n else float(special.betaincinv(k + 1, n - k, 1 - alpha / 2))
+    p = 1.0 if k <= 0 else float(special.betainc(k, n - k + 1, 0.5))
     return (lo, hi), p
 
 
