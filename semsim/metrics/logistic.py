@@ -76,43 +76,47 @@ class _Batch:
         for i, q in enumerate(problems):
             for part in q.parts:
                 self.cols[part.group].append((i, part))
-        self.mu = np.zeros((n_p, self.d))
-        m2 = np.zeros((n_p, self.d))
-        count = np.zeros(n_p)
-        centers = [g.mean(axis=0) for g in groups]
-        for k, g in enumerate(groups):  # Chan et al.'s pairwise update, parts shifted by centers
-            if not self.cols[k]:
-                continue
-            idx = np.array([i for i, _ in self.cols[k]])
-            masks = np.stack([p.train for _, p in self.cols[k]], axis=1).astype(np.float64)
-            n = masks.sum(axis=0)
-            gc = g - centers[k]
-            s1 = (gc.T @ masks).T  # (cols, d)
-            s2 = ((gc * gc).T @ masks).T
-            safe = np.maximum(n, 1.0)[:, None]
-            mean_part = centers[k] + s1 / safe
-            m2_part = s2 - s1 * s1 / safe
-            for c, i in enumerate(idx):  # a problem may take rows from a group in several parts
-                na, nb = count[i], n[c]
-                if nb == 0:
-                    continue
-                delta = mean_part[c] - self.mu[i]
-                tot = na + nb
-                self.mu[i] += delta * nb / tot
-                m2[i] += m2_part[c] + delta * delta * na * nb / tot
-                count[i] = tot
-        std = np.sqrt(np.maximum(m2, 0.0) / np.maximum(count, 1.0)[:, None])
-        const = std <= 1e-12 * np.maximum(1.0, np.abs(self.mu))
-        std[const] = 1.0
-        self.sigma = std
-        self.train = [
+        self.train = [  # (n_k, cols) 0/1 training masks of each group's columns
             np.stack([p.train for _, p in cols], axis=1).astype(np.float64) if cols else None
             for cols in self.cols
         ]
         self.labels = [np.array([p.label for _, p in cols], dtype=np.float64) for cols in self.cols]
         self.col_problem = [np.array([i for i, _ in cols], dtype=np.int64) for cols in self.cols]
+        self.mu, self.sigma = self._standardization(n_p)
         # a problem with two parts in one group needs an unbuffered add
         self.unique = [len(set(c.tolist())) == len(c) for c in self.col_problem]
+
+    def _standardization(self, n_p: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std ``(P, d)`` of each problem's training rows (a constant feature: std 1),
+        merged over its parts by Chan et al.'s pairwise update, each part shifted by its group's
+        mean for accuracy."""
+        mu = np.zeros((n_p, self.d))
+        m2 = np.zeros((n_p, self.d))
+        count = np.zeros(n_p)
+        for k, g in enumerate(self.groups):
+            masks = self.train[k]
+            if masks is None:
+                continue
+            n = masks.sum(axis=0)
+            center = g.mean(axis=0)
+            gc = g - center
+            s1 = (gc.T @ masks).T  # (cols, d)
+            s2 = ((gc * gc).T @ masks).T
+            safe = np.maximum(n, 1.0)[:, None]
+            mean_part = center + s1 / safe
+            m2_part = s2 - s1 * s1 / safe
+            for c, i in enumerate(self.col_problem[k]):  # a problem may have parts in many groups
+                na, nb = count[i], n[c]
+                if nb == 0:
+                    continue
+                delta = mean_part[c] - mu[i]
+                tot = na + nb
+                mu[i] += delta * nb / tot
+                m2[i] += m2_part[c] + delta * delta * na * nb / tot
+                count[i] = tot
+        std = np.sqrt(np.maximum(m2, 0.0) / np.maximum(count, 1.0)[:, None])
+        std[std <= 1e-12 * np.maximum(1.0, np.abs(mu))] = 1.0
+        return mu, std
 
     def logits(self, k: int, theta: np.ndarray) -> np.ndarray:
         """Logits ``(n_k, cols)`` of group ``k``'s rows under its problems' parameters.
@@ -214,7 +218,7 @@ def fit_predict(
     batch = _Batch(groups, problems, l2)
     n_p, d = len(problems), batch.d
     theta = np.zeros((n_p, d + 1))
-    live = [k for k in range(len(groups)) if batch.train[k] is not None]
+    live = {k for k in range(len(groups)) if batch.train[k] is not None}
 
     def per_group(fn) -> list:  # noqa: ANN001 - a group index -> array
         return [fn(k) if k in live else None for k in range(len(groups))]
