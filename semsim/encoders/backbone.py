@@ -53,6 +53,18 @@ def accepts_img_size(name: str) -> bool:
     return bool(_pretrained_cfg(name).get("fixed_input_size", False))
 
 
+def feature_dim(name: str, image_size: int | None = None) -> int:
+    """Pooled feature size of timm model ``name``, from a weightless build on the meta device."""
+    import timm
+
+    kwargs: dict[str, Any] = {"num_classes": 0}
+    if image_size is not None and accepts_img_size(name):
+        kwargs["img_size"] = int(image_size)
+    with torch.device("meta"):
+        model = timm.create_model(name, pretrained=False, **kwargs)
+    return int(getattr(model, "head_hidden_size", None) or model.num_features)
+
+
 def resolve_data_config(
     name: str, image_size: int | None = None, use_table: bool = True
 ) -> dict[str, Any]:

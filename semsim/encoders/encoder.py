@@ -233,16 +233,9 @@ class EncoderSpec:
         c = len(concepts[1]) if concepts is not None else 0
         if (net := network(self.name)) is not None:
             return net.dim, c
-        from semsim.encoders.backbone import accepts_img_size
+        from semsim.encoders.backbone import feature_dim
 
-        kwargs: dict[str, Any] = {"num_classes": 0}
-        if self.image_size is not None and accepts_img_size(self.name):
-            kwargs["img_size"] = self.image_size
-        import timm
-
-        with torch.device("meta"):
-            model = timm.create_model(self.name, pretrained=False, **kwargs)
-        return int(getattr(model, "head_hidden_size", None) or model.num_features), c
+        return feature_dim(self.name, self.image_size), c
 
     def output_tag(self) -> str:
         """What an entry holds: the feature kind, plus ``+logits:<tag>`` with concept logits."""

@@ -63,16 +63,11 @@ def shipped(name: str) -> dict[str, Any] | None:
 
 def live(name: str) -> dict[str, Any]:
     """The same facts asked of timm (imports it)."""
-    import timm
-    import torch
-
-    from semsim.encoders.backbone import resolve_data_config
+    from semsim.encoders.backbone import feature_dim, resolve_data_config
     from semsim.encoders.encoder import concept_vocabulary
 
     concepts = concept_vocabulary(name)
-    with torch.device("meta"):  # no weights: shapes only
-        model = timm.create_model(name, pretrained=False, num_classes=0)
-    dim = int(getattr(model, "head_hidden_size", None) or model.num_features)
+    dim = feature_dim(name)
     return {
         "data_config": resolve_data_config(name, None, use_table=False),
         "concept_tag": None if concepts is None else concepts[0],

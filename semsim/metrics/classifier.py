@@ -165,6 +165,18 @@ def c2st_many(
         folds, l2, seed, level, max_subsamples: as :func:`c2st`.
     """
     _check_args(folds, l2, level, max_subsamples)
+    return _c2st_batch(pairs, folds, l2, seed, level, max_subsamples)
+
+
+def _c2st_batch(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+    folds: int,
+    l2: float,
+    seed: int,
+    level: float,
+    max_subsamples: int,
+) -> list[C2STResult]:
+    """:func:`c2st_many` on checked arguments."""
     groups: list[np.ndarray] = []
     index: dict[int, int] = {}
 
@@ -247,7 +259,7 @@ def c2st(
     """
     _check_args(folds, l2, level, max_subsamples)
     xa, xb = as_pair(a, b, min_n=folds)
-    return c2st_many([(xa, xb)], folds, l2, seed, level, max_subsamples)[0]
+    return _c2st_batch([(xa, xb)], folds, l2, seed, level, max_subsamples)[0]
 
 
 def c2st_engine(folds: int = 5, l2: float = 0.1, seed: int = 0) -> PairEngine:
