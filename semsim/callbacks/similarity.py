@@ -111,6 +111,7 @@ class SimilarityMatrixCallback(StageReportCallback):
         from types import SimpleNamespace
 
         from semsim.encoders import default_key
+        from semsim.metrics.frechet import fd_name
         from semsim.models.provenance import encoder_info
 
         net = getattr(pl_module, "net", None)
@@ -123,7 +124,7 @@ class SimilarityMatrixCallback(StageReportCallback):
         info, _ = encoder_info(SimpleNamespace(backbone_info=backbone, net=net), None, stage)
         if backbone.get("weights", "unknown") == "unknown":  # no provenance: the registry key
             info["key"] = default_key(self.encoder_key)
-            info["fd_name"] = f"fd_{info['key']}"
+            info["fd_name"] = fd_name(info["key"])
         if net is not None and hasattr(net, "describe"):
             info.update({k: v for k, v in dict(net.describe()).items() if k not in info})
         return info
