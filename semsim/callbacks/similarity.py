@@ -27,10 +27,10 @@ import torch
 from semsim.analysis import analyse, score_names
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.loggers import log_report
-from semsim.callbacks.stages import StageReportCallback, add_evidence, labelled_test_set
+from semsim.callbacks.stages import StageReportCallback, evidence, labelled_test_set
 from semsim.data.sampling import per_class_subset  # re-exported: callbacks subsample with it
-from semsim.report import Report, write_report
-from semsim.report.html import write_html
+from semsim.report import Report
+from semsim.stages.write import assemble, write_files
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +153,10 @@ class SimilarityMatrixCallback(StageReportCallback):
             seed=self.seed,
             title=f"semsim: class similarity of {dataset.name} ({stage})",
         )
-        thumbnails = add_evidence(report, embedded, None, subset, None, self.seed)
+        enrichment, thumbnails = evidence(embedded, None, subset, None, self.seed)
+        report = assemble(report, enrichment, {})
         out = self.out_dir / stage
-        write_report(report, out)
-        write_html(report, out, thumbnails)
+        write_files(report, out, thumbnails)
         log_report(trainer, report, out, f"similarity/{stage}", thumbnails)
         self.reports[stage] = report
         return report
