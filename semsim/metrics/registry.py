@@ -82,6 +82,8 @@ def collect(modules: list[str] | None = None) -> dict[str, ScoreDef]:
     out: dict[str, ScoreDef] = {}
     owner: dict[str, str] = {}
     for sdef, mod_name in sorted(found, key=lambda f: (f[0].order, f[0].name)):
+        if out.get(sdef.name) is sdef:  # one module found twice
+            continue
         if sdef.name in out:
             raise ValueError(
                 f"score {sdef.name!r} is declared twice ({owner[sdef.name]} and {mod_name})"
