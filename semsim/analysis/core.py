@@ -118,6 +118,7 @@ def analyse(
         scores=scores_out,
         matrices=matrices,
         similarity=headline(scores_out, encoder) if b is not None else None,
+        appearance=headline(scores_out, encoder, "appearance_headline") if b is not None else None,
         method=method,
         meta=meta,
         title=title or ("semsim: A vs B" if b is not None else "semsim: class x class"),

@@ -289,12 +289,15 @@ def _noise_floors(
 
 
 def headline(
-    scores: Mapping[str, ScoreResult], encoder: Mapping[str, Any] | None = None
+    scores: Mapping[str, ScoreResult],
+    encoder: Mapping[str, Any] | None = None,
+    flag: str = "headline",
 ) -> Headline | None:
-    """The headline ``similarity``: the first registry entry marked ``headline`` that has a value
-    in ``scores`` (None when there is none)."""
+    """The headline ``similarity`` (``flag="headline"``) or ``appearance``
+    (``flag="appearance_headline"``): the first registry entry so marked that has a value in
+    ``scores`` (None when there is none)."""
     for sdef in metrics.SCORES.values():
-        if not sdef.headline:
+        if not getattr(sdef, flag):
             continue
         s = scores.get(report_name(sdef, encoder or {}))
         if s is None or s.value is None:

@@ -61,6 +61,9 @@ class Features:
             for ``effnet_lite0``), or None for a headless encoder.
         concept_names: the ``C`` class names of ``concepts``, or None.
         shards_computed: shards embedded by this call (the rest came from the cache).
+        content: ``(N, D)`` features of the images in a comparison's common rendering
+            (:mod:`semsim.features.content`), or None.
+        rendering: ``(N, R)`` per-image rendering statistics (same module), or None.
     """
 
     features: np.ndarray
@@ -72,6 +75,8 @@ class Features:
     concepts: np.ndarray | None = None
     concept_names: list[str] | None = None
     shards_computed: int = 0
+    content: np.ndarray | None = None
+    rendering: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.features)

@@ -162,9 +162,8 @@ SCORE_DEFS = (
         engine=concept_similarity_engine,
         order=10,
         input="concepts",
-        headline=True,
         reading=concept_reading,
-        method="`concept_similarity` (the headline) reads every image through the encoder's "
+        method="`concept_similarity` reads every image through the encoder's "
         "classification head as a distribution q over concepts (ImageNet's 1000 classes "
         "summed into 50 concept groups by clustering the head's class weights), maps it to "
         "phi = q^2 so that only concepts an image is clearly of count, and takes the cosine "

@@ -23,7 +23,7 @@ from semsim.metrics._common import ArrayLike, PairEngine
 
 ScoreFn = Callable[[np.ndarray, np.ndarray], float]
 Family = Literal["content", "rendering"]
-Input = Literal["features", "concepts"]
+Input = Literal["features", "concepts", "content", "rendering"]
 ReadingFn = Callable[[float, "tuple[float, float] | None", Mapping[str, float]], str]
 """``(value, ci, engine outputs) -> one-line reading`` of a score (e.g. for the headline)."""
 
@@ -81,9 +81,12 @@ class ScoreDef:
         streaming: how :func:`semsim.metrics.summary_scores` computes it from two running
             summaries, or ``None`` when it cannot stream.
         input: which array of a feature set the score reads: ``"features"`` (pooled pre-logit
-            features) or ``"concepts"`` (the encoder's class-head logits).
+            features), ``"concepts"`` (the encoder's class-head logits), ``"content"`` (features
+            in the pair's common rendering) or ``"rendering"`` (per-image rendering statistics).
         headline: the report's headline ``similarity`` is this score (the first such entry that
             has a value).
+        appearance_headline: the report's second headline ``appearance`` ("are they rendered
+            alike?") is this score.
         interval: ``None``: a centred half-sample bootstrap interval; else the engine computes
             its own interval as outputs ``<key>_ci_low``/``<key>_ci_high`` and this string names
             the method.
@@ -110,6 +113,7 @@ class ScoreDef:
     streaming: StreamFn | None = None
     input: Input = "features"
     headline: bool = False
+    appearance_headline: bool = False
     interval: str | None = None
     method: str = ""
     reading: ReadingFn | None = None

@@ -19,10 +19,11 @@ def _fmt(x: float | None) -> str:
 def print_summary(report: Report, console: Console | None = None) -> None:
     """Print the headline, the score table and each matrix's extreme class pairs."""
     console = console or Console()
-    if report.similarity is not None:
-        sim = report.similarity
+    for label, sim in (("content", report.similarity), ("appearance", report.appearance)):
+        if sim is None:
+            continue
         ci = f"  95% CI [{_fmt(sim.ci[0])}, {_fmt(sim.ci[1])}]" if sim.ci else ""
-        console.print(f"[bold]similarity = {sim.value:.3f}[/bold]{escape(ci)}")
+        console.print(f"[bold]{label} = {sim.value:.3f}[/bold]{escape(ci)}  ({escape(sim.basis)})")
         console.print(f"  {escape(sim.reading)}")
     if report.scores:
         table = Table(title=escape(versus(report)), show_lines=False)

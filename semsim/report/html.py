@@ -157,17 +157,19 @@ def _figure(thumbs: _Thumbs, it: dict[str, Any]) -> str:
 
 
 def _headline(report: Report) -> str:
-    sim = report.similarity
-    if sim is None:
-        return ""
-    ci = ""
-    if sim.ci is not None and None not in sim.ci:
-        ci = f' <span class="muted">95% CI [{_fmt(sim.ci[0])}, {_fmt(sim.ci[1])}]</span>'
-    return (
-        f'<p><span class="headline">similarity {_fmt(sim.value)}</span>{ci}</p>'
-        f"<p>{_e(sim.reading)}.</p>"
-        f'<p class="muted"><code>{_e(sim.definition)}</code> (basis: {_e(sim.basis)})</p>'
-    )
+    out = []
+    for label, sim in (("content", report.similarity), ("appearance", report.appearance)):
+        if sim is None:
+            continue
+        ci = ""
+        if sim.ci is not None and None not in sim.ci:
+            ci = f' <span class="muted">95% CI [{_fmt(sim.ci[0])}, {_fmt(sim.ci[1])}]</span>'
+        out.append(
+            f'<p><span class="headline">{label} {_fmt(sim.value)}</span>{ci}</p>'
+            f"<p>{_e(sim.reading)}.</p>"
+            f'<p class="muted"><code>{_e(sim.definition)}</code> (basis: {_e(sim.basis)})</p>'
+        )
+    return "".join(out)
 
 
 def _inputs(report: Report) -> str:

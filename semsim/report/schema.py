@@ -285,7 +285,9 @@ class Report:
         encoder: the encoder's provenance (key, timm name, weights, image size...).
         scores: A-vs-B sub-scores by name (empty when only one collection was given).
         matrices: class x class matrices by name.
-        similarity: the headline, or ``None`` when there is no A-vs-B comparison.
+        similarity: the headline ("do they show the same things?"), or ``None`` when there is no
+            A-vs-B comparison.
+        appearance: the second headline ("are they rendered alike?"), or ``None``.
         method: how the numbers were computed (text and references), for report.md.
         meta: run facts (versions, timings, seed, options).
         title: first line of report.md.
@@ -298,6 +300,7 @@ class Report:
     scores: dict[str, ScoreResult] = field(default_factory=dict)
     matrices: dict[str, MatrixResult] = field(default_factory=dict)
     similarity: Headline | None = None
+    appearance: Headline | None = None
     method: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     title: str = "semsim report"
@@ -308,6 +311,7 @@ class Report:
             "schema_version": SCHEMA_VERSION,
             "title": self.title,
             "similarity": None if self.similarity is None else self.similarity.to_dict(),
+            "appearance": None if self.appearance is None else self.appearance.to_dict(),
             "inputs": jsonable(self.inputs),
             "encoder": jsonable(self.encoder),
             "scores": {k: v.to_dict() for k, v in self.scores.items()},
@@ -320,12 +324,14 @@ class Report:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Report:
         sim = d.get("similarity")
+        app = d.get("appearance")
         return cls(
             inputs=d.get("inputs", {}),
             encoder=d.get("encoder", {}),
             scores={k: ScoreResult.from_dict(v) for k, v in d.get("scores", {}).items()},
             matrices={k: MatrixResult.from_dict(v) for k, v in d.get("matrices", {}).items()},
             similarity=None if sim is None else Headline.from_dict(sim),
+            appearance=None if app is None else Headline.from_dict(app),
             method=d.get("method", {}),
             meta=d.get("meta", {}),
             title=d.get("title", "semsim report"),
@@ -381,8 +387,9 @@ def validate_report_dict(d: dict[str, Any]) -> None:
                 f"matrices.{name} row length != {len(cols)}",
             )
             need(all(map(is_num_or_none, row)), f"matrices.{name} holds a non-number")
-    sim = d.get("similarity")
-    if sim is not None:
-        need(isinstance(sim, dict) and is_num_or_none(sim.get("value")), "bad 'similarity'")
-        if sim.get("value") is not None:
-            need(0.0 <= sim["value"] <= 1.0, "similarity.value outside [0, 1]")
+    for key in ("similarity", "appearance"):
+        sim = d.get(key)
+        if sim is not None:
+            need(isinstance(sim, dict) and is_num_or_none(sim.get("value")), f"bad '{key}'")
+            if sim.get("value") is not None:
+                need(0.0 <= sim["value"] <= 1.0, f"{key}.value outside [0, 1]")

@@ -197,9 +197,12 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
     sim = report.similarity
     headline_score = report.method.get("headline_score")
     if sim is not None:
-        ci = f" (95% CI {_fmt_ci(sim.ci)})" if sim.ci is not None else ""
-        out += [f"## Similarity: **{sim.value:.3f}**{ci}", "", f"{_md_escape(sim.reading)}.", ""]
-        out += [f"`{_md_escape(sim.basis)}`: {_md_escape(sim.definition)}.", ""]
+        for title, h in (("Content", sim), ("Appearance", report.appearance)):
+            if h is None:
+                continue
+            ci = f" (95% CI {_fmt_ci(h.ci)})" if h.ci is not None else ""
+            out += [f"## {title}: **{h.value:.3f}**{ci}", "", f"{_md_escape(h.reading)}.", ""]
+            out += [f"`{_md_escape(h.basis)}`: {_md_escape(h.definition)}.", ""]
     elif headline_score in report.matrices:
         out += [
             "One collection: no A-vs-B headline. The headline score per class pair is the "

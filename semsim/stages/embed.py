@@ -50,6 +50,16 @@ def _embed_all(run: Run, trainer: Any, console: Any) -> dict[str, Any]:
     return out
 
 
+def _content_views(run: Run, got: dict[str, Any], console: Any) -> dict[str, Any]:
+    """Rendering statistics and content features (the pair's common rendering) of every
+    collection, for the content and appearance headlines (:mod:`semsim.features.content`)."""
+    from semsim.features.content import content_views
+
+    extract = run.options.extract_kwargs(multi_process=False)
+    extract["progress"] = run.options.progress
+    return content_views(run.collections, got, run.encoder, extract, console)
+
+
 def embed(run: Run, console: Any) -> Embedded | None:
     """Embed every collection of ``run`` (None on the processes other than rank 0)."""
     from semsim.features import run_on_trainer
@@ -66,6 +76,8 @@ def embed(run: Run, console: Any) -> Embedded | None:
         got = run_on_trainer(run.trainer, lambda trainer: _embed_all(run, trainer, console))
         if run.trainer.global_rank != 0:
             return None  # rank 0 scores and writes
+    if not run.options.streaming and run.trainer is None:
+        got = _content_views(run, got, console)
     seconds = time.perf_counter() - t0
     if not run.options.streaming:
         return Embedded(got, None, seconds)

@@ -1,0 +1,201 @@
+"""Rendering statistics of images and the common rendering of two collections.
+
+Two uses of one pixel pass over a collection (the encoder's own resize, before normalisation):
+
+* :func:`pixel_statistics` returns the collection's mean luminance power spectrum (radial, one
+  value per integer frequency radius) and per-image *rendering statistics* (how the image is
+  rendered: the shape of its luminance spectrum in log-spaced bands, its contrast, brightness,
+  colourfulness and 8-px block edges), read by the appearance score.
+* :func:`matching_gains` turns the two collections' spectra into one radial filter per
+  collection that brings both to the *poorer* rendering of the two at every frequency: each
+  collection is attenuated to the element-wise minimum of the two mean spectra (a sharper set is
+  blurred to the blurrier set's resolution, a higher-contrast set to the lower contrast).
+  :class:`CommonRendering` applies it, in grayscale, to each image before the encoder, which is
+  how the content score compares what the images show rather than how they were rendered.
+
+Everything here is deterministic and cheap next to the encoder (two FFTs of the image's
+luminance at the encoder's input size).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+
+LUMA = (0.299, 0.587, 0.114)
+BANDS = 8  # log-spaced frequency bands of the per-image spectrum shape
+STAT_NAMES = tuple(
+    [f"log_band_{k}" for k in range(BANDS)]
+    + ["log_contrast", "brightness", "log_colourfulness", "blockiness"]
+)
+
+
+@lru_cache(maxsize=8)
+def _radius(size: int) -> torch.Tensor:
+    """(2S, 2S) integer frequency radius of the mirror-padded grid, clipped to S."""
+    f = torch.fft.fftfreq(2 * size) * (2 * size)
+    rad = torch.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
+    return rad.round().long().clamp(max=size)
+
+
+@lru_cache(maxsize=8)
+def _bands(size: int) -> tuple[torch.Tensor, int]:
+    """Band index (-1: DC) of every frequency of the padded grid, and the number of bands."""
+    rad = _radius(size)
+    edges = np.unique(np.round(np.geomspace(1, size + 1, BANDS + 1)).astype(int))
+    band = torch.bucketize(rad, torch.tensor(edges[1:-1]), right=True)
+    return torch.where(rad == 0, torch.full_like(band, -1), band), len(edges) - 1
+
+
+def _mirror(y: torch.Tensor) -> torch.Tensor:
+    """(B, S, S) -> (B, 2S, 2S) even extension, so the FFT sees no wrap-around edges."""
+    top = torch.cat([y, y.flip(-1)], -1)
+    return torch.cat([top, top.flip(-2)], -2)
+
+
+def luminance(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, S, S) RGB in [0, 1] -> (B, S, S) luma (ITU-R BT.601)."""
+    w = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * w).sum(1)
+
+
+def image_statistics(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image rendering statistics and the summed radial power of a batch.
+
+    Args:
+        x: (B, 3, S, S) RGB in [0, 1] at the encoder's input size.
+
+    Returns:
+        ``(stats (B, len(STAT_NAMES)) float64, power (S + 1,) float64)``: the statistics named by
+        :data:`STAT_NAMES`, and the luminance power summed over the batch per frequency radius
+        (mean removed, mirror-padded).
+    """
+    size = x.shape[-1]
+    y = luminance(x).double()
+    mean = y.mean((1, 2), keepdim=True)
+    yc = y - mean
+    p = torch.fft.fft2(_mirror(yc)).abs().pow(2).flatten(1)
+    rad = _radius(size).flatten()
+    power = torch.zeros(size + 1, dtype=torch.float64).index_add_(0, rad, p.sum(0))
+    band, n_bands = _bands(size)
+    band = band.flatten()
+    total = p[:, band >= 0].sum(1, keepdim=True) + 1e-12
+    shares = torch.stack([p[:, band == k].sum(1) for k in range(n_bands)], 1) / total
+    shares = torch.cat([shares, shares.new_zeros(len(x), BANDS - n_bands)], 1)
+    rgb = x.double()
+    chroma = (rgb - y.unsqueeze(1)).pow(2).mean((1, 2, 3))
+    # 8-px block edges (JPEG-like), measured on the grid of the input size scaled to 8 px cells
+    # of a 32-px image (the coarsest grid a small image can carry): differences across cell
+    # borders over differences inside cells
+    step = max(size // 4, 1)
+    dx = (y[:, :, 1:] - y[:, :, :-1]).abs()
+    border = torch.zeros(dx.shape[-1], dtype=torch.bool)
+    border[step - 1 :: step] = True
+    blocky = dx[:, :, border].mean((1, 2)) / (dx[:, :, ~border].mean((1, 2)) + 1e-6)
+    stats = torch.cat(
+        [
+            torch.log(shares + 1e-9),
+            torch.log(yc.pow(2).mean((1, 2)) + 1e-9)[:, None],
+            mean.flatten()[:, None],
+            torch.log(chroma + 1e-6)[:, None],
+            blocky[:, None],
+        ],
+        1,
+    )
+    return stats.numpy(), power.numpy()
+
+
+@dataclass(frozen=True)
+class PixelStatistics:
+    """One collection's pixel pass: mean radial power and per-image rendering statistics."""
+
+    power: np.ndarray  # (S + 1,) mean luminance power per frequency radius
+    stats: np.ndarray  # (N, len(STAT_NAMES))
+    size: int
+
+
+def pixel_statistics(batches: Any, progress: Any = None) -> PixelStatistics:
+    """Accumulate :func:`image_statistics` over ``batches`` of (B, 3, S, S) RGB in [0, 1]."""
+    power, rows, n, size = None, [], 0, 0
+    for x in batches:
+        s, p = image_statistics(x)
+        rows.append(s)
+        power = p if power is None else power + p
+        n += len(x)
+        size = x.shape[-1]
+        if progress is not None:
+            progress(len(x))
+    if power is None:
+        raise ValueError("pixel_statistics: no images")
+    counts = torch.bincount(_radius(size).flatten(), minlength=size + 1).double().numpy()
+    return PixelStatistics(power / counts / n, np.concatenate(rows), size)
+
+
+def _smooth_log(p: np.ndarray, width: int = 1) -> np.ndarray:
+    k = np.ones(2 * width + 1) / (2 * width + 1)
+    lp = np.log(np.maximum(p, 1e-20))
+    padded = np.pad(lp, width, mode="edge")
+    return np.convolve(padded, k, mode="valid")
+
+
+def matching_gains(power_a: np.ndarray, power_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Radial amplitude gains in (0, 1] that bring both spectra to their element-wise minimum.
+
+    Args:
+        power_a: (S + 1,) mean luminance power of A per frequency radius.
+        power_b: the same for B (same size).
+
+    Returns:
+        ``(gain_a, gain_b)``, each (S + 1,), 1 at DC and wherever that collection is the poorer.
+    """
+    if power_a.shape != power_b.shape:
+        raise ValueError(f"spectra of different sizes: {power_a.shape} vs {power_b.shape}")
+    la, lb = _smooth_log(power_a), _smooth_log(power_b)
+    low = np.minimum(la, lb)
+    ga, gb = np.exp(0.5 * (low - la)), np.exp(0.5 * (low - lb))
+    ga[0] = gb[0] = 1.0
+    return np.minimum(ga, 1.0), np.minimum(gb, 1.0)
+
+
+class CommonRendering:
+    """The content view of an image: grayscale, then a radial filter (identity by default).
+
+    Called on the encoder's normalised input (3, S, S) or a batch (B, 3, S, S); ``mean``/``std``
+    are the encoder's normalisation, undone before and redone after. Picklable (DataLoader
+    workers apply it next to the encoder's own transform).
+    """
+
+    def __init__(self, gain: np.ndarray | None, mean: Any, std: Any) -> None:
+        self.gain = None if gain is None else np.asarray(gain, dtype=np.float64)
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+
+    def provenance(self) -> dict[str, Any]:
+        """What the view adds to the features' provenance (part of their cache key)."""
+        digest = (
+            "none"
+            if self.gain is None or np.allclose(self.gain, 1.0)
+            else hashlib.sha256(np.round(self.gain, 6).tobytes()).hexdigest()[:16]
+        )
+        return {"view": "content", "grayscale": True, "radial_gain": digest}
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        single = x.dim() == 3
+        xb = x.unsqueeze(0) if single else x
+        rgb = (xb * self.std + self.mean).clamp(0, 1)
+        y = luminance(rgb)
+        if self.gain is not None and not np.allclose(self.gain, 1.0):
+            size = y.shape[-1]
+            if len(self.gain) != size + 1:
+                raise ValueError(f"content view: gain of {len(self.gain) - 1} px, image {size} px")
+            h = torch.from_numpy(self.gain).to(y.dtype)[_radius(size)]
+            mu = y.mean((1, 2), keepdim=True)
+            y = torch.fft.ifft2(torch.fft.fft2(_mirror(y - mu)) * h).real[:, :size, :size] + mu
+            y = y.clamp(0, 1)
+        out = (y.unsqueeze(1).expand(-1, 3, -1, -1) - self.mean) / self.std
+        return out[0] if single else out
