@@ -31,6 +31,7 @@ Every source accepts the shared options
 """
 
 from semsim.data.sources._common import Options, resolve_path
+from semsim.data.sources.archive import archive
 from semsim.data.sources.arrays import arrays
 from semsim.data.sources.cifake import CIFAKE_KINDS, cifake, cifake_class
 from semsim.data.sources.cifar10 import CIFAR10_CLASSES, cifar10, load_batch
