@@ -5,6 +5,8 @@
 name         module
 ===========  =====================================================================
 folder       :mod:`semsim.data.sources.folder`
+archive      :mod:`semsim.data.sources.archive` (zip / tar read in place)
+hf           :mod:`semsim.data.sources.hf` (Hugging Face ``save_to_disk`` folders, parquet)
 cifar10      :mod:`semsim.data.sources.cifar10`
 cifake       :mod:`semsim.data.sources.cifake`
 arrays       :mod:`semsim.data.sources.arrays`
@@ -52,6 +54,7 @@ __all__ = [
     "SHAPES",
     "SOURCES",
     "Options",
+    "archive",
     "arrays",
     "build_source",
     "cifake",

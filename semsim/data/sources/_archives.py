@@ -32,13 +32,14 @@ from typing import Any
 
 from semsim.data.collection import CollectionError
 from semsim.data.images import is_image_file
+from semsim.data.suffixes import (
+    ARCHIVE_SUFFIXES,
+    COMPRESSED_TAR_SUFFIXES,
+    TAR_SUFFIXES,
+    ZIP_SUFFIXES,
+    is_archive_name,
+)
 
-ZIP_SUFFIXES: tuple[str, ...] = (".zip",)
-TAR_SUFFIXES: tuple[str, ...] = (".tar",)
-COMPRESSED_TAR_SUFFIXES: tuple[str, ...] = (
-    ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz",
-)  # fmt: skip
-ARCHIVE_SUFFIXES = ZIP_SUFFIXES + TAR_SUFFIXES + COMPRESSED_TAR_SUFFIXES
 MIB = 1 << 20
 
 
@@ -58,7 +59,7 @@ DEFAULT_LIMITS = Limits()
 
 def is_archive(path: str | os.PathLike[str]) -> bool:
     """True when ``path``'s name ends with a known archive suffix (case-insensitive)."""
-    return str(path).lower().endswith(ARCHIVE_SUFFIXES)
+    return is_archive_name(path)
 
 
 def wanted(name: str) -> bool:
