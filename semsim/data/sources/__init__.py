@@ -38,6 +38,7 @@ from semsim.data.sources.arrays import arrays
 from semsim.data.sources.cifake import CIFAKE_KINDS, cifake, cifake_class
 from semsim.data.sources.cifar10 import CIFAR10_CLASSES, cifar10, load_batch
 from semsim.data.sources.folder import folder
+from semsim.data.sources.hf import hf
 from semsim.data.sources.registry import (
     SOURCES,
     build_source,
@@ -62,6 +63,7 @@ __all__ = [
     "cifar10",
     "folder",
     "get_source",
+    "hf",
     "load_batch",
     "register_source",
     "resolve_path",
