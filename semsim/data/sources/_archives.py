@@ -261,6 +261,15 @@ class TarArchive(Archive):
                     self._offsets[name] = (info.offset_data, info.size)
                     if len(members) > limits.max_members:
                         break
+                else:
+                    end = tf.offset  # a whole tar ends with two zero blocks
+                    with open(path, "rb") as f:
+                        f.seek(end)
+                        if f.read(1024) != bytes(1024):
+                            raise CollectionError(
+                                f"{path}: truncated tar archive (no end-of-archive marker after "
+                                f"byte {end})"
+                            )
         except (tarfile.TarError, OSError, EOFError) as error:
             raise CollectionError(
                 f"{path}: cannot read the tar archive ({_reason(error)}); truncated or not a tar?"
