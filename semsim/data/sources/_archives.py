@@ -225,14 +225,16 @@ class ZipArchive(Archive):
         return data
 
 
-def _tar_kind(info: tarfile.TarInfo) -> str | None:
-    if info.isdir():
+def _tar_member(path: Path, info: tarfile.TarInfo) -> Member | None:
+    """The listing entry of ``info`` (``None`` for a folder)."""
+    name = safe_name(path, info.name)
+    if info.isdir() or not name:
         return None
     if info.issym() or info.islnk():
-        return "link"
+        return Member(name, 0, "link")
     if info.isfile():
-        return "file"
-    return "device"  # character or block device, fifo, contiguous file
+        return Member(name, info.size)
+    return Member(name, 0, "device")  # character or block device, fifo, contiguous file
 
 
 class TarArchive(Archive):
@@ -248,17 +250,16 @@ class TarArchive(Archive):
         try:
             with tarfile.open(path, "r:") as tf:
                 for info in tf:
-                    name = safe_name(path, info.name)
-                    kind = _tar_kind(info)
-                    if kind is None or not name:
+                    member = _tar_member(path, info)
+                    if member is None:
                         continue
-                    if kind == "file" and info.offset_data + info.size > size:
+                    if member.kind == "file" and info.offset_data + info.size > size:
                         raise CollectionError(
-                            f"{path}: truncated tar archive (member {name} ends at byte "
+                            f"{path}: truncated tar archive (member {member.name} ends at byte "
                             f"{info.offset_data + info.size}, the file has {size})"
                         )
-                    members.append(Member(name, info.size if kind == "file" else 0, kind))
-                    self._offsets[name] = (info.offset_data, info.size)
+                    members.append(member)
+                    self._offsets[member.name] = (info.offset_data, info.size)
                     if len(members) > limits.max_members:
                         break
                 else:
@@ -308,16 +309,15 @@ class CompressedTarArchive(Archive):
         try:
             with tarfile.open(path, "r|*") as tf:
                 for info in tf:
-                    name = safe_name(path, info.name)
-                    kind = _tar_kind(info)
-                    if kind is None or not name:
+                    member = _tar_member(path, info)
+                    if member is None:
                         continue
-                    member = Member(name, info.size if kind == "file" else 0, kind)
                     members.append(member)
                     if len(members) > limits.max_members:
                         break
                     self._check([member])  # bounds before reading its data
-                    if kind != "file" or not wanted(name):
+                    name = member.name
+                    if member.kind != "file" or not wanted(name):
                         continue
                     held += info.size
                     if held > limits.max_memory_bytes:

@@ -81,12 +81,8 @@ class MemberCollection(ImageCollection):
         if on_bad_image == "skip":
             bad = find_bad(store, keys)
             if bad:
-                keep = np.array([i for i in range(len(keys)) if i not in bad], dtype=np.int64)
                 self.skipped += [(self.item(keys[i]), r) for i, r in sorted(bad.items())]
-                self.keys = [keys[i] for i in keep]
-                if self.labels is not None:
-                    self.labels = self.labels[keep]
-                self.attributes = {k: (v[keep], n) for k, (v, n) in self.attributes.items()}
+                self.keys = [keys[i] for i in self._leave_out(bad, len(keys))]
 
     def item(self, key: str) -> str:
         """How messages and reports name item ``key``: ``archive.zip:cat/1.jpg``."""
