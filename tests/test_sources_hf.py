@@ -136,6 +136,22 @@ def test_parquet_layouts_of_the_hub(tmp_path: Path, layout: tuple[str, str, str]
     assert one.fingerprint() == saved.fingerprint()
 
 
+def test_parquet_images_are_read_a_row_group_at_a_time(tmp_path: Path) -> None:
+    import pickle
+
+    images = [_png(i) for i in range(0, 250, 10)]  # 25 images in 13 row groups of 2
+    pq.write_table(
+        _table(images, [i % 3 for i in range(25)]), tmp_path / "x.parquet", row_group_size=2
+    )
+    coll = hf(path=str(tmp_path / "x.parquet"))
+    assert pq.ParquetFile(tmp_path / "x.parquet").metadata.num_row_groups == 13
+    np.testing.assert_array_equal(_pixels(coll), _reference(images))
+    assert 0 < len(coll.store._cache) <= coll.store.KEEP  # not the whole column
+    np.testing.assert_array_equal(coll.labels, [i % 3 for i in range(25)])
+    again = pickle.loads(pickle.dumps(coll))
+    np.testing.assert_array_equal(_pixels(again)[::-1], _reference(images)[::-1])
+
+
 def test_raw_bytes_string_labels_and_paths(tmp_path: Path) -> None:
     table = pa.table({"png": pa.array(IMAGES, pa.binary()), "kind": ["b", "a", "b", "a", "c", "a"]})
     pq.write_table(table, tmp_path / "x.parquet")
