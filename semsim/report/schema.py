@@ -332,6 +332,26 @@ class Report:
             sections=d.get("sections", {}),
         )
 
+    # --- the Python surface (semsim.compare returns a Report): semsim/report/notebook.py ------
+    def save(self, out_dir: str | Any) -> dict[str, Any]:
+        """Write the command's files (report.json/md/html, a CSV + PNG per matrix) to ``out_dir``;
+        returns ``{file name: path}``."""
+        from semsim.report.notebook import save_report
+
+        return save_report(self, out_dir)
+
+    def attach_files(self, folder: Any, keep: Any = None) -> None:
+        """Remember that the pipeline wrote this report's files to ``folder`` (``keep``: an
+        object, such as a TemporaryDirectory, that must live as long as the report)."""
+        self._files_dir = folder
+        self._files_keep = keep
+
+    def _repr_html_(self) -> str:
+        """Notebook display: headline(s), the score table, the class matrices."""
+        from semsim.report.notebook import repr_html
+
+        return repr_html(self)
+
 
 def validate_report_dict(d: dict[str, Any]) -> None:
     """Check that ``d`` (a loaded report.json) has the documented shape.
