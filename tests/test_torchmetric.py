@@ -106,7 +106,9 @@ def test_images_go_through_the_encoder_with_its_preprocessing() -> None:
     spec = EncoderSpec(pretrained=False, image_size=64)
     rng = np.random.default_rng(0)
     small = rng.integers(0, 255, (6, 8, 8, 3), dtype=np.uint8)
-    imgs = np.stack([np.asarray(Image.fromarray(x).resize((32, 32), Image.BILINEAR)) for x in small])
+    imgs = np.stack(
+        [np.asarray(Image.fromarray(x).resize((32, 32), Image.BILINEAR)) for x in small]
+    )
     metric = SimilarityMetric(["fd", "kid"], encoder=spec)
     encoder = metric.encoder
     ref = torch.stack([encoder.transform(Image.fromarray(x)) for x in imgs])
@@ -194,7 +196,10 @@ def test_states_sync_across_two_gloo_processes(tmp_path: Path) -> None:
     procs = [
         subprocess.Popen(
             [sys.executable, str(script), str(tmp_path), ",".join(names)],
-            cwd=tmp_path, env={**env, "RANK": str(r)}, stderr=subprocess.PIPE, text=True,
+            cwd=tmp_path,
+            env={**env, "RANK": str(r)},
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for r in range(2)
     ]
