@@ -67,7 +67,7 @@ def test_same_report_as_the_command_on_the_same_pixels(run: dict) -> None:
     cfg = check_overrides(
         "compare",
         [
-            f"a=arrays", f"a.root={tmp / 'a.npz'}", "b=arrays", f"b.root={tmp / 'b.npz'}",
+            "a=arrays", f"a.root={tmp / 'a.npz'}", "b=arrays", f"b.root={tmp / 'b.npz'}",
             "encoder.pretrained=false", "encoder.image_size=32", "encoder.crop_pct=null",
             "progress=false", "num_workers=0", f"scores=[{','.join(SCORES)}]", "n_bootstrap=0",
             "noise_floor=false", f"cache_dir={tmp / 'cache'}", f"out_dir={tmp / 'cli'}",
