@@ -4,9 +4,6 @@ the same rows (fed in uneven batches, and across two gloo processes), with clear
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import torch
 from semsim.metrics import SCORES
 from semsim.torchmetric import HeadlineSimilarity, SimilarityMetric, from_running_sums, preprocess
 from tests.conftest import ROOT
+from tests.helpers import run_gloo
 
 
 def _data(seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -179,12 +177,6 @@ dist.destroy_process_group()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_states_sync_across_two_gloo_processes(tmp_path: Path) -> None:
     """Two processes each see part of A and B; both compute the whole-data batch values."""
@@ -192,20 +184,7 @@ def test_states_sync_across_two_gloo_processes(tmp_path: Path) -> None:
     script = tmp_path / "ddp.py"
     script.write_text(textwrap.dedent(_DDP_SCRIPT))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    env.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), WORLD_SIZE="2")
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path), ",".join(names)],
-            cwd=tmp_path,
-            env={**env, "RANK": str(r)},
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for r in range(2)
-    ]
-    for p in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err[-3000:]
+    run_gloo(script, [str(tmp_path), ",".join(names)], tmp_path, env)
     xa, xb, ca, cb = _data()
     for r in range(2):
         got = np.load(tmp_path / f"rank{r}.npz")

@@ -24,8 +24,9 @@ _HELD: dict[str, ImageCollection] = {}
 _COUNTER = itertools.count()
 
 
-class ImageListCollection(ImageCollection):
-    """RGB uint8 images of different sizes held in memory, ``[(H_i, W_i, 3), ...]``."""
+class ImageListCollection(ArrayCollection):
+    """RGB uint8 images of different sizes held in memory, ``[(H_i, W_i, 3), ...]`` (an
+    :class:`ArrayCollection` whose images are a list rather than one array)."""
 
     def __init__(
         self,
@@ -35,15 +36,9 @@ class ImageListCollection(ImageCollection):
         name: str = "images",
         transform: Transform | None = None,
     ) -> None:
-        super().__init__(labels, class_names, None, transform)
-        self.images = [np.ascontiguousarray(x) for x in images]
+        ImageCollection.__init__(self, labels, class_names, None, transform)
+        self.images = [np.ascontiguousarray(x) for x in images]  # type: ignore[assignment]
         self.name = name
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def load_image(self, index: int) -> Image.Image:
-        return Image.fromarray(self.images[index], mode="RGB")
 
     def _content_digest(self, h: hashlib._Hash) -> None:
         h.update(str(len(self.images)).encode())
