@@ -238,6 +238,11 @@ class SimilarityMetric(Metric):
             setattr(self, f"{which}_outer", getattr(self, f"{which}_outer") + feats.T @ feats)
             setattr(self, f"{which}_n", getattr(self, f"{which}_n") + feats.shape[0])
 
+    def forward(self, *args: Any, **kwargs: Any) -> None:
+        """``metric(x, which)`` = ``update``: a score of one batch of one side means nothing, so
+        there is no per-batch value (torchmetrics' default would compute one)."""
+        self.update(*args, **kwargs)
+
     # --- compute --------------------------------------------------------------------------
     def _moments(self, side: str) -> tuple[np.ndarray, np.ndarray]:
         n = float(getattr(self, f"{side}_n"))

@@ -34,7 +34,8 @@ def test_every_registry_score_equals_its_batch_function() -> None:
     """Fed in uneven batches, each score equals the registry's batch computation on all rows."""
     xa, xb, ca, cb = _data()
     metric = SimilarityMetric(list(SCORES), num_features=6, seed=3)
-    _feed(metric, xa, ca, "a", 17)
+    assert metric(torch.from_numpy(xa[:17]), "a", concepts=ca[:17]) is None  # forward = update
+    _feed(metric, xa[17:], ca[17:], "a", 17)
     _feed(metric, xb, cb, "b", 10)
     got = metric.compute()
     assert set(got) == set(SCORES)
