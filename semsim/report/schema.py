@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from semsim.report.surface import PythonSurface
+
 SCHEMA_VERSION = 1
 
 
@@ -277,7 +279,7 @@ class Headline:
 
 
 @dataclass
-class Report:
+class Report(PythonSurface):
     """Everything a similarity report says.
 
     Attributes:
@@ -331,26 +333,6 @@ class Report:
             title=d.get("title", "semsim report"),
             sections=d.get("sections", {}),
         )
-
-    # --- the Python surface (semsim.compare returns a Report): semsim/report/notebook.py ------
-    def save(self, out_dir: str | Any) -> dict[str, Any]:
-        """Write the command's files (report.json/md/html, a CSV + PNG per matrix) to ``out_dir``;
-        returns ``{file name: path}``."""
-        from semsim.report.notebook import save_report
-
-        return save_report(self, out_dir)
-
-    def attach_files(self, folder: Any, keep: Any = None) -> None:
-        """Remember that the pipeline wrote this report's files to ``folder`` (``keep``: an
-        object, such as a TemporaryDirectory, that must live as long as the report)."""
-        self._files_dir = folder
-        self._files_keep = keep
-
-    def _repr_html_(self) -> str:
-        """Notebook display: headline(s), the score table, the class matrices."""
-        from semsim.report.notebook import repr_html
-
-        return repr_html(self)
 
 
 def validate_report_dict(d: dict[str, Any]) -> None:
