@@ -136,10 +136,11 @@ def _release(cfg: DictConfig) -> None:
 
 
 def _allowed(exclude: tuple[str, ...] = ()) -> list[str]:
-    from semsim.overrides import check_overrides
+    """The top-level options of ``conf/compare.yaml`` (read as a file: no composition)."""
+    from semsim.utils import CONF_DIR
 
-    keys = [str(k) for k in check_overrides("compare", []).keys()]  # noqa: SIM118
-    return [k for k in keys if k not in _GROUPS and k not in exclude] + ["trainer"]
+    keys = [str(k) for k in OmegaConf.load(Path(CONF_DIR, "compare.yaml")).keys()]  # noqa: SIM118
+    return [k for k in keys if k not in (*_GROUPS, "defaults") and k not in exclude] + ["trainer"]
 
 
 def _inputs(a: Any, b: Any, source: str | None) -> tuple[list[str], dict[str, Any]]:
