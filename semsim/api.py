@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 DEFAULT_ENCODER = "effnet_lite0"
 _GROUPS = ("a", "b", "encoder", "hydra")
+_CHOICES = ("trainer",)  # options that pick a config of a group (a plain name, not a string)
 #: options of :func:`embed` (the feature-extraction part of conf/compare.yaml)
 EMBED_OPTIONS = (
     "batch_size", "num_workers", "device", "precision", "channels_last", "cache_dir",
@@ -77,7 +78,8 @@ def _options(
                 f"{where}() got an unknown option {key!r}"
                 + (did_you_mean(key, allowed) or f" (options: {', '.join(sorted(allowed))})")
             )
-        out.append(f"{key}={_value(value, key)}")
+        text = _choice(value, key) if key in _CHOICES and value is not None else _value(value, key)
+        out.append(f"{key}={text}")
     return out
 
 

@@ -174,6 +174,7 @@ def test_import_stays_light_and_compare_is_callable() -> None:
         ({"scores": "fd"}, ValueError, "scores: expected a list"),
         ({"batch_size": 0}, ValueError, "batch_size: expected an integer >= 1"),
         ({"seed": object()}, TypeError, "seed: expected a number, a string"),
+        ({"trainer": "ddp_cpux"}, ValueError, "did you mean `ddp_cpu`"),
     ],
 )
 def test_bad_options_name_the_option(tmp_path: Path, kwargs: dict, error, message: str) -> None:

@@ -195,3 +195,36 @@ def test_states_sync_across_two_gloo_processes(tmp_path: Path) -> None:
             a, b = (ca, cb) if sdef.input == "concepts" else (xa, xb)
             want = engine(a, b)[sdef.key]
             assert float(got[name]) == pytest.approx(want, rel=1e-9, abs=1e-12), (r, name)
+
+
+@pytest.mark.slow  # Lightning start-up
+def test_usable_in_a_lightning_module(tmp_path: Path) -> None:
+    """A user's LightningModule updates the metric in validation_step and logs it: the logged
+    value is the batch function on all validation rows."""
+    import lightning.pytorch as pl
+    from torch.utils.data import DataLoader, TensorDataset
+
+    xa, xb, _, _ = _data(4)
+    rows = torch.from_numpy(np.vstack([xa[:40], xb[:40]]))
+    side = torch.tensor([0] * 40 + [1] * 40)
+
+    class Module(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(6, 1)
+            self.similarity = SimilarityMetric("fd", num_features=6)
+
+        def validation_step(self, batch, _):
+            x, s = batch
+            self.similarity.update(x[s == 0], "a")
+            self.similarity.update(x[s == 1], "b")
+            self.log("val/fd", self.similarity, on_epoch=True, batch_size=len(x))
+
+    trainer = pl.Trainer(
+        accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path,
+    )  # fmt: skip
+    loader = DataLoader(TensorDataset(rows, side), batch_size=16, shuffle=True)
+    (out,) = trainer.validate(Module(), loader, verbose=False)
+    want = SCORES["fd"].compute(xa[:40], xb[:40])
+    assert out["val/fd"] == pytest.approx(want, rel=1e-5)
