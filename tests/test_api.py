@@ -209,7 +209,7 @@ def test_embed_takes_only_extraction_options() -> None:
         semsim.embed(np.zeros((2, 4, 4, 3), np.uint8), batchsize=4)
 
 
-def test_inputs_become_the_same_collection_whatever_their_form() -> None:
+def test_inputs_become_the_same_collection_whatever_their_form(tmp_path: Path) -> None:
     """An array (N, H, W, C) uint8, a tensor (N, C, H, W) in [0, 1], a list of PIL images and a
     dataset of (image, label) hold the same pixels: same fingerprint (so the same cache entry)."""
     import torch
@@ -237,6 +237,13 @@ def test_inputs_become_the_same_collection_whatever_their_form() -> None:
 
     coll = to_collection(Data(), "b")
     assert coll.class_names == ["zero", "one", "two"] and coll.labels.tolist() == [0, 1, 2, 0, 1]
+    files = []
+    for i in range(2):
+        Image.fromarray(x[i]).save(tmp_path / f"{i}.png")
+        files.append(tmp_path / f"{i}.png")
+    coll = to_collection(files, labels=["b", "a"])
+    assert coll.class_names == ["a", "b"] and coll.labels.tolist() == [1, 0]
+    np.testing.assert_array_equal(np.asarray(coll.load_image(1)), x[1])
     mixed = to_collection([x[0], x[1, :4, :5], np.zeros((6, 7), np.uint8)])
     assert isinstance(mixed, ImageListCollection) and len(mixed) == 3
     assert mixed.load_image(1).size == (5, 4) and mixed.load_image(2).mode == "RGB"

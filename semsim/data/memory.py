@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Sequence
+from os import PathLike
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from semsim.data.collection import ArrayCollection, ImageCollection, Transform
+from semsim.data.collection import ArrayCollection, FileCollection, ImageCollection, Transform
 
 _HELD: dict[str, ImageCollection] = {}
 _COUNTER = itertools.count()
@@ -156,7 +157,7 @@ def to_collection(
     """An in-memory collection from images the caller holds.
 
     Args:
-        data: an :class:`ImageCollection` (returned as is); an array ``(N, H, W, C)`` /
+        data: an :class:`ImageCollection` (returned as is); a list of image file paths; an array ``(N, H, W, C)`` /
             ``(N, H, W)`` (uint8, or floats in [0, 1]); a tensor ``(N, C, H, W)``; or a sequence /
             dataset object of images (PIL, arrays ``(H, W, C)``, tensors ``(C, H, W)``) or of
             ``(image, label)`` items (``{"image": ..., "label": ...}`` dicts too).
@@ -172,6 +173,13 @@ def to_collection(
     """
     if isinstance(data, ImageCollection):
         return data
+    if isinstance(data, list | tuple) and data and all(isinstance(x, str | PathLike) for x in data):
+        label_array, names = _labels(
+            list(labels) if labels is not None else [None], class_names, what
+        )
+        return FileCollection(
+            [str(x) for x in data], label_array, names, name=name or f"{what}:files"
+        )
     is_tensor = hasattr(data, "detach") and hasattr(data, "cpu")
     if isinstance(data, np.ndarray) or is_tensor:
         x = _to_uint8(_to_numpy(data), what)
