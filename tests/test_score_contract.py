@@ -55,12 +55,16 @@ class _Set:
 
     features: np.ndarray
     concepts: np.ndarray | None = None
+    content: np.ndarray | None = None
+    rendering: np.ndarray | None = None
     labels: np.ndarray | None = None
     class_names: list[str] | None = None
 
 
 def _as_set(sdef: ScoreDef, x: np.ndarray) -> _Set:
-    return _Set(x[:, :8], x) if sdef.input == "concepts" else _Set(x)
+    if sdef.input == "features":
+        return _Set(x)
+    return _Set(x[:, :8], **{sdef.input: x})
 
 
 def _more_similar(sdef: ScoreDef, x: float, y: float) -> bool:

@@ -94,4 +94,9 @@ def input_of(x: Any, sdef: ScoreDef) -> np.ndarray | None:
 
 def missing_input(sdef: ScoreDef) -> str:
     """The skip reason of a score whose input array is absent."""
+    if sdef.input in ("content", "rendering"):
+        return (
+            f"needs the {sdef.input} view (a second pass over the images, made by `semsim "
+            "compare` on one process without streaming), which these features lack"
+        )
     return f"needs the encoder's `{sdef.input}` (input {sdef.input!r}), which these features lack"

@@ -12,9 +12,12 @@ report order, whether it is the headline). :mod:`semsim.metrics.registry` collec
 ``SCORE_DEFS`` of the package into :data:`SCORES`; nothing else is edited to add a score.
 Today's scores:
 
-* content: ``concept_similarity`` (the headline; :mod:`semsim.metrics.concepts`) and
-  ``prototype_cosine`` (cosine of the two mean embeddings; the draft method).
-* rendering: ``fd`` (reported as ``fd_<encoder>`` or ``fid``; :mod:`semsim.metrics.frechet`),
+* content: ``content_similarity`` (the headline: the share of content in common, a k-NN
+  overlap on features of the images in the pair's common rendering; :mod:`semsim.metrics.content`),
+  ``concept_similarity`` (agreement of the encoder head's concepts; :mod:`semsim.metrics.concepts`)
+  and ``prototype_cosine`` (cosine of the two mean embeddings; the draft method).
+* rendering: ``appearance`` (the second headline: Bhattacharyya coefficient of per-image rendering
+  statistics; :mod:`semsim.metrics.appearance`), ``fd`` (reported as ``fd_<encoder>`` or ``fid``; :mod:`semsim.metrics.frechet`),
   ``kid``/``cmmd`` (:mod:`semsim.metrics.kernels`), ``precision``/``recall``/``density``/
   ``coverage`` (:mod:`semsim.metrics.knn`), ``c2st`` and ``indistinguishability``
   (:mod:`semsim.metrics.classifier`).

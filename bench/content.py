@@ -1,0 +1,305 @@
+"""The content and appearance headlines on visible proxies (issue #21's items 1-5), one table.
+
+Runs the product's own code (``semsim.features.content``: pixel statistics, the pair's common
+rendering, content features through ``extract_features`` and its cache; ``semsim.metrics.content``
+and ``semsim.metrics.appearance``) on:
+
+1. shares: A = CIFAR-10's 4 vehicle classes, B = the same size with 0/25/50/75/100% of its images
+   from 4 animal classes (expected ~1 - p);
+2. renderings of B (disjoint images of the same classes): the seven of the issue and five never
+   used while designing (pixelate, sharpen, JPEG q10, low contrast, blur 2 px);
+3. CIFAR-10 class matrix of A (off-diagonal max, the 5-vs-5 split, the human pairs' ranks) and
+   the margin sim(c, r(c)) > max_d sim(c, d) for every class and rendering;
+4. other domains drawn here: glyphs of the system's fonts (13 letters vs 13 others, the same 13
+   twice, glyphs vs photographs) and semsim's `synthetic` shapes;
+5. appearance ladders (noise, blur, JPEG at increasing strength, 64 images vs the reference) and
+   CIFAKE REAL vs FAKE.
+
+Usage: python bench/content.py --root CIFAR10_DIR [--cifake CIFAKE_DIR] [--n 50] [--size 96]
+    [--out docs/generated/content_table.md]
+Prints markdown; ``--out`` also writes it. Features are cached (``--cache``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+HUMAN_PAIRS = [("cat", "dog"), ("automobile", "truck"), ("deer", "horse"), ("airplane", "ship")]
+
+
+def _jpeg(im: Image.Image, q: int) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=q)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def _noise(im: Image.Image, rng: np.random.Generator, s: float = 0.08) -> Image.Image:
+    a = np.asarray(im).astype(np.float32) / 255 + rng.normal(0, s, (im.height, im.width, 3))
+    return Image.fromarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8))
+
+
+def _jitter(im: Image.Image, rng: np.random.Generator) -> Image.Image:
+    for enh in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
+        im = enh(im).enhance(float(rng.uniform(0.6, 1.4)))
+    return im
+
+
+def _downup(im: Image.Image, f: int = 2, m: int = Image.BICUBIC) -> Image.Image:
+    return im.resize((im.width // f, im.height // f), m).resize(im.size, m)
+
+
+RENDERINGS = {
+    "JPEG q25": lambda im, rng: _jpeg(im, 25),
+    "blur 1.2 px": lambda im, rng: im.filter(ImageFilter.GaussianBlur(1.2)),
+    "2x down-up": lambda im, rng: _downup(im),
+    "grayscale": lambda im, rng: im.convert("L").convert("RGB"),
+    "h-flip": lambda im, rng: im.transpose(Image.FLIP_LEFT_RIGHT),
+    "colour jitter": _jitter,
+    "noise 0.08": _noise,
+}
+HELD_OUT = {
+    "pixelate 2x*": lambda im, rng: _downup(im, 2, Image.NEAREST),
+    "sharpen*": lambda im, rng: im.filter(ImageFilter.UnsharpMask(2, 150, 0)),
+    "JPEG q10*": lambda im, rng: _jpeg(im, 10),
+    "contrast 0.5*": lambda im, rng: ImageEnhance.Contrast(im).enhance(0.5),
+    "blur 2 px*": lambda im, rng: im.filter(ImageFilter.GaussianBlur(2.0)),
+}
+
+
+def load_cifar(root: Path, lo: int, hi: int, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    ims, ys = [], []
+    for c in classes:
+        for f in sorted((root / "test" / c).glob("*.jpg"))[lo:hi]:
+            ims.append(np.asarray(Image.open(f).convert("RGB")))
+            ys.append(CLASSES.index(c))
+    return np.stack(ims), np.array(ys)
+
+
+def render(arr: np.ndarray, fn, seed: int = 1) -> np.ndarray:  # noqa: ANN001
+    rng = np.random.default_rng(seed)
+    return np.stack([np.asarray(fn(Image.fromarray(a), rng)) for a in arr])
+
+
+def glyphs(letters: str, n: int, seed: int, fonts: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` 32-px images per letter: a random font, size, offset and rotation, dark on light."""
+    rng = np.random.default_rng(seed)
+    ims, ys = [], []
+    for k, ch in enumerate(letters):
+        for _ in range(n):
+            font = ImageFont.truetype(str(fonts[rng.integers(len(fonts))]), int(rng.integers(18, 28)))
+            im = Image.new("L", (48, 48), int(rng.integers(200, 256)))
+            ImageDraw.Draw(im).text(
+                (24 + rng.integers(-4, 5), 24 + rng.integers(-4, 5)), ch,
+                fill=int(rng.integers(0, 60)), font=font, anchor="mm",
+            )  # fmt: skip
+            im = im.rotate(float(rng.uniform(-15, 15)), fillcolor=230).resize((32, 32), Image.BICUBIC)
+            ims.append(np.asarray(im.convert("RGB")))
+            ys.append(k)
+    return np.stack(ims), np.array(ys)
+
+
+class Bench:
+    def __init__(self, size: int, cache: str) -> None:
+        from semsim.encoders import EncoderSpec
+
+        self.spec = EncoderSpec(
+            name="tf_efficientnet_lite0", image_size=size, crop_pct=1.0, key="effnet_lite0"
+        )
+        self.extract = {"batch_size": 100, "num_workers": 0, "cache_dir": cache, "progress": False}
+
+    def coll(self, arr: np.ndarray, y: np.ndarray | None, name: str):  # noqa: ANN201
+        from semsim.data.memory import to_collection
+
+        return to_collection(arr, name=name, labels=None if y is None else list(y))
+
+    def views(self, a: np.ndarray, b: np.ndarray | None, ya=None, yb=None):  # noqa: ANN001, ANN201
+        """Content features and rendering statistics of A (and B) in their common rendering."""
+        from semsim.features import Features
+        from semsim.features.content import content_views
+
+        colls = {"a": self.coll(a, ya, "A")}
+        if b is not None:
+            colls["b"] = self.coll(b, yb, "B")
+        empty = {w: Features(np.zeros((len(c), 0), np.float32), None, None) for w, c in colls.items()}
+        out = content_views(colls, empty, self.spec, self.extract)
+        return {w: (f.content, f.rendering) for w, f in out.items()}
+
+
+def content(a: np.ndarray, b: np.ndarray) -> float:
+    from semsim.metrics.content import content_overlap
+
+    return content_overlap(a, b)["content_similarity"]
+
+
+def appearance(a: np.ndarray, b: np.ndarray) -> float:
+    from semsim.metrics.appearance import bhattacharyya_coefficient
+
+    return bhattacharyya_coefficient(a, b)["appearance"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--root", required=True, type=Path, help="CIFAR-10 folder (test/<class>/)")
+    p.add_argument("--cifake", type=Path, default=None, help="CIFAKE folder (train/REAL|FAKE)")
+    p.add_argument("--n", type=int, default=50, help="images per class and set")
+    p.add_argument("--size", type=int, default=96, help="encoder input size")
+    p.add_argument("--cache", default="~/.cache/semsim")
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    t0 = time.time()
+    bench = Bench(args.size, args.cache)
+    n = args.n
+    lines = [f"Encoder `effnet_lite0` at {args.size} px, {n} CIFAR-10 test images per class and "
+             "set (A: the first n, B: the next n); k-NN content overlap; `*` = rendering never "
+             "used while designing.", ""]  # fmt: skip
+    out = lines.append
+
+    # 3. class matrix of A (gray view) and the renderings' margins
+    A, ya = load_cifar(args.root, 0, n, CLASSES)
+    B, yb = load_cifar(args.root, n, 2 * n, CLASSES)
+    ca, ra = bench.views(A, None)["a"]
+    k = len(CLASSES)
+    M = np.ones((k, k))
+    for i in range(k):
+        for j in range(i + 1, k):
+            M[i, j] = M[j, i] = content(ca[ya == i], ca[ya == j])
+    off = M[~np.eye(k, dtype=bool)]
+    veh, ani = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
+    split = content(ca[np.isin(ya, veh)], ca[np.isin(ya, ani)])
+    order = np.argsort(-np.triu(M, 1), axis=None)
+    top = [(CLASSES[x // k], CLASSES[x % k]) for x in order[:6]]
+    out("## Class matrix of A (content view, 10 x 10)")
+    out("")
+    out(f"- off-diagonal max **{off.max():.2f}** (target <= 0.8), mean {off.mean():.2f}")
+    out(f"- classes 0-4 vs 5-9: **{split:.2f}** (target <= 0.5)")
+    out("- most similar pairs: " + ", ".join(f"{x}/{y} {M[CLASSES.index(x), CLASSES.index(y)]:.2f}"
+                                            for x, y in top))  # fmt: skip
+    human = [p for p in HUMAN_PAIRS if p in top[:6] or p[::-1] in top[:6]]
+    out(f"- human pairs among the top 6: {len(human)}/4")
+    out("")
+    # 2. renderings (+ margin)
+    out("## Renderings of B (same classes, disjoint images)")
+    out("")
+    out("| B rendered as | content | margin: classes with sim(c, r(c)) > max_d sim(c, d) | "
+        "worst margin | appearance |")  # fmt: skip
+    out("|---|---|---|---|---|")
+    max_other = np.where(np.eye(k, dtype=bool), -1, M).max(axis=1)
+    for name, fn in {"as is": lambda im, rng: im, **RENDERINGS, **HELD_OUT}.items():
+        Br = B if name == "as is" else render(B, fn)
+        v = bench.views(A, Br)
+        (fa, sa), (fb, sb) = v["a"], v["b"]
+        diag = np.array([content(fa[ya == c], fb[yb == c]) for c in range(k)])
+        ok = int((diag > max_other).sum())
+        out(f"| {name} | **{content(fa, fb):.2f}** | {ok}/10 | {np.min(diag - max_other):+.2f} | "
+            f"{appearance(sa, sb):.2f} |")  # fmt: skip
+        print(lines[-1], file=sys.stderr, flush=True)
+    out("")
+    # 1. shares
+    vehicles = ["airplane", "automobile", "ship", "truck"]
+    animals = ["cat", "deer", "dog", "horse"]
+    VA, _ = load_cifar(args.root, 0, n, vehicles)
+    out("## Shares: A = 4 vehicle classes, B with a share p of 4 animal classes")
+    out("")
+    out("| p | content | 1 - p |")
+    out("|---|---|---|")
+    for pct in (0, 25, 50, 75, 100):
+        m_ani = round(len(vehicles) * n * pct / 100)
+        VB, _ = load_cifar(args.root, n, 2 * n, vehicles)
+        AB, _ = load_cifar(args.root, n, 2 * n, animals)
+        rng = np.random.default_rng(pct)
+        mix = np.concatenate([VB[rng.permutation(len(VB))[: len(VB) - m_ani]],
+                              AB[rng.permutation(len(AB))[:m_ani]]])  # fmt: skip
+        v = bench.views(VA, mix)
+        out(f"| {pct / 100:.2f} | **{content(v['a'][0], v['b'][0]):.2f}** | {1 - pct / 100:.2f} |")
+    out("")
+    # 4. other domains
+    fonts = sorted(Path("/usr/share/fonts").rglob("*.ttf"))
+    fonts = [f for f in fonts if "Math" not in f.name]
+    out(f"## Other domains (glyphs drawn from {len(fonts)} system fonts, 32 px; shapes)")
+    out("")
+    g1, _ = glyphs("ABCDEFGHIJKLM", max(n // 2, 20), 0, fonts)
+    g1b, _ = glyphs("ABCDEFGHIJKLM", max(n // 2, 20), 1, fonts)
+    g2, _ = glyphs("NOPQRSTUVWXYZ", max(n // 2, 20), 2, fonts)
+    half = len(fonts) // 2
+    gf1, _ = glyphs("ABCDEFGHIJKLM", max(n // 2, 20), 3, fonts[:half])
+    gf2, _ = glyphs("ABCDEFGHIJKLM", max(n // 2, 20), 4, fonts[half:])
+    rows = [
+        ("same 13 letters, two samples (target >= 0.85)", g1, g1b),
+        ("same 13 letters, disjoint font halves", gf1, gf2),
+        ("13 letters vs 13 other letters (target <= 0.5)", g1, g2),
+        ("letters vs CIFAR-10 photographs (target <= 0.1)", g1, A[: len(g1)]),
+    ]
+    from semsim.data.sources.synthetic import synthetic
+
+    shapes = [synthetic(n_classes=8, n_per_class=max(n // 2, 20), seed=s, image_size=32) for s in (0, 1)]
+    sh = [np.stack([np.asarray(c.load_image(i).convert("RGB")) for i in range(len(c))]) for c in shapes]
+    shy = [np.asarray(c.labels) for c in shapes]
+    rows += [("synthetic shapes, two samples (target >= 0.85)", sh[0], sh[1])]
+    classes = np.unique(shy[0])
+    lo, hi = classes[: len(classes) // 2], classes[len(classes) // 2:]
+    rows += [("shapes: half the shape types vs the other half (target <= 0.5)",
+              sh[0][np.isin(shy[0], lo)], sh[1][np.isin(shy[1], hi)])]  # fmt: skip
+    out("| case | content | appearance |")
+    out("|---|---|---|")
+    for label, x, y in rows:
+        v = bench.views(x, y)
+        out(f"| {label} | **{content(v['a'][0], v['b'][0]):.2f}** | "
+            f"{appearance(v['a'][1], v['b'][1]):.2f} |")  # fmt: skip
+        print(lines[-1], file=sys.stderr, flush=True)
+    out("")
+    # 5. appearance ladders (64 images vs the reference A) and CIFAKE
+    out("## Appearance ladders: 64 images of B vs A")
+    out("")
+    ref = bench.views(A, None)["a"][1]
+    rng = np.random.default_rng(0)
+    B64 = B[rng.permutation(len(B))[:64]]
+    ladders = {
+        "noise sigma": ([0.0, 0.01, 0.02, 0.04, 0.08], lambda v: lambda im, r: _noise(im, r, v)),
+        "blur px": ([0.0, 0.3, 0.6, 1.0, 1.5], lambda v: lambda im, r: im.filter(
+            ImageFilter.GaussianBlur(v))),
+        "JPEG quality": ([95, 75, 50, 25, 10], lambda v: lambda im, r: _jpeg(im, v)),
+        "colour saturation": ([1.0, 0.8, 0.6, 0.4, 0.2], lambda v: lambda im, r:
+                              ImageEnhance.Color(im).enhance(v)),
+    }  # fmt: skip
+    from semsim.features.content import collection_statistics
+
+    out("| ladder | strengths | appearance | monotone |")
+    out("|---|---|---|---|")
+    for label, (vals, mk) in ladders.items():
+        got = []
+        for v in vals:
+            st = collection_statistics(bench.coll(render(B64, mk(v)), None, "B"), bench.spec)
+            got.append(appearance(ref, st.stats))
+        mono = all(x >= y - 1e-9 for x, y in zip(got, got[1:], strict=False))
+        out(f"| {label} | {vals} | {', '.join(f'{g:.2f}' for g in got)} | {'yes' if mono else 'no'} |")
+    out("")
+    if args.cifake is not None:
+        real = sorted((args.cifake / "train" / "REAL").glob("*.jpg"))[: 10 * n]
+        fake = sorted((args.cifake / "train" / "FAKE").glob("*.jpg"))[: 10 * n]
+        ld = lambda fs: np.stack([np.asarray(Image.open(f).convert("RGB")) for f in fs])  # noqa: E731
+        v = bench.views(ld(real), ld(fake))
+        out(f"## CIFAKE ({len(real)} REAL vs {len(fake)} FAKE training images)")
+        out("")
+        out(f"content **{content(v['a'][0], v['b'][0]):.2f}**, appearance "
+            f"**{appearance(v['a'][1], v['b'][1]):.2f}**")  # fmt: skip
+        out("")
+    out(f"({time.time() - t0:.0f} s)")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""The content headline (k-NN overlap on content features), the appearance headline
+(Bhattacharyya coefficient of rendering statistics) and the common rendering, against
+independent float64 computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.distance import cdist
+
+from semsim.features.rendering import (
+    SAME_RENDERING,
+    STAT_NAMES,
+    CommonRendering,
+    image_statistics,
+    matching_gains,
+)
+from semsim.metrics.appearance import bhattacharyya_coefficient
+from semsim.metrics.content import content_overlap, knn_accuracy
+
+
+def _knn_reference(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    """Leave-one-out k-NN accuracy by brute force (scipy cosine distances, explicit loop)."""
+    x = np.concatenate([a, b])
+    y = np.r_[np.zeros(len(a)), np.ones(len(b))]
+    d = cdist(x, x, "cosine")
+    right = 0.0
+    for i in range(len(x)):
+        d_i = d[i].copy()
+        d_i[i] = np.inf
+        vote = y[np.argsort(d_i, kind="stable")[:k]].mean()
+        right += 0.5 if vote == 0.5 else float((vote > 0.5) == (y[i] == 1))
+    return right / len(x)
+
+
+def test_knn_accuracy_matches_brute_force():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(60, 7))
+    b = rng.normal(size=(60, 7)) + 0.4
+    for k in (1, 4, 10):
+        assert knn_accuracy(a, b, k=k) == pytest.approx(_knn_reference(a, b, k), abs=1e-12)
+
+
+def test_unequal_sizes_are_balanced_by_subsampling():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(50, 5)), rng.normal(size=(200, 5))
+    acc = knn_accuracy(a, b, k=5, seed=3)
+    keep = np.sort(np.random.default_rng(3).permutation(200)[:50])  # the function's one draw
+    assert acc == pytest.approx(_knn_reference(a, b[keep], 5), abs=1e-12)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.25, 0.5, 0.75, 1.0])
+def test_content_reads_as_the_shared_share(p):
+    """B takes a share p of its rows from a cluster far from A's: the overlap reads ~1 - p."""
+    rng = np.random.default_rng(int(p * 100))
+    n, d = 400, 16
+    centres = rng.normal(size=(4, d)) * 3
+    a = centres[rng.integers(4, size=n)] + rng.normal(size=(n, d))
+    m = int(round(p * n))
+    own = centres[rng.integers(4, size=n - m)] + rng.normal(size=(n - m, d))
+    foreign = rng.normal(size=(m, d)) + 12.0
+    b = np.concatenate([own, foreign])
+    assert content_overlap(a, b)["content_similarity"] == pytest.approx(1 - p, abs=0.15)
+
+
+def test_identical_distributions_read_near_one_and_disjoint_near_zero():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(300, 8)), rng.normal(size=(300, 8))
+    assert content_overlap(a, b)["content_similarity"] >= 0.85
+    assert content_overlap(a, b + 20)["content_similarity"] <= 0.05
+
+
+def _bc_gauss_1d(m1: float, s1: float, m2: float, s2: float) -> float:
+    """Closed form of the Bhattacharyya coefficient of two 1-D Gaussians."""
+    v = (s1**2 + s2**2) / 2
+    return float(np.sqrt(s1 * s2 / v) * np.exp(-((m1 - m2) ** 2) / (8 * v)))
+
+
+def test_appearance_is_the_gaussian_bhattacharyya_coefficient():
+    rng = np.random.default_rng(4)
+    n = 200_000
+    for (m2, s2) in ((0.5, 1.0), (1.0, 2.0), (3.0, 0.5)):
+        a = rng.normal(0.0, 1.0, size=(n, 1))
+        b = rng.normal(m2, s2, size=(n, 1))
+        got = bhattacharyya_coefficient(a, b)["appearance"]
+        # diagonal shrinkage is a no-op in 1-D; standardising both by the pooled scale changes
+        # nothing either (BC is affine invariant)
+        assert got == pytest.approx(_bc_gauss_1d(0, 1, m2, s2), abs=0.01)
+
+
+def test_appearance_falls_monotonically_with_a_growing_shift():
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(300, 6))
+    vals = [bhattacharyya_coefficient(a, rng.normal(size=(300, 6)) + s)["appearance"]
+            for s in (0.0, 0.2, 0.5, 1.0, 2.0)]  # fmt: skip
+    assert vals[0] >= 0.9
+    assert all(x > y for x, y in zip(vals, vals[1:], strict=False))
+
+
+def _mirror_filter_reference(y: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """float64 numpy: mean removed, even extension to 2S, radial gain, back, mean restored."""
+    s = y.shape[0]
+    mu = y.mean()
+    e = np.block([[y - mu, (y - mu)[:, ::-1]], [(y - mu)[::-1], (y - mu)[::-1, ::-1]]])
+    f = np.fft.fftfreq(2 * s) * 2 * s
+    rad = np.minimum(np.rint(np.hypot(f[:, None], f[None, :])), s).astype(int)
+    out = np.fft.ifft2(np.fft.fft2(e) * gain[rad]).real[:s, :s] + mu
+    return np.clip(out, 0, 1)
+
+
+def test_common_rendering_is_grayscale_then_the_radial_filter():
+    rng = np.random.default_rng(6)
+    s = 16
+    rgb = rng.uniform(0.2, 0.8, size=(3, s, s)).astype(np.float32)
+    mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+    x = (torch.from_numpy(rgb) - 0.5) / 0.5
+    luma = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+    ident = CommonRendering(None, mean, std)(x).numpy() * 0.5 + 0.5
+    np.testing.assert_allclose(ident, np.broadcast_to(luma, (3, s, s)), atol=1e-6)
+    gain = np.exp(-0.5 * (np.arange(s + 1) / 4.0) ** 2)
+    got = CommonRendering(gain, mean, std)(x).numpy() * 0.5 + 0.5
+    want = _mirror_filter_reference(luma.astype(np.float64), gain)
+    np.testing.assert_allclose(got[1], want, atol=1e-5)
+    assert CommonRendering(gain, mean, std).provenance() != CommonRendering(None, mean, std).provenance()
+
+
+def test_matching_gains_bring_both_spectra_to_their_minimum():
+    f = np.arange(33, dtype=float)
+    pa = 1.0 / (1 + f) ** 2
+    pb = pa * np.exp(-((f / 8.0) ** 2))  # B: A blurred
+    ga, gb = matching_gains(pa, pb)
+    assert np.all(gb == 1.0) and ga[0] == 1.0
+    inner = slice(2, 30)  # away from the 3-tap smoothing's edges
+    np.testing.assert_allclose((ga**2 * pa)[inner], np.minimum(pa, pb)[inner], rtol=0.15)
+    same_a, same_b = matching_gains(pa, pa * 1.1)
+    assert np.all(same_a == 1.0) and np.all(same_b == 1.0)  # 1.1x power: within SAME_RENDERING
+    assert SAME_RENDERING < 1 / np.sqrt(1.1)
+
+
+def test_image_statistics_against_numpy():
+    rng = np.random.default_rng(7)
+    x = torch.from_numpy(rng.uniform(size=(2, 3, 32, 32)).astype(np.float32))
+    x[1] = x[1, :1].expand(3, -1, -1)  # a gray image
+    stats, power = image_statistics(x)
+    assert stats.shape == (2, len(STAT_NAMES))
+    names = list(STAT_NAMES)
+    luma = (x.numpy() * np.array([0.299, 0.587, 0.114])[None, :, None, None]).sum(1)
+    np.testing.assert_allclose(stats[:, names.index("brightness")], luma.mean((1, 2)), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.exp(stats[:, names.index("log_contrast")]), luma.var((1, 2)), rtol=1e-5
+    )
+    shares = np.exp(stats[:, : names.index("log_contrast")])
+    np.testing.assert_allclose(shares.sum(1), 1.0, atol=1e-4)
+    assert stats[1, names.index("log_colourfulness")] == pytest.approx(np.log(1e-6), abs=1e-6)
+    assert power.shape == (33,) and np.all(power >= 0)
+
+
+def test_the_registry_makes_content_and_appearance_the_two_headlines():
+    from semsim import metrics
+
+    assert metrics.headline_def().name == "content_similarity"
+    heads = [d.name for d in metrics.SCORES.values() if d.appearance_headline]
+    assert heads == ["appearance"]
