@@ -1,4 +1,4 @@
-"""Every command in README.md's (and docs/report.md's) code blocks is checked or accounted for.
+"""Every command in the code blocks of README.md and docs/*.md is checked or accounted for.
 
 A ``semsim ...`` / ``python -m semsim...`` line goes through what the command line does before
 it runs anything (Hydra's argument parser, :func:`semsim.cli.read_sources` for folders,
@@ -22,12 +22,12 @@ from semsim.cli import COMMANDS, PAIR_SCORE_KEYS, main, read_sources
 from semsim.overrides import check_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ("README.md", "docs/report.md")
+DOCS = ("README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")))
 
 #: command lines that are not semsim commands: (pattern, where they are exercised)
 COVERED_ELSEWHERE: list[tuple[str, str]] = [
     (
-        r"make (install|test|test-full|lint|format|smoke)\b",
+        r"make (install|test|test-full|lint|format|smoke|docs|screenshots)\b",
         "Makefile targets (checked to exist below); `make test` is what .ci/run runs in CI",
     ),
     (
@@ -40,6 +40,15 @@ COVERED_ELSEWHERE: list[tuple[str, str]] = [
         r"(PYTHONPATH=\S+ )?(\.venv/bin/)?python bench/\w+\.py\b",
         "bench/ scripts, run by hand for "
         "the README's measured numbers; tests/test_metrics_speed.py covers their kernels",
+    ),
+    (
+        r"make numbers\b|(PYTHONPATH=\S+ )?(\.venv/bin/)?python docs/numbers\.py\b",
+        "tests/test_docs.py (the regions of every page against docs/generated/); the writers are "
+        "bench scripts and docs/experiments.py",
+    ),
+    (
+        r"(PYTHONPATH=\S+ )?(\.venv/bin/)?python docs/experiments\.py\b",
+        "tests/test_docs.py::test_experiments_writer_reads_a_report (on a synthetic report.json)",
     ),
     (r"bench/gpu\.sh\b", "GPU bench script (needs a GPU; tests/test_gpu.py is its test half)"),
     (
@@ -147,8 +156,11 @@ def test_every_readme_command_is_checked_or_covered(
         (tmp_path / d).mkdir()
     (tmp_path / "file.bin").write_bytes(b"")
     makefile = (ROOT / "Makefile").read_text("utf-8")
-    checked, failures, unknown = 0, [], []
+    checked, failures, unknown, seen = 0, [], [], set()
     for doc, line in _all_lines():
+        if line in seen:  # the same line on two pages (README and docs/) is checked once
+            continue
+        seen.add(line)
         argv = _semsim_argv(shlex.split(line))
         if argv is None:
             if line.startswith("make "):
@@ -201,8 +213,8 @@ def test_a_stale_option_is_caught(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_extraction_finds_the_commands() -> None:
     lines = [ln for _, ln in _all_lines()]
     # a continued line is joined, quotes kept as one word, comments dropped
-    joined = next(ln for ln in lines if "b.kinds=[FAKE]" in ln)
-    assert joined.startswith("semsim compare a=cifake") and "matrix_scores=" in joined
+    joined = next(ln for ln in lines if "b.kinds=[FAKE]" in ln and "matrix_scores=" in ln)
+    assert joined.startswith("semsim compare a=cifake")
     assert not any("#" in ln for ln in lines)
     assert any(_semsim_argv(shlex.split(ln)) == ("pair-score", shlex.split(ln)[3:]) for ln in lines)
 
