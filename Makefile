@@ -72,7 +72,7 @@ docs: install
 	$(PY) -m mkdocs build --strict
 
 numbers: install
-	$(PY) docs/numbers.py run $(NUMBERS)
+	$(PY) docs/measured.py run $(NUMBERS)
 
 screenshots: install
 	PYTHONPATH=$(CURDIR) $(PY) docs/screenshots.py --data $(SHOTS_DATA)

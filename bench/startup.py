@@ -89,7 +89,7 @@ def main() -> None:
 def record_startup(rows: list[list[str]], repeat: int) -> None:
     """docs/generated/bench_startup.json: the table, and the few values the pages quote."""
     sys.path.insert(0, str(ROOT))
-    from docs.numbers import record
+    from docs.measured import record
 
     by_case = {r[0]: r for r in rows}
     typos = [float(r[1]) for r in rows if r[0].startswith("typo")]

@@ -6,7 +6,7 @@
 ``REPORT_DIR`` is the ``out_dir`` of the ``semsim compare`` command that docs/experiments.md
 shows for the experiment. ``cifar10_compare`` lists each class matrix's most and least similar
 class pairs; ``cifake_compare`` the A-vs-B scores with intervals and noise floors. Then
-``make numbers`` (or ``python docs/numbers.py sync``) refills README.md and docs/experiments.md.
+``make numbers`` (or ``python docs/measured.py sync``) refills README.md and docs/experiments.md.
 The headline is read from the report (``similarity.basis``), so a new headline score needs no
 change here.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from docs.numbers import record  # noqa: E402
+from docs.measured import record  # noqa: E402
 
 
 def fmt(v: float | None) -> str:

@@ -10,7 +10,7 @@ marked regions, invisible once rendered (GitHub and the mkdocs site alike)::
     <!-- /table -->
     FD is <!-- n:bench_metrics/fd_speedup -->11.2x<!-- /n --> faster   one value, inline
 
-``python docs/numbers.py sync`` rewrites every region from the files; ``check`` (and
+``python docs/measured.py sync`` rewrites every region from the files; ``check`` (and
 ``tests/test_docs.py``) fails on a region whose text differs from its file, a key that is not
 there, or a file no :data:`SOURCES` entry writes. ``list`` says which command writes which file;
 ``run NAME...`` runs those commands, then syncs (``make numbers``).

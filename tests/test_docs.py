@@ -1,6 +1,6 @@
 """README.md and docs/ stay true: no placeholders, no dead links, numbers equal their source.
 
-The numbers mechanism is docs/numbers.py (described in docs/numbers.md): measured values live in
+The numbers mechanism is docs/measured.py (described in docs/numbers.md): measured values live in
 docs/generated/*.json, written by the script that measured them, and pages quote them in marked
 regions. These tests fail when a page's number differs from its file, when the README holds a
 measurement outside a region, on ``TODO``/``TBD``/``EVIDENCE_MEASURED``, on a relative link or
@@ -31,7 +31,7 @@ def _load(name: str):
     return mod
 
 
-numbers = _load("numbers")
+numbers = _load("measured")
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 PLACEHOLDER = re.compile(r"\b(TODO|TBD|EVIDENCE_MEASURED|FIXME|XXX)\b")
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")

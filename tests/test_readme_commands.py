@@ -42,7 +42,7 @@ COVERED_ELSEWHERE: list[tuple[str, str]] = [
         "the README's measured numbers; tests/test_metrics_speed.py covers their kernels",
     ),
     (
-        r"make numbers\b|(PYTHONPATH=\S+ )?(\.venv/bin/)?python docs/numbers\.py\b",
+        r"make numbers\b|(PYTHONPATH=\S+ )?(\.venv/bin/)?python docs/measured\.py\b",
         "tests/test_docs.py (the regions of every page against docs/generated/); the writers are "
         "bench scripts and docs/experiments.py",
     ),
