@@ -66,7 +66,9 @@ SOURCES: dict[str, Source] = {
     "bench_compare": Source(
         f"{PY} bench/compare.py --n 1000 --record", "2 x 1,000-image compare, cold and cached"
     ),
-    "bench_duplicates": Source(f"{PY} bench/duplicates.py --record", "near-duplicate threshold"),
+    "bench_duplicates": Source(
+        f"{PY} bench/duplicates.py --n 300 --record", "near-duplicate threshold on CIFAR-10"
+    ),
     "experiment_cifar10_compare": Source(
         f"{PY} docs/experiments.py cifar10_compare REPORT_DIR",
         "experiment 1 without training: its report.json, read by docs/experiments.py",

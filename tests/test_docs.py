@@ -266,3 +266,27 @@ def test_mkdocs_builds_offline_and_strict(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "site" / "benchmarks.html").is_file()
+
+
+@pytest.mark.slow  # a minute under load: every score's class matrix, even at toy sizes
+def test_bench_metrics_record_writes_the_tables_the_page_includes(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """bench/metrics.py --record, at toy sizes: every key the pages quote is written."""
+    monkeypatch.setattr(numbers, "GENERATED", tmp_path)
+    spec = importlib.util.spec_from_file_location("bench_metrics", ROOT / "bench" / "metrics.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setitem(sys.modules, "docs.measured", numbers)
+    fd = bench.bench_fd(32, 200, 20)
+    mat = bench.bench_class_matrix(8, 20, 3, check=False)
+    bench.record_metrics(fd, mat, 0.0)
+    capsys.readouterr()
+    data = json.loads((tmp_path / "bench_metrics.json").read_text("utf-8"))
+    pages = "".join(p.read_text("utf-8") for p in PAGES)
+    quoted = {m["nkey"] or m["tkey"] for m in numbers.REGION.finditer(pages)}
+    wanted = {k.split("/")[1] for k in quoted if k.startswith("bench_metrics/")}
+    assert wanted <= set(data["values"]) | set(data["tables"])
+    assert data["tables"]["fd"]["rows"][1][0] == "scipy `sqrtm`"
+    assert all(len(r) == 3 for r in data["tables"]["matrix"]["rows"])
+    assert data["values"]["matrix_x_gram"].endswith("x")
