@@ -101,6 +101,7 @@ def record_startup(rows: list[list[str]], repeat: int) -> None:
             "typo_cpu": f"{min(typos):.1f}-{max(typos):.1f} s",
             "help_cpu": f"{min(helps):.1f}-{max(helps):.1f} s",
             "first_image_cpu": f"{float(first[1]):.2f} s",
+            "torch_cpu": f"{float(rows[-1][1]):.2f} s",  # the reference row: import torch
         },
         tables={
             "cases": {"columns": ["case", "CPU s", "wall s", "exit"], "align": "lrrr", "rows": rows}
