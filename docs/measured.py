@@ -79,9 +79,19 @@ SOURCES: dict[str, Source] = {
         "experiment 2 without training: its report.json, read by docs/experiments.py",
         "manual",
     ),
-    "experiment_runs": Source(
-        "make run DATA=/path/to/cifar10; python -m semsim.train experiment=cifake_cpu ...",
-        "training runs (accuracy, wall time): written from the run folders by hand",
+    "experiment_cifar10_cpu": Source(
+        f"{PY} docs/experiments.py cifar10_cpu RUN_DIR",
+        "experiment 1 with training (make run): its run folder, read by docs/experiments.py",
+        "manual",
+    ),
+    "experiment_cifake_cpu": Source(
+        f"{PY} docs/experiments.py cifake_cpu RUN_DIR",
+        "experiment 2 with training (experiment=cifake_cpu): its run folder",
+        "manual",
+    ),
+    "experiment_cifake_choice": Source(
+        "short runs of candidate set-ups on a CIFAKE subset (by hand, round 1)",
+        "how cifake_cpu was chosen: no script; the set-ups are described on the page",
         "manual",
     ),
 }

@@ -290,3 +290,41 @@ def test_bench_metrics_record_writes_the_tables_the_page_includes(
     assert data["tables"]["fd"]["rows"][1][0] == "scipy `sqrtm`"
     assert all(len(r) == 3 for r in data["tables"]["matrix"]["rows"])
     assert data["values"]["matrix_x_gram"].endswith("x")
+
+
+def test_run_writers_read_a_run_folder(tmp_path: Path, monkeypatch) -> None:
+    """docs/experiments.py cifar10_cpu / cifake_cpu on a run folder laid out as semsim.train's."""
+    monkeypatch.setattr(numbers, "GENERATED", tmp_path)
+    experiments = _load("experiments")
+    monkeypatch.setattr(experiments, "record", numbers.record)
+    run = tmp_path / "run"
+    metrics = {"test/acc": 0.7812, "val/acc_best": 0.793, "test/auc": 0.99671, "test/ece": 0.007}
+    (run / "similarity" / "pretrained").mkdir(parents=True)
+    (run / "similarity" / "test").mkdir()
+    (run / "optimized_metric.json").write_text(json.dumps({"metrics": metrics}), "utf-8")
+    (run / "task.log").write_text(
+        "[2026-11-28 18:00:00,001][semsim][INFO] - start\nno stamp\n"
+        "[2026-11-28 18:06:52,900][semsim][INFO] - done\n",
+        "utf-8",
+    )
+    labels = ["cat", "dog", "ship"]
+    for stage, v in (("pretrained", [0.9, 0.8, 0.7]), ("test", [0.6, 0.2, 0.1])):
+        m = [[1, v[0], v[1]], [v[0], 1, v[2]], [v[1], v[2], 1]]
+        report = {"matrices": {"prototype_cosine": {"labels": labels, "values": m}},
+                  "meta": {"pair_score_means": {"real_real": 0.9214, "real_fake": 0.0821}}}  # fmt: skip
+        (run / "similarity" / stage / "report.json").write_text(json.dumps(report), "utf-8")
+
+    assert experiments.main(["cifar10_cpu", str(run)]) == 0
+    data = json.loads((tmp_path / "experiment_cifar10_cpu.json").read_text("utf-8"))
+    assert data["values"] == {"test_acc": "78.1%", "val_acc_best": "79.3%", "wall": "6 min 52 s"}
+    fine = data["tables"]["finetune"]["rows"]
+    assert fine[0] == ["mean off-diagonal cosine", "0.80", "0.30"]  # (0.9 + 0.8 + 0.7) / 3
+    assert fine[1][2] == "cat/dog 0.60, cat/ship 0.20, dog/ship 0.10"
+    assert fine[2][1] == "dog/ship 0.70, cat/ship 0.80"
+
+    assert experiments.main(["cifake_cpu", str(run)]) == 0
+    rows = json.loads((tmp_path / "experiment_cifake_cpu.json").read_text("utf-8"))["tables"]
+    rows = dict(map(tuple, rows["cifake_cpu"]["rows"]))
+    assert rows["test AUC / ECE"] == "0.9967 / 0.0070"
+    assert rows["pair score, mean over real-real / real-fake pairs"] == "0.921 / 0.082"
+    assert experiments.main(["cifar10_cpu", str(tmp_path / "nowhere")]) == 2
