@@ -187,13 +187,21 @@ def test_readme_is_short_and_every_page_is_in_the_site() -> None:
     assert sorted(in_nav) == on_disk
 
 
-def test_readme_picture_is_made_by_the_screenshot_script() -> None:
+def test_readme_picture_is_made_by_the_screenshot_script(tmp_path: Path) -> None:
+    """The README's picture is one `make screenshots` writes, and its compare commands are valid
+    `semsim compare` options (the script runs the command line's own pipeline)."""
+    from semsim.overrides import check_overrides
+
+    shots = _load("screenshots")
     readme = (ROOT / "README.md").read_text("utf-8")
     pictures = re.findall(r"!\[[^\]]*\]\((docs/img/[^)]+)\)", readme)
-    script = (ROOT / "docs" / "screenshots.py").read_text("utf-8")
-    names = re.findall(r'shoot\(page, "(\w+)"\)', script)
+    names = shots.examples(tmp_path, 20)
     made = {f"docs/img/html_{n}_{part}.png" for n in names for part in ("top", "evidence")}
     assert pictures and set(pictures) <= made
+    assert all((ROOT / p).is_file() for p in pictures)
+    for overrides in names.values():
+        cfg = check_overrides("compare", [*overrides, f"out_dir={tmp_path / 'out'}"])
+        assert cfg.a.max_per_class == 20
 
 
 def test_experiments_writer_reads_a_report(tmp_path: Path, monkeypatch) -> None:
