@@ -61,6 +61,7 @@ COVERED_ELSEWHERE: list[tuple[str, str]] = [
 #: placeholders in command lines -> what the check puts there (``{tmp}`` = the tmp folder)
 FOLDER_PLACEHOLDER = re.compile(r"^(DIR_A|DIR_B|DIR|PATH(/\S*)?|/path/to/\S*|A|B)$")
 FILE_PLACEHOLDER = re.compile(r"^(CKPT|IMAGE\d?|img\d\.jpg|RUN/\S*|\S*\.ckpt)$")
+ARCHIVE_PLACEHOLDER = re.compile(r"^(A|B)\.(zip|tar|tar\.gz|tgz)$")  # files made in the tmp folder
 SYNOPSIS = {"<encoder>": "effnet_lite0", "<source>": "synthetic", "NAME": "smoke"}
 
 
@@ -116,7 +117,9 @@ def _fill(args: list[str], tmp: Path) -> list[str]:
         for k, v in SYNOPSIS.items():
             arg = arg.replace(k, v)
         key, sep, value = arg.rpartition("=") if "=" in arg else ("", "", arg)
-        if FOLDER_PLACEHOLDER.match(value):
+        if ARCHIVE_PLACEHOLDER.match(value):
+            value = str(tmp / value)
+        elif FOLDER_PLACEHOLDER.match(value):
             value = str(tmp / ("B" if value in ("DIR_B", "B") or key == "b" else "A"))
         elif FILE_PLACEHOLDER.match(value):
             value = str(tmp / "file.bin")
@@ -155,6 +158,8 @@ def test_every_readme_command_is_checked_or_covered(
     for d in ("A", "B"):
         (tmp_path / d).mkdir()
     (tmp_path / "file.bin").write_bytes(b"")
+    for name in ("A.zip", "B.zip", "A.tar", "B.tar", "A.tar.gz", "B.tar.gz", "A.tgz", "B.tgz"):
+        (tmp_path / name).write_bytes(b"")
     makefile = (ROOT / "Makefile").read_text("utf-8")
     checked, failures, unknown, seen = 0, [], [], set()
     for doc, line in _all_lines():
