@@ -56,6 +56,10 @@ COVERED_ELSEWHERE: list[tuple[str, str]] = [
         "documentation script that regenerates docs/img (run by hand)",
     ),
     (r"less \S+", "shell: read a file"),
+    (
+        r"(\.venv/bin/)?pip install\b",
+        "package installs: the extras they name are declared in pyproject.toml (not run here)",
+    ),
 ]
 
 #: placeholders in command lines -> what the check puts there (``{tmp}`` = the tmp folder)
