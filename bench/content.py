@@ -95,13 +95,17 @@ def glyphs(letters: str, n: int, seed: int, fonts: list[Path]) -> tuple[np.ndarr
     ims, ys = [], []
     for k, ch in enumerate(letters):
         for _ in range(n):
-            font = ImageFont.truetype(str(fonts[rng.integers(len(fonts))]), int(rng.integers(18, 28)))
+            font = ImageFont.truetype(
+                str(fonts[rng.integers(len(fonts))]), int(rng.integers(18, 28))
+            )
             im = Image.new("L", (48, 48), int(rng.integers(200, 256)))
             ImageDraw.Draw(im).text(
                 (24 + rng.integers(-4, 5), 24 + rng.integers(-4, 5)), ch,
                 fill=int(rng.integers(0, 60)), font=font, anchor="mm",
             )  # fmt: skip
-            im = im.rotate(float(rng.uniform(-15, 15)), fillcolor=230).resize((32, 32), Image.BICUBIC)
+            im = im.rotate(float(rng.uniform(-15, 15)), fillcolor=230).resize(
+                (32, 32), Image.BICUBIC
+            )
             ims.append(np.asarray(im.convert("RGB")))
             ys.append(k)
     return np.stack(ims), np.array(ys)
@@ -129,7 +133,9 @@ class Bench:
         colls = {"a": self.coll(a, ya, "A")}
         if b is not None:
             colls["b"] = self.coll(b, yb, "B")
-        empty = {w: Features(np.zeros((len(c), 0), np.float32), None, None) for w, c in colls.items()}
+        empty = {
+            w: Features(np.zeros((len(c), 0), np.float32), None, None) for w, c in colls.items()
+        }
         out = content_views(colls, empty, self.spec, self.extract)
         return {w: (f.content, f.rendering) for w, f in out.items()}
 
@@ -240,12 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     ]
     from semsim.data.sources.synthetic import synthetic
 
-    shapes = [synthetic(n_classes=8, n_per_class=max(n // 2, 20), seed=s, image_size=32) for s in (0, 1)]
-    sh = [np.stack([np.asarray(c.load_image(i).convert("RGB")) for i in range(len(c))]) for c in shapes]
+    shapes = [
+        synthetic(n_classes=8, n_per_class=max(n // 2, 20), seed=s, image_size=32) for s in (0, 1)
+    ]
+    sh = [
+        np.stack([np.asarray(c.load_image(i).convert("RGB")) for i in range(len(c))])
+        for c in shapes
+    ]
     shy = [np.asarray(c.labels) for c in shapes]
     rows += [("synthetic shapes, two samples (target >= 0.85)", sh[0], sh[1])]
     classes = np.unique(shy[0])
-    lo, hi = classes[: len(classes) // 2], classes[len(classes) // 2:]
+    lo, hi = classes[: len(classes) // 2], classes[len(classes) // 2 :]
     rows += [("shapes: half the shape types vs the other half (target <= 0.5)",
               sh[0][np.isin(shy[0], lo)], sh[1][np.isin(shy[1], hi)])]  # fmt: skip
     out("| case | content | appearance |")
@@ -280,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
             st = collection_statistics(bench.coll(render(B64, mk(v)), None, "B"), bench.spec)
             got.append(appearance(ref, st.stats))
         mono = all(x >= y - 1e-9 for x, y in zip(got, got[1:], strict=False))
-        out(f"| {label} | {vals} | {', '.join(f'{g:.2f}' for g in got)} | {'yes' if mono else 'no'} |")
+        out(
+            f"| {label} | {vals} | {', '.join(f'{g:.2f}' for g in got)} | {'yes' if mono else 'no'} |"
+        )
     out("")
     if args.cifake is not None:
         real = sorted((args.cifake / "train" / "REAL").glob("*.jpg"))[: 10 * n]

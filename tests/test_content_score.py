@@ -80,7 +80,7 @@ def _bc_gauss_1d(m1: float, s1: float, m2: float, s2: float) -> float:
 def test_appearance_is_the_gaussian_bhattacharyya_coefficient():
     rng = np.random.default_rng(4)
     n = 200_000
-    for (m2, s2) in ((0.5, 1.0), (1.0, 2.0), (3.0, 0.5)):
+    for m2, s2 in ((0.5, 1.0), (1.0, 2.0), (3.0, 0.5)):
         a = rng.normal(0.0, 1.0, size=(n, 1))
         b = rng.normal(m2, s2, size=(n, 1))
         got = bhattacharyya_coefficient(a, b)["appearance"]
@@ -122,7 +122,10 @@ def test_common_rendering_is_grayscale_then_the_radial_filter():
     got = CommonRendering(gain, mean, std)(x).numpy() * 0.5 + 0.5
     want = _mirror_filter_reference(luma.astype(np.float64), gain)
     np.testing.assert_allclose(got[1], want, atol=1e-5)
-    assert CommonRendering(gain, mean, std).provenance() != CommonRendering(None, mean, std).provenance()
+    assert (
+        CommonRendering(gain, mean, std).provenance()
+        != CommonRendering(None, mean, std).provenance()
+    )
 
 
 def test_matching_gains_bring_both_spectra_to_their_minimum():

@@ -158,4 +158,6 @@ def content_views(
 def _describe(gain: np.ndarray | None) -> str:
     if gain is None or np.allclose(gain, 1.0):
         return "grayscale"
-    return f"grayscale, attenuated to the other collection's spectrum (lowest gain {gain.min():.2f})"
+    return (
+        f"grayscale, attenuated to the other collection's spectrum (lowest gain {gain.min():.2f})"
+    )

@@ -50,9 +50,10 @@ def bhattacharyya_coefficient(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     if not keep.any():
         return {"appearance": 1.0, "appearance_mean_term": 0.0, "appearance_cov_term": 0.0}
     centre = both.mean(axis=0)
-    za, zb = ((a - centre) / np.where(keep, scale, 1))[:, keep], ((b - centre) / np.where(
-        keep, scale, 1
-    ))[:, keep]
+    za, zb = (
+        ((a - centre) / np.where(keep, scale, 1))[:, keep],
+        ((b - centre) / np.where(keep, scale, 1))[:, keep],
+    )
     p = za.shape[1]
     sa, sb = _cov(za), _cov(zb)
     s = (sa + sb) / 2
