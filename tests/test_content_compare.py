@@ -65,7 +65,7 @@ def test_both_headlines_and_the_matched_content_view(tmp_path: Path) -> None:
     by_root = {Path(p["collection"]["name"].split(":", 1)[-1]).name:
                p["encoder"]["preprocessing"]["radial_gain"] for p in views}  # fmt: skip
     assert set(by_root) == {"A", "B"}, by_root
-    assert by_root.get("B") == "none" and by_root.get("A") not in (None, "none"), gains
+    assert by_root.get("B") == "none" and by_root.get("A") not in (None, "none"), by_root
 
 
 def test_gains_follow_the_pixel_statistics(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ whose registry ``input`` is ``"content"`` or ``"rendering"`` read them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -114,10 +115,8 @@ def collection_statistics(
 
         buf = io.BytesIO()
         np.savez(buf, power=out.power, stats=out.stats, size=out.size)
-        try:
+        with contextlib.suppress(OSError):  # a read-only cache: the pass again next time
             _atomic_write(path, buf.getvalue())
-        except OSError:
-            pass  # a read-only cache costs the pass again next time, nothing else
     return out
 
 
