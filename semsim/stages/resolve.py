@@ -167,9 +167,6 @@ def resolve(cfg: DictConfig) -> Run:
 
     check_compare_options(cfg)  # seed, batch_size, num_workers, device, out_dir, cache_dir
     n_bootstrap = check_n_bootstrap(_get(cfg, "n_bootstrap"))
-    streaming_opt = str(_get(cfg, "streaming")).lower()
-    if streaming_opt not in ("auto", "true", "false"):
-        raise ValueError(f"streaming={_get(cfg, 'streaming')!r}: use one of auto, true, false")
     sample_size = _checked_int(cfg, "sample_size", 1)
     shard_size = None if _get(cfg, "shard_size") is None else _checked_int(cfg, "shard_size", 1)
     cache = _get(cfg, "cache_dir")
@@ -188,7 +185,7 @@ def resolve(cfg: DictConfig) -> Run:
     matrix = _get(cfg, "matrix_scores")
     spec = build_encoder(_get(cfg, "encoder"))
     streaming, need = should_stream(
-        streaming_opt, collections, spec, float(_get(cfg, "memory_budget_gb"))
+        _get(cfg, "streaming"), collections, spec, float(_get(cfg, "memory_budget_gb"))
     )
     if streaming and b is None:
         raise ValueError("streaming: needs two collections (a and b)")
