@@ -66,9 +66,10 @@ def probe_dir(path: str | os.PathLike[str], option: str, fix: str = "") -> Path:
             fd, tmp = tempfile.mkstemp(dir=full, prefix=".semsim-probe-")
             try:
                 os.write(fd, b"semsim")
+                os.fsync(fd)
             finally:
                 os.close(fd)
-            os.unlink(tmp)
+                os.unlink(tmp)
         except OSError as e:
             raise UsageError(f"{option}: cannot write in {full} ({_reason(e)}){hint}") from None
     finally:

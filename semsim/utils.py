@@ -137,8 +137,11 @@ def cli_errors(fn: F) -> F:
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 
-def _int_option(cfg: DictConfig, key: str, default: int, low: int | None = None) -> int:
+def _int_option(
+    cfg: DictConfig, key: str, default: int, low: int | None = None, name: str | None = None
+) -> int:
     value = cfg.get(key, default)
+    key = name or key
     value = default if value is None else value
     want = "an integer" if low is None else f"an integer >= {low}"
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -221,7 +224,8 @@ def check_compare_options(cfg: DictConfig) -> list[str]:
     check_device(str(cfg.get("device") or "auto"))
     encoder = cfg.get("encoder")
     if isinstance(encoder, DictConfig) and encoder.get("image_size") is not None:
-        guards.check_image_memory(_int_option(encoder, "image_size", 224, low=1), batch_size)
+        size = _int_option(encoder, "image_size", 224, low=1, name="encoder.image_size")
+        guards.check_image_memory(size, batch_size)
     if os.environ.get("SEMSIM_CACHE") and not os.environ.get("SEMSIM_CACHE_DIR"):
         log.warning("SEMSIM_CACHE is not read: the feature cache folder is set by SEMSIM_CACHE_DIR")
     try:
