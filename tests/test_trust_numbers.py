@@ -16,6 +16,7 @@ from semsim.analysis.trust import (
     small_cell_set,
 )
 from semsim.report import Headline, MatrixResult, Report, ScoreResult
+from semsim.report.html import render_html
 from semsim.report.plots import heatmap_figure
 from semsim.report.writer import render_markdown
 
@@ -111,6 +112,8 @@ def test_small_cells_are_listed_and_drawn() -> None:
         sum(t.endswith("*") for t in texts) == 4
         and "* = a class of fewer" in fig.axes[0].get_title()
     )
+    html = render_html(Report(inputs={}, encoder={}, matrices={"prototype_cosine": cross}), None)
+    assert html.count("0.500*") == 4 and "4 cell(s) rest on a class of fewer than 10" in html
 
 
 def test_no_small_cells_no_mark() -> None:
