@@ -262,6 +262,8 @@ def run_dir_is_out_dir(overrides: list[str], cfg: Any) -> list[str]:
     given = [o.split("=", 1)[1] for o in overrides if o.startswith("out_dir=")]
     if not given or any(o.lstrip("+~").startswith("hydra.run.dir=") for o in overrides):
         return overrides
+    if "${" in given[-1]:  # an interpolation (perhaps of the run folder itself): left as it is
+        return overrides
     probe_dir(str(cfg.out_dir), "out_dir")
     for which in ("a", "b"):  # refused inside an input: before Hydra writes its run folder there
         node = cfg.get(which)
