@@ -230,6 +230,7 @@ def run_hydra(command: str, argv: Sequence[str] | None = None, task: Callable | 
     """
     from hydra._internal.utils import _run_hydra, get_args_parser
 
+    from semsim import guards
     from semsim.overrides import check_overrides
 
     module, config_name, _ = COMMANDS[command]
@@ -251,7 +252,7 @@ def run_hydra(command: str, argv: Sequence[str] | None = None, task: Callable | 
             cfg = check_overrides(config_name, args.overrides or [])
             if command == "compare":
                 missing_folder(cfg)
-                args.overrides = run_dir_is_out_dir(args.overrides or [], cfg)
+                args.overrides = guards.run_dir_is_out_dir(args.overrides or [], cfg)
     except UsageError as err:
         if os.environ.get("SEMSIM_DEBUG"):
             raise
@@ -262,25 +263,6 @@ def run_hydra(command: str, argv: Sequence[str] | None = None, task: Callable | 
         args=args, args_parser=parser, task_function=task, config_path=CONF_DIR,
         config_name=config_name,
     )  # fmt: skip
-
-
-def run_dir_is_out_dir(overrides: list[str], cfg: Any) -> list[str]:
-    """With ``out_dir=DIR`` given (and no ``hydra.run.dir``), Hydra's run folder is DIR too, so
-    that its ``.hydra/`` and log land inside ``out_dir`` and nothing is left in ``outputs/``.
-    DIR is probed first (a real write), since Hydra creates its run folder before any check."""
-    from semsim.guards import out_dir_vs_input, probe_dir
-
-    given = [o.split("=", 1)[1] for o in overrides if o.startswith("out_dir=")]
-    if not given or any(o.lstrip("+~").startswith("hydra.run.dir=") for o in overrides):
-        return overrides
-    if "${" in given[-1]:  # an interpolation (perhaps of the run folder itself): left as it is
-        return overrides
-    probe_dir(str(cfg.out_dir), "out_dir")
-    for which in ("a", "b"):  # refused inside an input: before Hydra writes its run folder there
-        node = cfg.get(which)
-        if node is not None and hasattr(node, "get") and node.get("root"):
-            out_dir_vs_input(str(cfg.out_dir), which, node.get("root"))
-    return [*overrides, f"hydra.run.dir={given[-1]}"]
 
 
 def missing_folder(cfg: Any) -> None:

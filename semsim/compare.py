@@ -15,7 +15,6 @@ Hydra run folder ``outputs/compare/<date_time>``). Every option is a Hydra overr
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import types
@@ -69,26 +68,6 @@ def build_collection(node: DictConfig, which: str) -> ImageCollection:
     if len(coll) == 0:
         raise ValueError(f"{which}: collection {coll.name!r} holds no images")
     return coll
-
-
-def _build_inputs(cfg: DictConfig, out_dir: Path, console: Any) -> tuple[Any, Any]:
-    """Collections a (and b), with ``out_dir`` left out of their folder walks; notes on the
-    console when it lies inside one, and on files left out of them."""
-    from semsim.data.exclude import excluding
-    from semsim.guards import input_notes, out_dir_vs_input
-
-    with excluding([out_dir]) as pruned:
-        coll_a = build_collection(cfg.a, "a")
-        coll_b = build_collection(cfg.b, "b") if cfg.get("b") is not None else None
-    for folder in sorted(pruned - {os.path.realpath(out_dir)}):
-        console.log(f"left out {folder} from the inputs: it holds a semsim report (an earlier run)")
-    for which, coll in (("a", coll_a), ("b", coll_b)):
-        if coll is None:
-            continue
-        note = out_dir_vs_input(out_dir, which, getattr(coll, "root", None))
-        for line in ([note] if note else []) + input_notes(which, coll, out_dir):
-            console.log(line)
-    return coll_a, coll_b
 
 
 def build_encoder(node: DictConfig) -> EncoderSpec:
@@ -213,7 +192,9 @@ def compare(cfg: DictConfig) -> Report | None:
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: {out_dir} exists and is not a folder")
 
-    coll_a, coll_b = _build_inputs(cfg, out_dir, console)
+    from semsim.guards import build_inputs  # out_dir left out of the inputs, notes said
+
+    coll_a, coll_b = build_inputs(cfg, out_dir, build_collection, console.log)
     # decide now whether there is anything to do, before the slow feature extraction
     plan_matrices(
         a_labelled=coll_a.is_labelled,
@@ -319,7 +300,9 @@ def compare(cfg: DictConfig) -> Report | None:
             noise_floor=bool(_option(cfg, "noise_floor", True)), class_matrices=False,
         ))  # fmt: skip
     if coll_b is not None:
-        _say_shared_images(report, inputs, console)
+        from semsim.analysis.trust import say_shared_images
+
+        say_shared_images(report, inputs, console.log)
     import torch
 
     report.meta.update(
@@ -355,23 +338,6 @@ def _evidence(report: Report, feats: dict, coll_a: Any, coll_b: Any, seed: int, 
         opts = {**opts, "n_bootstrap": 0, "noise_floor": False}
         clean = analyse(feats["a"], without_duplicates(feats["b"], dups), **opts)
         dups["scores_without_duplicates"] = {k: v.to_dict() for k, v in clean.scores.items()}
-
-
-def _say_shared_images(report: Report, inputs: dict[str, Any], console: Any) -> None:
-    """A and B being the same images (one fingerprint) or sharing many exact copies: said on the
-    console and in the headline's reading."""
-    from semsim.analysis.trust import shared_images_note
-
-    dups = report.sections.get("duplicates") or {}
-    note = shared_images_note(
-        report,
-        same_input=inputs["a"]["fingerprint"] == inputs["b"]["fingerprint"],
-        n_exact=int(dups.get("n_exact") or 0),
-        n_a=int(inputs["a"].get("n_images") or 0),
-        n_b=int(inputs["b"].get("n_images") or 0),
-    )
-    if note:
-        console.log(f"[bold yellow]note:[/bold yellow] {note}")
 
 
 @cli_errors

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,42 @@ def input_notes(which: str, coll: Any, out_dir: str | os.PathLike[str] | None = 
             f"e.g. {path}: {reason}; report.json lists them"
         )
     return notes
+
+
+def run_dir_is_out_dir(overrides: list[str], cfg: Any) -> list[str]:
+    """With ``out_dir=DIR`` given (and no ``hydra.run.dir``), Hydra's run folder is DIR too, so
+    that its ``.hydra/`` and log land inside ``out_dir`` and nothing is left in ``outputs/``.
+    DIR is probed first (a real write), since Hydra creates its run folder before any check."""
+    given = [o.split("=", 1)[1] for o in overrides if o.startswith("out_dir=")]
+    if not given or any(o.lstrip("+~").startswith("hydra.run.dir=") for o in overrides):
+        return overrides
+    if "${" in given[-1]:  # an interpolation (perhaps of the run folder itself): left as it is
+        return overrides
+    probe_dir(str(cfg.out_dir), "out_dir")
+    for which in ("a", "b"):  # refused inside an input: before Hydra writes its run folder there
+        node = cfg.get(which)
+        if node is not None and hasattr(node, "get") and node.get("root"):
+            out_dir_vs_input(str(cfg.out_dir), which, node.get("root"))
+    return [*overrides, f"hydra.run.dir={given[-1]}"]
+
+
+def build_inputs(
+    cfg: Any, out_dir: Path, build: Callable[[Any, str], Any], say: Callable[[str], Any]
+) -> tuple[Any, Any]:
+    """Collections a (and b) built by ``build(node, which)`` with ``out_dir`` left out of their
+    folder walks; ``say`` is told when it lies inside one, of earlier reports left out, and of
+    files the inputs ignored or skipped."""
+    from semsim.data.exclude import excluding
+
+    with excluding([out_dir]) as pruned:
+        coll_a = build(cfg.a, "a")
+        coll_b = build(cfg.b, "b") if cfg.get("b") is not None else None
+    for folder in sorted(pruned - {os.path.realpath(out_dir)}):
+        say(f"left out {folder} from the inputs: it holds a semsim report (an earlier run)")
+    for which, coll in (("a", coll_a), ("b", coll_b)):
+        if coll is None:
+            continue
+        note = out_dir_vs_input(out_dir, which, getattr(coll, "root", None))
+        for line in ([note] if note else []) + input_notes(which, coll, out_dir):
+            say(line)
+    return coll_a, coll_b

@@ -18,7 +18,7 @@ Nothing here knows a particular score: it reads ``range``, ``min_n``, ``key``, `
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -171,3 +171,18 @@ def shared_images_note(
     if report.similarity is not None:
         report.similarity.reading = f"{text}. {report.similarity.reading}"
     return text
+
+
+def say_shared_images(report: Report, inputs: Mapping[str, Any], say: Callable[[str], Any]) -> None:
+    """:func:`shared_images_note` from a compare run's inputs (fingerprints, image counts) and
+    duplicates section; ``say`` gets the console line when there is one."""
+    dups = report.sections.get("duplicates") or {}
+    note = shared_images_note(
+        report,
+        same_input=inputs["a"]["fingerprint"] == inputs["b"]["fingerprint"],
+        n_exact=int(dups.get("n_exact") or 0),
+        n_a=int(inputs["a"].get("n_images") or 0),
+        n_b=int(inputs["b"].get("n_images") or 0),
+    )
+    if note:
+        say(f"[bold yellow]note:[/bold yellow] {note}")
