@@ -19,7 +19,7 @@ import sys
 import time
 import types
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig
 
@@ -51,7 +51,7 @@ def compare(cfg: DictConfig) -> Report | None:
 
     console = Console(stderr=True)
     t0 = time.perf_counter()
-    run = resolve(cfg)
+    run = resolve(cfg, console.log)
 
     from semsim.evidence import thumbnail_loader
     from semsim.report import print_summary
@@ -67,6 +67,10 @@ def compare(cfg: DictConfig) -> Report | None:
     enrichment = enrich(run, embedded, analysed)
     meta = run_meta(embedded.seconds, time.perf_counter() - t0, run.overrides)
     report = assemble(analysed, enrichment, meta)
+    if "b" in run.collections:
+        from semsim.analysis.trust import say_shared_images
+
+        say_shared_images(report, report.inputs, console.log)  # a note when A and B share images
     colls = run.collections
     files = write_files(report, run.options.out_dir, thumbnail_loader(colls["a"], colls.get("b")))
     print_summary(report)

@@ -139,7 +139,7 @@ def test_a_score_whose_input_is_absent_is_skipped_with_the_reason(monkeypatch) -
         name="toy_concepts",
         family="content",
         higher_is_more_similar=True,
-        range=(0.0, 1.0),
+        range=(0.0, float("inf")),
         meaning="toy on class-head logits",
         min_n=1,
         noise_floor=False,

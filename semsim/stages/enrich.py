@@ -42,12 +42,14 @@ def scores_without_duplicates(run: Run, report: Report, a: Any, b: Any, dups: di
     """The A-vs-B values again without B's copies of A images (values only, as report.html shows
     them: no intervals or noise floors, which would double the time of a first answer)."""
     from semsim.analysis import compare_scores
+    from semsim.analysis.trust import guard_scores
     from semsim.evidence import without_duplicates
 
     clean = compare_scores(
         a, without_duplicates(b, dups), list(run.options.scores), encoder=report.encoder,
         n_bootstrap=0, noise_floor=False, seed=run.options.seed,
     )  # fmt: skip
+    guard_scores(clean, 0)  # held to the registry ranges, as the main scores are
     return {k: v.to_dict() for k, v in clean.items()}
 
 

@@ -8,6 +8,7 @@ in only once the cheap checks have passed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,25 +158,28 @@ def _overrides() -> tuple[str, ...]:
     return tuple(HydraConfig.get().overrides.task)
 
 
-def resolve(cfg: DictConfig) -> Run:
-    """Check everything and build the inputs; nothing is embedded or written yet.
+def resolve(cfg: DictConfig, say: Callable[[str], Any] = lambda _: None) -> Run:
+    """Check everything and build the inputs; nothing is embedded or written yet. ``say`` gets
+    the console notes (an option's caveat, inputs left out of the folder walks).
 
     Raises:
         ValueError: a bad option or input, one line naming it.
     """
-    from semsim.analysis.plan import check_n_bootstrap, plan_matrices  # light: no torch
+    from semsim.analysis.plan import plan_matrices  # light: no torch
 
-    check_compare_options(cfg)  # seed, batch_size, num_workers, device, out_dir, cache_dir
-    n_bootstrap = check_n_bootstrap(_get(cfg, "n_bootstrap"))
-    streaming_opt = str(_get(cfg, "streaming")).lower()
-    if streaming_opt not in ("auto", "true", "false"):
-        raise ValueError(f"streaming={_get(cfg, 'streaming')!r}: use one of auto, true, false")
+    # seed, batch_size, num_workers, n_bootstrap, device, image_size, out_dir, cache_dir
+    for note in check_compare_options(cfg):
+        say(note)
+    n_bootstrap = int(_get(cfg, "n_bootstrap"))  # checked by check_compare_options
     sample_size = _checked_int(cfg, "sample_size", 1)
     shard_size = None if _get(cfg, "shard_size") is None else _checked_int(cfg, "shard_size", 1)
     cache = _get(cfg, "cache_dir")
+    from semsim.guards import build_inputs  # out_dir left out of the inputs' folder walks
+
+    out_dir = Path(str(cfg.out_dir)).expanduser()
     sources = {"a": _get(cfg, "a")} | ({"b": cfg.b} if cfg.get("b") is not None else {})
-    collections = {w: build_collection(node, w) for w, node in sources.items()}
-    b = collections.get("b")
+    coll_a, b = build_inputs(cfg, out_dir, build_collection, say)
+    collections = {"a": coll_a} | ({"b": b} if b is not None else {})
     want_matrices = plan_matrices(
         a_labelled=collections["a"].is_labelled, b_given=b is not None,
         b_labelled=b is not None and b.is_labelled, class_matrices=_get(cfg, "class_matrices"),
@@ -188,12 +192,12 @@ def resolve(cfg: DictConfig) -> Run:
     matrix = _get(cfg, "matrix_scores")
     spec = build_encoder(_get(cfg, "encoder"))
     streaming, need = should_stream(
-        streaming_opt, collections, spec, float(_get(cfg, "memory_budget_gb"))
+        _get(cfg, "streaming"), collections, spec, float(_get(cfg, "memory_budget_gb"))
     )
     if streaming and b is None:
         raise ValueError("streaming: needs two collections (a and b)")
     options = Options(
-        out_dir=Path(str(cfg.out_dir)).expanduser(), scores=tuple(scores),
+        out_dir=out_dir, scores=tuple(scores),
         matrix_scores=tuple(scores if matrix is None else score_names(list(matrix))),
         class_matrices=want_matrices, n_bootstrap=n_bootstrap,
         noise_floor=bool(_get(cfg, "noise_floor")), device=str(_get(cfg, "device")),
