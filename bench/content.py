@@ -16,7 +16,7 @@ and ``semsim.metrics.appearance``) on:
    CIFAKE REAL vs FAKE.
 
 Usage: python bench/content.py --root CIFAR10_DIR [--cifake CIFAKE_DIR] [--n 50] [--size 96]
-    [--out docs/generated/content_table.md]
+    [--out FILE.md] [--record]
 Prints markdown; ``--out`` also writes it. Features are cached (``--cache``).
 """
 
@@ -160,10 +160,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=96, help="encoder input size")
     p.add_argument("--cache", default="~/.cache/semsim")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--record", action="store_true", help="write docs/generated/content_headline")
     args = p.parse_args(argv)
     t0 = time.time()
     bench = Bench(args.size, args.cache)
     n = args.n
+    tables: dict[str, dict] = {}
+    values: dict[str, str] = {}
+
+    def table(key: str, columns: list[str], rows: list[list[str]]) -> None:
+        tables[key] = {"columns": columns, "rows": rows}
+        out("| " + " | ".join(columns) + " |")
+        out("|" + "---|" * len(columns))
+        for r in rows:
+            out("| " + " | ".join(r) + " |")
+            print(lines[-1], file=sys.stderr, flush=True)
+
     lines = [f"Encoder `effnet_lite0` at {args.size} px, {n} CIFAR-10 test images per class and "
              "set (A: the first n, B: the next n); k-NN content overlap; `*` = rendering never "
              "used while designing.", ""]  # fmt: skip
@@ -191,13 +203,14 @@ def main(argv: list[str] | None = None) -> int:
                                             for x, y in top))  # fmt: skip
     human = [p for p in HUMAN_PAIRS if p in top[:6] or p[::-1] in top[:6]]
     out(f"- human pairs among the top 6: {len(human)}/4")
+    values.update({"offdiag_max": f"{off.max():.2f}", "split_5v5": f"{split:.2f}",
+                   "human_pairs_top6": f"{len(human)}/4",
+                   "top_pairs": ", ".join(f"{x}/{y}" for x, y in top[:4])})  # fmt: skip
     out("")
     # 2. renderings (+ margin)
     out("## Renderings of B (same classes, disjoint images)")
     out("")
-    out("| B rendered as | content | margin: classes with sim(c, r(c)) > max_d sim(c, d) | "
-        "worst margin | appearance |")  # fmt: skip
-    out("|---|---|---|---|---|")
+    rows = []
     max_other = np.where(np.eye(k, dtype=bool), -1, M).max(axis=1)
     for name, fn in {"as is": lambda im, rng: im, **RENDERINGS, **HELD_OUT}.items():
         Br = B if name == "as is" else render(B, fn)
@@ -205,9 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         (fa, sa), (fb, sb) = v["a"], v["b"]
         diag = np.array([content(fa[ya == c], fb[yb == c]) for c in range(k)])
         ok = int((diag > max_other).sum())
-        out(f"| {name} | **{content(fa, fb):.2f}** | {ok}/10 | {np.min(diag - max_other):+.2f} | "
-            f"{appearance(sa, sb):.2f} |")  # fmt: skip
-        print(lines[-1], file=sys.stderr, flush=True)
+        rows.append([name, f"{content(fa, fb):.2f}", f"{ok}/10",
+                     f"{np.min(diag - max_other):+.2f}", f"{appearance(sa, sb):.2f}"])  # fmt: skip
+        print(rows[-1], file=sys.stderr, flush=True)
+    table("renderings", ["B rendered as", "content", "classes with sim(c, r(c)) > max_d sim(c, d)",
+                         "worst margin", "appearance"], rows)  # fmt: skip
     out("")
     # 1. shares
     vehicles = ["airplane", "automobile", "ship", "truck"]
@@ -215,8 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     VA, _ = load_cifar(args.root, 0, n, vehicles)
     out("## Shares: A = 4 vehicle classes, B with a share p of 4 animal classes")
     out("")
-    out("| p | content | 1 - p |")
-    out("|---|---|---|")
+    rows = []
     for pct in (0, 25, 50, 75, 100):
         m_ani = round(len(vehicles) * n * pct / 100)
         VB, _ = load_cifar(args.root, n, 2 * n, vehicles)
@@ -225,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         mix = np.concatenate([VB[rng.permutation(len(VB))[: len(VB) - m_ani]],
                               AB[rng.permutation(len(AB))[:m_ani]]])  # fmt: skip
         v = bench.views(VA, mix)
-        out(f"| {pct / 100:.2f} | **{content(v['a'][0], v['b'][0]):.2f}** | {1 - pct / 100:.2f} |")
+        rows.append([f"{pct / 100:.2f}", f"{content(v['a'][0], v['b'][0]):.2f}",
+                     f"{1 - pct / 100:.2f}"])  # fmt: skip
+    table("shares", ["p", "content", "1 - p"], rows)
     out("")
     # 4. other domains
     fonts = sorted(Path("/usr/share/fonts").rglob("*.ttf"))
@@ -259,13 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     lo, hi = classes[: len(classes) // 2], classes[len(classes) // 2 :]
     rows += [("shapes: half the shape types vs the other half (target <= 0.5)",
               sh[0][np.isin(shy[0], lo)], sh[1][np.isin(shy[1], hi)])]  # fmt: skip
-    out("| case | content | appearance |")
-    out("|---|---|---|")
+    got_rows = []
     for label, x, y in rows:
         v = bench.views(x, y)
-        out(f"| {label} | **{content(v['a'][0], v['b'][0]):.2f}** | "
-            f"{appearance(v['a'][1], v['b'][1]):.2f} |")  # fmt: skip
-        print(lines[-1], file=sys.stderr, flush=True)
+        got_rows.append([label, f"{content(v['a'][0], v['b'][0]):.2f}",
+                         f"{appearance(v['a'][1], v['b'][1]):.2f}"])  # fmt: skip
+    table("domains", ["case", "content", "appearance"], got_rows)
     out("")
     # 5. appearance ladders (64 images vs the reference A) and CIFAKE
     out("## Appearance ladders: 64 images of B vs A")
@@ -283,8 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     }  # fmt: skip
     from semsim.features.content import collection_statistics
 
-    out("| ladder | strengths | appearance | monotone |")
-    out("|---|---|---|---|")
+    rows = []
     for label, (vals, mk) in ladders.items():
         got = []
         for v in vals:
@@ -302,12 +316,25 @@ def main(argv: list[str] | None = None) -> int:
         v = bench.views(ld(real), ld(fake))
         out(f"## CIFAKE ({len(real)} REAL vs {len(fake)} FAKE training images)")
         out("")
-        out(f"content **{content(v['a'][0], v['b'][0]):.2f}**, appearance "
-            f"**{appearance(v['a'][1], v['b'][1]):.2f}**")  # fmt: skip
+        values["cifake_content"] = f"{content(v['a'][0], v['b'][0]):.2f}"
+        values["cifake_appearance"] = f"{appearance(v['a'][1], v['b'][1]):.2f}"
+        out(f"content **{values['cifake_content']}**, appearance "
+            f"**{values['cifake_appearance']}**")  # fmt: skip
         out("")
     out(f"({time.time() - t0:.0f} s)")
     text = "\n".join(lines) + "\n"
     print(text)
+    if args.record:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from docs.measured import record
+
+        values.update({"n": str(n), "size": str(args.size)})
+        record(
+            "content_headline",
+            values=values,
+            tables=tables,
+            note=f"effnet_lite0 at {args.size} px, {n} CIFAR-10 test images a class and set",
+        )
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)

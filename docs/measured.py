@@ -69,6 +69,12 @@ SOURCES: dict[str, Source] = {
     "bench_duplicates": Source(
         f"{PY} bench/duplicates.py --n 300 --record", "near-duplicate threshold on CIFAR-10"
     ),
+    "content_headline": Source(
+        f"{PY} bench/content.py --root ../shared/data/cifar10 --cifake ../shared/data/cifake "
+        "--n 50 --size 96 --record",
+        "the content and appearance headlines on visible proxies (renderings, classes, shares, "
+        "glyphs, shapes, degradation ladders, CIFAKE)",
+    ),
     "experiment_cifar10_compare": Source(
         f"{PY} docs/experiments.py cifar10_compare REPORT_DIR",
         "experiment 1 without training: its report.json, read by docs/experiments.py",
