@@ -25,7 +25,7 @@ def print_summary(report: Report, console: Console | None = None) -> None:
         ci = f"  95% CI [{_fmt(sim.ci[0])}, {_fmt(sim.ci[1])}]" if sim.ci else ""
         console.print(f"[bold]{label} = {sim.value:.3f}[/bold]{escape(ci)}  ({escape(sim.basis)})")
         console.print(f"  {escape(sim.reading)}")
-    elif report.scores:  # A vs B without a headline value: say so, never leave the line out
+    if report.similarity is None and report.scores:  # A vs B, no headline value: say so
         name = str(report.method.get("headline_score") or "")
         skipped = report.scores[name].skipped if name in report.scores else None
         why = f": {name} skipped: {skipped}" if skipped else ""
