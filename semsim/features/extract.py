@@ -29,6 +29,8 @@ from torch.utils.data import Subset as TorchSubset
 
 from semsim.data.collection import ImageCollection
 from semsim.encoders import Encoder, EncoderSpec
+from semsim.encoders.runtime import load_runtime
+from semsim.encoders.runtime import plan as runtime_plan
 from semsim.features.cache import (
     Embedded,
     feature_provenance,
@@ -206,6 +208,7 @@ def extract_features(
     shard_size: int | None = None,
     keep: bool = True,
     on_shard: ShardHook | None = None,
+    runtime: str = "torch",
 ) -> Features:
     """Embed every image of ``collection``; reuse the disk cache when it holds them.
 
@@ -231,6 +234,8 @@ def extract_features(
             killed job resumes); None: one shard.
         keep: keep the rows in the result (False: only ``on_shard`` sees them; memory stays flat).
         on_shard: called as ``on_shard(start, rows)`` for each shard in order.
+        runtime: ``torch``, ``auto``, ``openvino`` or ``onnxruntime``: run a frozen encoder on an
+            optimised CPU runtime (:mod:`semsim.encoders.runtime`; falls back to torch, saying why).
 
     Returns:
         :class:`Features` with ``features`` ``(N, D)`` float32 in the collection's order, and
@@ -246,10 +251,15 @@ def extract_features(
     prec = normalize_precision(precision)
     frozen = isinstance(spec_or_encoder, EncoderSpec | Encoder)
     is_collection = isinstance(collection, ImageCollection)
+    cache = Path(cache_dir).expanduser() if cache_dir is not None and frozen else None
+    rt = runtime_plan(
+        runtime, n_images=n, device=resolve_device(device or "auto"), precision=prec,
+        cache_dir=cache if is_collection else None, distributed=trainer is not None,
+    )  # fmt: skip
     provenance = (
-        feature_provenance(collection, spec_or_encoder, prec) if frozen and is_collection else {}
+        feature_provenance(collection, spec_or_encoder, prec, rt) if frozen and is_collection else {}
     )
-    cache = Path(cache_dir).expanduser() if cache_dir is not None and provenance else None
+    cache = cache if provenance else None
     rank0 = trainer is None or trainer.global_rank == 0
 
     def result(out: Embedded, from_cache: bool, computed: int) -> Features:
@@ -275,6 +285,17 @@ def extract_features(
         if on_shard is not None:
             on_shard(0, whole)
         return result(whole if keep else _empty(whole), True, 0)
+
+    runtime_encode = None
+    if rt != "torch":  # export/load now, before anything is computed: a fallback loses nothing
+        spec_or_encoder, runtime_encode = load_runtime(rt, spec_or_encoder, cache)
+        if runtime_encode is None:
+            return extract_features(
+                collection, spec_or_encoder, batch_size=batch_size, num_workers=num_workers,
+                device=device, precision=precision, channels_last=channels_last,
+                cache_dir=cache_dir, progress=progress, trainer=trainer, shard_size=shard_size,
+                keep=keep, on_shard=on_shard, runtime="torch",
+            )  # fmt: skip
 
     # whole batches per shard: a sharded run batches exactly like a single pass (same numbers)
     size = n if shard_size is None else -(-int(shard_size) // batch_size) * batch_size
@@ -307,7 +328,7 @@ def extract_features(
                 if job is None:
                     job, names = _make_job(
                         collection, spec_or_encoder, batch_size, num_workers, device, prec,
-                        channels_last, trainer,
+                        channels_last, trainer, runtime_encode,
                     )  # fmt: skip
                 part = _split(_embed_rows(job, a, b, bar), job.dim, names)
                 computed += 1
@@ -345,6 +366,7 @@ def _make_job(
     precision: str,
     channels_last: bool,
     trainer: Any,
+    runtime_encode: Any = None,
 ) -> tuple[_Job, list[str] | None]:
     if trainer is not None and (device is None or str(device) == "auto"):
         dev = trainer.strategy.root_device
@@ -359,6 +381,9 @@ def _make_job(
             enc = enc.to(memory_format=torch.channels_last)
         if isinstance(data, ImageCollection):
             data = data.with_transform(enc.transform)
+        if runtime_encode is not None:  # the runtime takes plain contiguous arrays
+            return _Job(runtime_encode, data, enc.dim, batch_size, num_workers, dev, precision,
+                        False, trainer), enc.concept_names  # fmt: skip
         job = _Job(enc.encode, data, enc.dim, batch_size, num_workers, dev, precision,
                    channels_last, trainer)  # fmt: skip
         return job, enc.concept_names
