@@ -217,6 +217,7 @@ def compare(cfg: DictConfig) -> Report | None:
         "device": str(_option(cfg, "device", "auto")),
         "precision": str(_option(cfg, "precision", "32")),
         "channels_last": bool(_option(cfg, "channels_last", True)),
+        "runtime": str(_option(cfg, "runtime", "auto")),
         "cache_dir": _cache_dir(cfg),
         "progress": progress,
         "shard_size": None if shard_size is None else int(shard_size),

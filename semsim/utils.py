@@ -208,6 +208,12 @@ def check_compare_options(cfg: DictConfig) -> None:
     _int_option(cfg, "batch_size", 64, low=1)
     _int_option(cfg, "num_workers", 2, low=0)
     check_device(str(cfg.get("device") or "auto"))
+    from semsim.encoders.runtime import check_runtime
+
+    try:
+        check_runtime(cfg.get("runtime", "auto"))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     if os.environ.get("SEMSIM_CACHE") and not os.environ.get("SEMSIM_CACHE_DIR"):
         log.warning("SEMSIM_CACHE is not read: the feature cache folder is set by SEMSIM_CACHE_DIR")
     try:

@@ -28,11 +28,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:  # torch is imported where it runs: the option check needs none
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ EXPORT_FORMAT = 1  # bump when the export recipe changes
 OPSET = 17
 _PACKAGE = {"openvino": "openvino", "onnxruntime": "onnxruntime"}
 
-Encode = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
+Encode = Callable[..., Any]  # (B, 3, H, W) tensor -> ((B, D) features, (B, C) logits or None)
 
 
 class RuntimeUnavailable(RuntimeError):
@@ -109,19 +110,25 @@ def plan(
     return "torch"
 
 
-class _Exported(nn.Module):
+def _exported(encoder: Any) -> Any:
     """What is exported: images -> features (and concept logits when the encoder has a head)."""
+    from torch import nn
 
-    def __init__(self, encoder: nn.Module) -> None:
-        super().__init__()
-        self.encoder = encoder
+    class Exported(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        feats, logits = self.encoder.encode(x)
-        return (feats,) if logits is None else (feats, logits)
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            feats, logits = self.encoder.encode(x)
+            return (feats,) if logits is None else (feats, logits)
+
+    return Exported().eval()
 
 
 def export_key(provenance: dict[str, Any], input_size: tuple[int, ...]) -> str:
+    import torch
+
     material = {
         "encoder": {
             k: provenance.get(k) for k in ("name", "weights", "preprocessing", "output", "code")
@@ -165,12 +172,16 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def _probe(encoder: Any, n: int = 2) -> torch.Tensor:
+    import torch
+
     gen = torch.Generator().manual_seed(0)
     return torch.rand(n, *encoder.data_config["input_size"], generator=gen) * 2 - 1
 
 
 def _export(encoder: Any, onnx_path: Path) -> None:
-    wrapped = _Exported(encoder).eval()
+    import torch
+
+    wrapped = _exported(encoder)
     n_out = 1 if encoder.concept_names is None else 2
     names = ["features", "concepts"][:n_out]
     axes = {"images": {0: "batch"}, **{o: {0: "batch"} for o in names}}
@@ -189,6 +200,8 @@ def _export(encoder: Any, onnx_path: Path) -> None:
 
 
 def _compile(name: str, onnx_path: Path) -> Callable[[np.ndarray], list[np.ndarray]]:
+    import torch
+
     threads = max(1, torch.get_num_threads())
     if name == "openvino":
         import openvino as ov
@@ -226,6 +239,8 @@ def load(name: str, encoder: Any, cache_dir: Path) -> Encode:
         RuntimeUnavailable: the model did not export, its exported file is corrupt, or the
             runtime disagrees with torch; one line naming the encoder and the file.
     """
+    import torch
+
     onnx_path, meta_path, failed_path = _paths(cache_dir, encoder)
     label = f"{name} runtime for encoder {encoder.key}"
     if failed_path.exists():

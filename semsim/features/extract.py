@@ -251,15 +251,11 @@ def extract_features(
     prec = normalize_precision(precision)
     frozen = isinstance(spec_or_encoder, EncoderSpec | Encoder)
     is_collection = isinstance(collection, ImageCollection)
-    cache = Path(cache_dir).expanduser() if cache_dir is not None and frozen else None
-    rt = runtime_plan(
-        runtime, n_images=n, device=resolve_device(device or "auto"), precision=prec,
-        cache_dir=cache if is_collection else None, distributed=trainer is not None,
-    )  # fmt: skip
-    provenance = (
-        feature_provenance(collection, spec_or_encoder, prec, rt) if frozen and is_collection else {}
-    )
-    cache = cache if provenance else None
+    keyed = frozen and is_collection
+    cache = Path(cache_dir).expanduser() if cache_dir is not None and keyed else None
+    rt = runtime_plan(runtime, n_images=n, device=resolve_device(device or "auto"), precision=prec,
+                      cache_dir=cache, distributed=trainer is not None)  # fmt: skip
+    provenance = feature_provenance(collection, spec_or_encoder, prec, rt) if keyed else {}
     rank0 = trainer is None or trainer.global_rank == 0
 
     def result(out: Embedded, from_cache: bool, computed: int) -> Features:
