@@ -19,6 +19,7 @@ TINY = EncoderSpec("test_efficientnet", pretrained=False, image_size=32)
 INCEPTION = EncoderSpec("inception_fid", pretrained=False)
 AVAILABLE = [n for n in rt.PREFERENCE if rt.installed(n)]
 needs_runtime = pytest.mark.skipif(not AVAILABLE, reason="no CPU runtime installed")
+SLOW = pytest.mark.slow
 
 
 def _collection(n: int = 12, seed: int = 0, size: int = 24) -> ArrayCollection:
@@ -39,7 +40,11 @@ def _max_rel(a: np.ndarray, b: np.ndarray) -> float:
 
 @needs_runtime
 @pytest.mark.parametrize("name", AVAILABLE)
-@pytest.mark.parametrize("spec", [TINY, EncoderSpec("resnet18", pretrained=False, image_size=32)])
+@pytest.mark.parametrize(
+    "spec",
+    [TINY, pytest.param(EncoderSpec("resnet18", pretrained=False, image_size=32), marks=SLOW)],
+    ids=["tiny_effnet", "resnet18"],
+)
 def test_runtime_features_match_torch_and_are_keyed_apart(spec, name, tmp_path: Path) -> None:  # noqa: ANN001
     coll = _collection()
     ref = _extract(coll, spec, cache_dir=tmp_path, runtime="torch")
@@ -58,6 +63,7 @@ def test_runtime_features_match_torch_and_are_keyed_apart(spec, name, tmp_path: 
     np.testing.assert_array_equal(again.features, got.features)
 
 
+@SLOW  # the export of InceptionV3 takes 20 s to minutes on a shared 2-core machine
 @needs_runtime
 def test_inception_fid_runs_on_the_runtime(tmp_path: Path) -> None:
     coll = _collection(n=4, size=40)
@@ -97,7 +103,9 @@ def test_plan_auto_torch_and_unavailable(tmp_path: Path, monkeypatch, caplog) ->
 
 
 @needs_runtime
-def test_model_that_does_not_export_falls_back_to_torch(tmp_path: Path, monkeypatch, caplog) -> None:  # noqa: ANN001
+def test_model_that_does_not_export_falls_back_to_torch(
+    tmp_path: Path, monkeypatch, caplog
+) -> None:  # noqa: ANN001
     def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise RuntimeError("Unsupported: ONNX export of operator foo")
 
@@ -134,3 +142,39 @@ def test_corrupt_exported_model_falls_back_then_reexports(tmp_path: Path, caplog
     third = _extract(_collection(seed=2), TINY, cache_dir=tmp_path, runtime=name)
     assert third.provenance["runtime"] == first.provenance["runtime"]  # exported anew
     assert onnx.exists()
+
+
+def test_bad_runtime_option_is_one_usage_error(tmp_path: Path) -> None:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from semsim.utils import UsageError, check_compare_options
+    from tests.conftest import CONF_DIR
+
+    def cfg(*overrides: str):  # noqa: ANN202
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose("compare", [f"out_dir={tmp_path}", f"cache_dir={tmp_path}", *overrides])
+
+    with pytest.raises(UsageError, match="runtime='tensorrt': use one of auto, torch"):
+        check_compare_options(cfg("runtime=tensorrt"))
+    assert cfg().runtime == "auto"
+    check_compare_options(cfg("runtime=torch"))
+
+
+@SLOW
+@needs_runtime
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_default_encoder_on_real_images_matches_torch(name, shared_data, tmp_path: Path) -> None:  # noqa: ANN001
+    """The packaged EfficientNet-Lite0 at 224 px on CIFAR-10 images: features and ImageNet logits."""
+    from semsim.data.sources import cifar10
+
+    coll = cifar10(root=str(shared_data / "cifar10"), split="test", max_per_class=2, seed=0)
+    spec = EncoderSpec("tf_efficientnet_lite0")
+    ref = _extract(coll, spec, cache_dir=tmp_path, runtime="torch", batch_size=8)
+    got = _extract(coll, spec, cache_dir=tmp_path, runtime=name, batch_size=8)
+    assert got.provenance["runtime"].startswith(name)
+    assert got.features.shape == (20, 1280) and got.concepts.shape == (20, 1000)
+    assert _max_rel(got.features, ref.features) <= 1e-4
+    assert _max_rel(got.concepts, ref.concepts) <= 1e-4
+    np.testing.assert_array_equal(got.concepts.argmax(1), ref.concepts.argmax(1))
