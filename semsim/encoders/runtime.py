@@ -32,12 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from semsim.utils import RUNTIMES
+
 if TYPE_CHECKING:  # torch is imported where it runs: the option check needs none
     import torch
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("auto", "torch", "openvino", "onnxruntime")
 PREFERENCE = ("openvino", "onnxruntime")  # by measurement: bench/extract.py, docs/runtime.md
 AUTO_MIN_IMAGES = 1000  # the export (~5-20 s here) pays back from about 500 images at 224 px
 TOLERANCE = 1e-4  # max |runtime - torch| / max |torch| on the probe batch
