@@ -60,8 +60,13 @@ def check_runtime(value: Any, option: str = "runtime") -> str:
     return name
 
 
+def _missing(name: str) -> list[str]:
+    """Packages runtime ``name`` needs that are not installed (``onnx`` for the export)."""
+    return [m for m in (_PACKAGE[name], "onnx") if importlib.util.find_spec(m) is None]
+
+
 def installed(name: str) -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in (_PACKAGE[name], "onnx"))
+    return not _missing(name)
 
 
 def runtime_tag(name: str) -> str:
@@ -105,9 +110,8 @@ def plan(
         if installed(name):
             return name
     if not auto:
-        log.warning(
-            "runtime=%s: %s is not installed; torch instead", requested, _PACKAGE[requested]
-        )
+        missing = " and ".join(_missing(requested)) or _PACKAGE[requested]
+        log.warning("runtime=%s: %s is not installed; torch instead", requested, missing)
     return "torch"
 
 
