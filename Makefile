@@ -25,7 +25,7 @@ export OMP_NUM_THREADS ?= $(THREADS)
 export MKL_NUM_THREADS ?= $(THREADS)
 export OPENBLAS_NUM_THREADS ?= $(THREADS)
 
-.PHONY: install test test-full lint format run smoke bench clean
+.PHONY: install test test-full lint format run smoke bench clean docs numbers screenshots
 
 install: $(STAMP)
 
@@ -60,5 +60,22 @@ run: install
 smoke: install
 	$(PY) -m semsim.train experiment=smoke $(ARGS)
 
+# docs: the mkdocs-material site from docs/ into site/ (offline; --strict fails on dead links);
+# numbers: rerun the number writers (the fast ones; NUMBERS=name... or NUMBERS=all), refill the
+# README/docs regions from docs/generated/ and check them (docs/numbers.md);
+# screenshots: docs/img/html_*.png from the current code (Chromium; SHOTS_DATA holds cifar10/, cifake/)
+NUMBERS ?=
+SHOTS_DATA ?= ../shared/data
+
+docs: install
+	@$(PY) -c 'import material' 2>/dev/null || $(PIP) install -q 'mkdocs-material>=9.5'
+	$(PY) -m mkdocs build --strict
+
+numbers: install
+	$(PY) docs/measured.py run $(NUMBERS)
+
+screenshots: install
+	PYTHONPATH=$(CURDIR) $(PY) docs/screenshots.py --data $(SHOTS_DATA)
+
 clean:
-	rm -rf $(VENV) outputs logs .pytest_cache .ruff_cache
+	rm -rf $(VENV) outputs logs site .pytest_cache .ruff_cache

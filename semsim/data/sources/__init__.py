@@ -5,6 +5,8 @@
 name         module
 ===========  =====================================================================
 folder       :mod:`semsim.data.sources.folder`
+archive      :mod:`semsim.data.sources.archive` (zip / tar read in place)
+hf           :mod:`semsim.data.sources.hf` (Hugging Face ``save_to_disk`` folders, parquet)
 cifar10      :mod:`semsim.data.sources.cifar10`
 cifake       :mod:`semsim.data.sources.cifake`
 arrays       :mod:`semsim.data.sources.arrays`
@@ -31,10 +33,12 @@ Every source accepts the shared options
 """
 
 from semsim.data.sources._common import Options, resolve_path
+from semsim.data.sources.archive import archive
 from semsim.data.sources.arrays import arrays
 from semsim.data.sources.cifake import CIFAKE_KINDS, cifake, cifake_class
 from semsim.data.sources.cifar10 import CIFAR10_CLASSES, cifar10, load_batch
 from semsim.data.sources.folder import folder
+from semsim.data.sources.hf import hf
 from semsim.data.sources.registry import (
     SOURCES,
     build_source,
@@ -51,6 +55,7 @@ __all__ = [
     "SHAPES",
     "SOURCES",
     "Options",
+    "archive",
     "arrays",
     "build_source",
     "cifake",
@@ -58,6 +63,7 @@ __all__ = [
     "cifar10",
     "folder",
     "get_source",
+    "hf",
     "load_batch",
     "register_source",
     "resolve_path",
