@@ -6,12 +6,14 @@ the composed config (unknown key, unknown group choice, a value of the wrong typ
 a mistake ends as ONE line ``error: ...`` naming the option, with the nearest valid name, and exit
 status 2. Only then is the entry module (torch, Lightning, ...) imported and Hydra started.
 
-Nothing here imports torch; help texts are read from ``conf/`` so they list what is there.
+Nothing here imports torch; help texts list what the discovery points hold (:mod:`semsim.catalog`:
+registered sources, ``conf/`` groups).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -85,8 +87,23 @@ def _short(text: str, width: int = 72) -> str:
 
 
 def group_options(group: str) -> list[str]:
-    """Config names in ``conf/<group>/``."""
-    return sorted(p.stem for p in _conf(group).glob("*.yaml"))
+    """The choices of config group ``group``: its ``conf/<group>/*.yaml`` files and the configs
+    the registries generate (every source is ``a=``, ``b=`` and ``data=``), as Hydra sees them."""
+    from semsim.catalog import group_choices
+
+    return group_choices(group)
+
+
+def _choice_note(group: str, name: str) -> str:
+    """One line about choice ``name`` of ``group``: a source's docstring, else its yaml's head."""
+    if group in ("collection", "data"):
+        from semsim.catalog import sources
+
+        note = sources().get(name)
+        if note is not None:
+            return note
+    path = _conf(group, f"{name}.yaml")
+    return _yaml_notes(path)[0] if path.is_file() else ""
 
 
 def _defaults_groups(config_name: str) -> list[tuple[str, str]]:
@@ -138,11 +155,12 @@ def help_text(command: str | None) -> str:
             defaults = f"a={default}, b={groups['b']}".replace("None", "none")
         lines += ["", f"{label}  (default: {defaults})"]
         for name in group_options(source_group):
-            head, _ = _yaml_notes(_conf(source_group, f"{name}.yaml"))
-            lines.append(f"  {name:<16} {_short(head)}")
+            note = _choice_note(source_group, name).replace("`", "")
+            lines.append(f"  {name:<16} {_short(note)}")
         if group == "a":
-            _, keys = _yaml_notes(_conf("collection", "folder.yaml"))
-            names = [k for k in keys if not k.startswith("_")]
+            from semsim.data.sources.registry import SOURCES
+
+            names = inspect.signature(SOURCES["folder"]).parameters
             lines.append(f"  options: {', '.join('a.' + k for k in names)} (b. the same)")
     _, notes = _yaml_notes(_conf(f"{config_name}.yaml"))
     lines += ["", "main options (default):"]
@@ -150,6 +168,8 @@ def help_text(command: str | None) -> str:
         if key in ("defaults", "hydra"):
             continue
         lines.append(f"  {key}={value}" + (f"  # {_short(note, 60)}" if note else ""))
+        if key == "scores":
+            lines.append("    (the scores and what they mean: python -m semsim.catalog scores)")
     lines += ["", "examples:"] + [f"  {e}" for e in EXAMPLES[command]]
     lines += [
         "",
@@ -174,7 +194,9 @@ def _is_path(value: str) -> bool:
 
 def read_sources(overrides: Sequence[str]) -> list[str]:
     """``DIR_A [DIR_B]`` and ``a=PATH``/``b=PATH`` become ``a=folder a.root=PATH`` (and ``b``)."""
-    sources = set(group_options("collection"))
+    from semsim.data.sources.registry import discover
+
+    sources = set(discover())
     out: list[str] = []
     positional: list[str] = []
     for arg in overrides:
@@ -292,7 +314,9 @@ def check_make_run(experiment: str, data: str | None = None) -> None:
     from semsim.overrides import check_overrides
 
     cfg = check_overrides("train", [f"experiment={experiment}"])
-    source = str(cfg.data.get("_target_", "")).rsplit(".", 1)[-1]
+    from semsim.data.sources.registry import source_name
+
+    source = source_name(cfg.data)
     if data or source not in DATA_HELP:
         return
     root = Path(os.environ.get("SEMSIM_DATA", "data")) / source
@@ -361,6 +385,11 @@ def summarize_run(run_dir: str | os.PathLike[str], metrics: dict[str, Any]) -> l
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``semsim`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["--version"], ["-V"]):
+        from semsim import __version__
+
+        print(f"semsim {__version__} (configs: {CONF_DIR})")
+        return 0
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(help_text(None))
         return 0 if argv else 2

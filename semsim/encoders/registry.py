@@ -19,7 +19,11 @@ from typing import Any
 
 from torch import nn
 
-CONF_ENCODER_DIR = Path(__file__).resolve().parents[2] / "conf" / "encoder"
+from semsim.utils import CONF_DIR
+
+#: the encoder discovery point: one ``<key>.yaml`` per encoder (Hydra's ``encoder`` group; the
+#: packaged ``semsim/conf/encoder`` in an installed wheel)
+CONF_ENCODER_DIR = Path(CONF_DIR) / "encoder"
 
 
 @dataclass(frozen=True)
