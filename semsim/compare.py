@@ -99,11 +99,13 @@ def _overrides() -> list[str]:
 
 
 def _describe(coll: ImageCollection, node: DictConfig, feats: Features) -> dict[str, Any]:
+    from semsim.data.sources.registry import source_name
+
     source = OmegaConf.to_container(node, resolve=True)
     assert isinstance(source, dict)
     out = coll.describe()
-    out["source"] = {k: v for k, v in source.items() if k != "_target_"}
-    out["source"]["kind"] = str(node._target_).rsplit(".", 1)[-1]
+    out["source"] = {k: v for k, v in source.items() if k not in ("_target_", "_args_")}
+    out["source"]["kind"] = source_name(source)
     out["fingerprint"] = coll.fingerprint()
     out["features_from_cache"] = feats.from_cache
     return out

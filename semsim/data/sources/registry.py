@@ -64,6 +64,7 @@ def unregister_source(name: str) -> None:
 def discover() -> dict[str, SourceFactory]:
     """Import every source module (this package's, then the ``semsim.sources`` entry points);
     each registers itself. Returns :data:`SOURCES`. Cheap after the first call."""
+    importlib.invalidate_caches()  # a module added since the last call is seen
     package = importlib.import_module(__package__)
     for info in pkgutil.iter_modules(package.__path__):
         if not info.name.startswith("_") and info.name != "registry":
