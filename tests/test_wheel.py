@@ -117,7 +117,7 @@ def _fresh_env(root: Path, wheel: Path) -> Path:
     Path(site, "shared_venv.pth").write_text(shared + "\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
-         "--no-index", str(wheel)],
+         "--no-index", "--ignore-installed", str(wheel)],  # never touch the shared venv's semsim
         check=True, capture_output=True,
     )  # fmt: skip
     return root / "bin"
