@@ -44,16 +44,18 @@ def group_choices(group: str) -> list[str]:
 
 
 def yaml_head(path: Path) -> str:
-    """The first comment line of a config file (``@package`` lines skipped), or ''."""
+    """The first sentence of a config file's leading comment block (``@package`` skipped)."""
     if not path.is_file():
         return ""
+    block = []
     for line in path.read_text().splitlines():
-        text = line.lstrip("#").strip() if line.startswith("#") else None
-        if text and not text.startswith("@package"):
-            return text
-        if text is None and line.strip():
+        if not line.startswith("#"):
             break
-    return ""
+        text = line.lstrip("#").strip()
+        if not text.startswith("@package"):
+            block.append(text)
+    paragraph = " ".join(" ".join(block).split())
+    return paragraph.split(". ")[0].rstrip(".")
 
 
 def sources() -> dict[str, str]:

@@ -102,8 +102,9 @@ def _choice_note(group: str, name: str) -> str:
         note = sources().get(name)
         if note is not None:
             return note
-    path = _conf(group, f"{name}.yaml")
-    return _yaml_notes(path)[0] if path.is_file() else ""
+    from semsim.catalog import yaml_head
+
+    return yaml_head(_conf(group, f"{name}.yaml"))
 
 
 def _defaults_groups(config_name: str) -> list[tuple[str, str]]:

@@ -128,3 +128,19 @@ def test_a_new_source_and_encoder_file_run_in_compare_and_training(
     )  # fmt: skip
     saved = next((tmp_path / "logs").rglob(".hydra/hydra.yaml")).read_text()
     assert f"data: {SOURCE}" in saved  # the runtime choice of the data group
+
+
+def test_the_docs_tables_are_what_the_catalog_writes() -> None:
+    from semsim import catalog
+    from semsim.data.sources.registry import SOURCES
+
+    page = (ROOT / "docs" / "plugins.md").read_text()
+    assert catalog.render_page(page) == page, (
+        "run: python -m semsim.catalog --write docs/plugins.md"
+    )
+    for kind in catalog.KINDS:
+        assert f"<!-- catalog:{kind} -->" in page
+    from semsim.metrics import SCORES
+
+    names = {*SOURCES, *SCORES, *catalog.group_choices("encoder")}
+    assert all(f"| `{name}` |" in page for name in names)
