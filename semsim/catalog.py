@@ -27,20 +27,19 @@ from semsim.utils import CONF_DIR
 KINDS = ("sources", "encoders", "scores")
 
 
-def _loader():
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra._internal.utils import create_config_search_path
+def group_choices(group: str) -> list[str]:
+    """The choices of config group ``group`` as Hydra sees them: ``conf/<group>/*.yaml`` and the
+    configs the registries store (every source is ``a=``, ``b=``, ``data=``, ``collection=``)."""
+    from hydra.core.config_store import ConfigStore
 
     import semsim.data  # noqa: F401 - registers every source and its generated configs
 
-    return ConfigLoaderImpl(config_search_path=create_config_search_path(CONF_DIR))
-
-
-def group_choices(group: str) -> list[str]:
-    """The choices of config group ``group`` as Hydra sees them (files and generated configs)."""
-    from hydra.core.object_type import ObjectType
-
-    return sorted(_loader().get_group_options(group, results_filter=ObjectType.CONFIG))
+    files = {p.stem for p in Path(CONF_DIR, group).glob("*.yaml")}
+    node = ConfigStore.instance().repo
+    for part in group.split("/"):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    stored = {k.removesuffix(".yaml") for k, v in node.items() if k.endswith(".yaml")}
+    return sorted(files | stored)
 
 
 def yaml_head(path: Path) -> str:

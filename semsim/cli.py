@@ -94,16 +94,13 @@ def group_options(group: str) -> list[str]:
     return group_choices(group)
 
 
-def _choice_note(group: str, name: str) -> str:
-    """One line about choice ``name`` of ``group``: a source's docstring, else its yaml's head."""
-    if group in ("collection", "data"):
-        from semsim.catalog import sources
-
-        note = sources().get(name)
-        if note is not None:
-            return note
+def _choice_note(group: str, name: str, sources: dict[str, str]) -> str:
+    """One line about choice ``name`` of ``group``: a source's docstring (``sources``, from
+    :func:`semsim.catalog.sources`), else its yaml's first sentence."""
     from semsim.catalog import yaml_head
 
+    if group in ("collection", "data") and name in sources:
+        return sources[name]
     return yaml_head(_conf(group, f"{name}.yaml"))
 
 
@@ -146,6 +143,9 @@ def help_text(command: str | None) -> str:
             "Writes report.md (read this), report.json and a CSV + PNG per matrix to out_dir.",
         ]
     groups = dict(_defaults_groups(config_name))
+    from semsim.catalog import sources
+
+    source_notes = sources()
     for group, default in groups.items():
         if group == "b" and "a" in groups:
             continue
@@ -156,7 +156,7 @@ def help_text(command: str | None) -> str:
             defaults = f"a={default}, b={groups['b']}".replace("None", "none")
         lines += ["", f"{label}  (default: {defaults})"]
         for name in group_options(source_group):
-            note = _choice_note(source_group, name).replace("`", "")
+            note = _choice_note(source_group, name, source_notes).replace("`", "")
             lines.append(f"  {name:<16} {_short(note)}")
         if group == "a":
             from semsim.data.sources.registry import SOURCES

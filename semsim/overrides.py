@@ -27,7 +27,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from semsim.utils import CONF_DIR, UsageError, did_you_mean
 
 
-def _loader():
+def config_loader():
+    """Hydra's config loader over ``conf/`` with every registered source's configs stored."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra._internal.utils import create_config_search_path
 
@@ -186,7 +187,7 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> DictConfig:
             first = str(err).strip().splitlines()[-1].strip()
             raise UsageError(f"cannot read `{text}`: {first}") from err
 
-    loader = _loader()
+    loader = config_loader()
     all_groups = _all_groups(loader)
     base = _compose(loader, config_name, [])
     used = [str(g) for g in _keys(base.hydra.runtime.choices)]

@@ -13,6 +13,7 @@ function's signature (every option with its default, built through :func:`open_s
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -63,12 +64,19 @@ def unregister_source(name: str) -> None:
 
 def discover() -> dict[str, SourceFactory]:
     """Import every source module (this package's, then the ``semsim.sources`` entry points);
-    each registers itself. Returns :data:`SOURCES`. Cheap after the first call."""
-    importlib.invalidate_caches()  # a module added since the last call is seen
+    each registers itself. Returns :data:`SOURCES`. The folder is listed on every call (a module
+    added since is seen); installed packages are read once."""
+    importlib.invalidate_caches()
     package = importlib.import_module(__package__)
     for info in pkgutil.iter_modules(package.__path__):
         if not info.name.startswith("_") and info.name != "registry":
             importlib.import_module(f"{__package__}.{info.name}")
+    _load_entry_points()
+    return SOURCES
+
+
+@functools.cache
+def _load_entry_points() -> None:
     from importlib.metadata import entry_points
 
     for entry in entry_points(group=ENTRY_POINT_GROUP):
@@ -78,7 +86,6 @@ def discover() -> dict[str, SourceFactory]:
             import warnings
 
             warnings.warn(f"semsim source plug-in {entry.value!r}: {err}", stacklevel=2)
-    return SOURCES
 
 
 def describe(fn: SourceFactory) -> str:
