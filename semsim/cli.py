@@ -141,7 +141,8 @@ def help_text(command: str | None) -> str:
     lines = [f"usage: {usage}", f"       (or: python -m {module} ...)", "", desc + "."]
     if command == "compare":
         lines += [
-            "A path given alone, or as a=PATH / b=PATH, is read as a=folder a.root=PATH.",
+            "A path given alone, or as a=PATH / b=PATH, is read as a=folder a.root=PATH "
+            "(a .zip/.tar/.tar.gz file: a=archive a.root=PATH).",
             "Writes report.md (read this), report.json and a CSV + PNG per matrix to out_dir.",
         ]
     groups = dict(_defaults_groups(config_name))
@@ -196,7 +197,8 @@ def _is_path(value: str) -> bool:
 
 
 def read_sources(overrides: Sequence[str]) -> list[str]:
-    """``DIR_A [DIR_B]`` and ``a=PATH``/``b=PATH`` become ``a=folder a.root=PATH`` (and ``b``)."""
+    """``DIR_A [DIR_B]`` and ``a=PATH``/``b=PATH`` become ``a=folder a.root=PATH`` (and ``b``);
+    a zip or tar file becomes ``a=archive a.root=PATH``."""
     from semsim.data.sources.registry import discover
 
     sources = set(discover())
@@ -206,8 +208,7 @@ def read_sources(overrides: Sequence[str]) -> list[str]:
         key, sep, value = arg.partition("=")
         if sep and key in ("a", "b") and value not in sources and value != "null":
             if _is_path(value):
-                _check_folder(value, key)
-                out += [f"{key}=folder", f"{key}.root={_quote(value)}"]
+                out += [f"{key}={_check_folder(value, key)}", f"{key}.root={_quote(value)}"]
                 continue
         elif not sep and not (arg.startswith("~") and not _is_path(arg)):
             if "/" not in arg and "." in arg and not os.path.exists(arg):
@@ -220,17 +221,27 @@ def read_sources(overrides: Sequence[str]) -> list[str]:
     for which, path in zip("ab", positional, strict=False):
         if any(o.split("=")[0].lstrip("+~") == which for o in out):
             raise UsageError(f"folder {path} given as {which.upper()}, but {which}= is set too")
-        _check_folder(path, which)
-        out = [f"{which}=folder", f"{which}.root={_quote(path)}", *out]
+        source = _check_folder(path, which)
+        out = [f"{which}={source}", f"{which}.root={_quote(path)}", *out]
     return out
 
 
-def _check_folder(path: str, which: str) -> None:
+def _check_folder(path: str, which: str) -> str:
+    """The source reading ``path``: ``folder``, or ``archive`` for a zip or tar file."""
+    from semsim.data.suffixes import ARCHIVE_SUFFIXES, is_archive_name
+
     full = Path(path).expanduser()
+    archive = is_archive_name(path)
     if not full.exists():
-        raise UsageError(f"{which}: no such folder: {path}")
+        raise UsageError(f"{which}: no such {'archive' if archive else 'folder'}: {path}")
+    if archive and full.is_file():
+        return "archive"
     if not full.is_dir():
-        raise UsageError(f"{which}: {path} is a file, not a folder of images")
+        raise UsageError(
+            f"{which}: {path} is a file, not a folder of images nor an archive "
+            f"({', '.join(ARCHIVE_SUFFIXES)})"
+        )
+    return "folder"
 
 
 def run_hydra(command: str, argv: Sequence[str] | None = None, task: Callable | None = None) -> Any:

@@ -15,7 +15,9 @@ Hydra run folder ``outputs/compare/<date_time>``). Every option is a Hydra overr
 
 from __future__ import annotations
 
+import sys
 import time
+import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -348,3 +350,17 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+class _CallableModule(types.ModuleType):
+    """This module is also the Python call: ``semsim.compare(a, b, ...)`` is
+    :func:`semsim.api.compare` (a submodule import rebinds ``semsim.compare`` to the module, so
+    the module itself must be the callable)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Report:
+        from semsim.api import compare as python_compare
+
+        return python_compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

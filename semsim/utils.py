@@ -137,7 +137,9 @@ def cli_errors(fn: F) -> F:
 # installed wheel carries them as semsim/conf (copied there by setup.py's build step); a checkout
 # (and an editable install) reads the top-level conf/.
 _PACKAGED_CONF = Path(__file__).resolve().parent / "conf"
-CONF_DIR = str(_PACKAGED_CONF if _PACKAGED_CONF.is_dir() else Path(__file__).resolve().parents[1] / "conf")
+CONF_DIR = str(
+    _PACKAGED_CONF if _PACKAGED_CONF.is_dir() else Path(__file__).resolve().parents[1] / "conf"
+)
 
 
 def _int_option(cfg: DictConfig, key: str, default: int, low: int | None = None) -> int:

@@ -38,3 +38,30 @@ def write_class_folders(
                     name = f"{i:04d}.jpg"
                 Image.fromarray(pixels).save(d / name, quality=95)
     return root
+
+
+def run_gloo(script: Path, args: list[str], cwd: Path, env: dict[str, str], world: int = 2) -> None:
+    """Run ``python script *args`` as ``world`` torch.distributed processes (env:// rendezvous on
+    a free loopback port; the script calls ``init_process_group("gloo")``); fail on any error."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    rendezvous = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "WORLD_SIZE": str(world)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), *args],
+            cwd=cwd,
+            env={**env, **rendezvous, "RANK": str(r)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for r in range(world)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-3000:]

@@ -26,7 +26,7 @@ from semsim.data.datamodule import datamodule_defaults
 from semsim.data.sources import unregister_source
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-BUILT_IN = ("arrays", "cifake", "cifar10", "folder", "synthetic")
+BUILT_IN = ("archive", "arrays", "cifake", "cifar10", "folder", "hf", "synthetic")
 
 
 @pytest.fixture

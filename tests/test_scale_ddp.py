@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -19,6 +18,7 @@ import torch
 
 from semsim.train import build, check_launch
 from tests.conftest import ROOT, compose
+from tests.helpers import run_gloo
 
 SIMILARITY_SCORES = "[prototype_cosine,fd,kid,cmmd,precision,recall,density,coverage]"
 
@@ -221,39 +221,13 @@ dist.destroy_process_group()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_metric_states_sync_across_two_gloo_processes(tmp_path: Path):
     from semsim.metrics import uniform_keys
 
     script = tmp_path / "sync.py"
     script.write_text(textwrap.dedent(_SYNC_SCRIPT))
-    port = str(_free_port())
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path)],
-            cwd=tmp_path,
-            env={
-                **_env(),
-                "MASTER_ADDR": "127.0.0.1",
-                "MASTER_PORT": port,
-                "RANK": str(r),
-                "WORLD_SIZE": "2",
-            },
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for r in range(2)
-    ]
-    for p in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err[-3000:]
+    run_gloo(script, [str(tmp_path)], tmp_path, _env())
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1001, 6, generator=g, dtype=torch.float64) + 2.0

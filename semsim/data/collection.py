@@ -85,6 +85,14 @@ class ImageCollection:
         raise NotImplementedError
 
     # --- shared behaviour ---------------------------------------------------------------
+    def _leave_out(self, bad: dict[int, str], n: int) -> np.ndarray:
+        """Drop items ``bad`` (of ``n``) from the labels and attributes; the kept positions."""
+        keep = np.array([i for i in range(n) if i not in bad], dtype=np.int64)
+        if self.labels is not None:
+            self.labels = self.labels[keep]
+        self.attributes = {k: (v[keep], names) for k, (v, names) in self.attributes.items()}
+        return keep
+
     @property
     def is_labelled(self) -> bool:
         return self.labels is not None
@@ -244,12 +252,8 @@ class FileCollection(ImageCollection):
         if on_bad_image == "skip":
             bad = find_bad_images(paths)
             if bad:
-                keep = np.array([i for i in range(len(paths)) if i not in bad], dtype=np.int64)
                 self.skipped = [(paths[i], reason) for i, reason in sorted(bad.items())]
-                self.paths = [paths[i] for i in keep]
-                if self.labels is not None:
-                    self.labels = self.labels[keep]
-                self.attributes = {k: (v[keep], n) for k, (v, n) in self.attributes.items()}
+                self.paths = [paths[i] for i in self._leave_out(bad, len(paths))]
 
     def __len__(self) -> int:
         return len(self.paths)

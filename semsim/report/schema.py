@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from semsim.report.surface import PythonSurface
+
 SCHEMA_VERSION = 1
 
 
@@ -277,7 +279,7 @@ class Headline:
 
 
 @dataclass
-class Report:
+class Report(PythonSurface):
     """Everything a similarity report says.
 
     Attributes:

@@ -24,10 +24,12 @@ Every source accepts the shared options
 """
 
 from semsim.data.sources._common import Options, resolve_path
+from semsim.data.sources.archive import archive
 from semsim.data.sources.arrays import arrays
 from semsim.data.sources.cifake import CIFAKE_KINDS, cifake, cifake_class
 from semsim.data.sources.cifar10 import CIFAR10_CLASSES, cifar10, load_batch
 from semsim.data.sources.folder import folder
+from semsim.data.sources.hf import hf
 from semsim.data.sources.registry import (
     SOURCES,
     build_source,
@@ -45,6 +47,7 @@ __all__ = [
     "SHAPES",
     "SOURCES",
     "Options",
+    "archive",
     "arrays",
     "build_source",
     "cifake",
@@ -53,6 +56,7 @@ __all__ = [
     "discover",
     "folder",
     "get_source",
+    "hf",
     "load_batch",
     "register_source",
     "resolve_path",

@@ -285,6 +285,22 @@ def class_folders(
     return ClassFolders(np.array([index[q[0]] for q in parts], dtype=np.int64), found)
 
 
+def select_items(
+    options: Options,
+    n: int,
+    labels: np.ndarray | None,
+    class_names: list[str] | None,
+    attributes: dict[str, tuple[np.ndarray, list[str]]] | None,
+    where: str,
+) -> tuple[
+    np.ndarray, np.ndarray | None, list[str] | None, dict[str, tuple[np.ndarray, list[str]]]
+]:
+    """:meth:`Options.select` of ``n`` items, with the ``attributes`` subset alongside."""
+    indices, new_labels, new_names = options.select(labels, class_names, n, where=where)
+    kept = {k: (v[indices], names) for k, (v, names) in (attributes or {}).items()}
+    return indices, new_labels, new_names, kept
+
+
 def finish_files(
     options: Options,
     *,
@@ -306,10 +322,14 @@ def finish_files(
         class_names: names indexed by label.
         attributes: secondary labellings ``{key: ((N,) codes, names)}``, subset alongside.
     """
-    indices, new_labels, new_names = options.select(
-        labels, class_names, len(paths), where=f"{root} has no class subfolders"
+    indices, new_labels, new_names, kept_attributes = select_items(
+        options,
+        len(paths),
+        labels,
+        class_names,
+        attributes,
+        where=f"{root} has no class subfolders",
     )
-    kept_attributes = {k: (v[indices], n) for k, (v, n) in (attributes or {}).items()}
     return FileCollection(
         [paths[i] for i in indices],
         new_labels,

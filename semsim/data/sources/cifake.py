@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 import numpy as np
 
 from semsim.data.collection import CollectionError, FileCollection
+from semsim.data.sources._archives import Archive, is_archive, open_archive
 from semsim.data.sources._common import (
     Options,
     finish_files,
@@ -16,6 +17,13 @@ from semsim.data.sources._common import (
     require_root,
     split_dir,
     subdirs,
+)
+from semsim.data.sources._members import (
+    MemberCollection,
+    finish_members,
+    image_members,
+    member_paths,
+    top_folders,
 )
 from semsim.data.sources.cifar10 import CIFAR10_CLASSES
 from semsim.data.sources.registry import register_source
@@ -67,8 +75,11 @@ def cifake(
     on_bad_image: str = "error",
     kinds: Sequence[str] | str = CIFAKE_KINDS,
     label: str = "realfake",
-) -> FileCollection:
+) -> FileCollection | MemberCollection:
     """CIFAKE: ``root/train|test/REAL|FAKE/*.jpg``, with the CIFAR-10 class in the file name.
+
+    ``root`` may also be Kaggle's zip (or any archive ``archive`` reads) holding that layout,
+    at its top or below its one top-level folder: it is read in place.
 
     Args:
         kinds: which of ``REAL`` / ``FAKE`` to load.
@@ -88,17 +99,16 @@ def cifake(
         raise CollectionError(
             f"cifake: kinds must be a non-empty subset of {list(CIFAKE_KINDS)}, got {kinds}"
         )
-    base = split_dir("cifake", require_root("cifake", root), split)
-    paths: list[Path] = []
+    path = require_root("cifake", root)
+    opened = open_archive(path) if is_archive(path) and path.is_file() else None
+    listing = _archive_listing if opened is not None else _folder_listing
+    base, found, skipped = listing(path if opened is None else opened, split, kinds, on_bad_image)
+    paths: list[PurePath] = []
     kind_codes: list[int] = []
     class_codes: list[int] = []
     for kind in (k for k in CIFAKE_KINDS if k in kinds):
-        directory = base / kind
-        if not directory.is_dir():
-            found = ", ".join(subdirs("cifake", base)) or "none"
-            raise CollectionError(f"cifake: no {kind} folder in {base} (subfolders: {found})")
         keyed = []
-        for f in images_under("cifake", directory, on_bad_image):
+        for f in found[kind]:
             match = _CIFAKE_NAME.match(f.stem)
             keyed.append(((int(match.group(1)) if match else -1), cifake_class(f), f))
         keyed.sort(key=lambda t: (t[0], t[1], str(t[2])))
@@ -108,15 +118,68 @@ def cifake(
     kind_arr = np.array(kind_codes, dtype=np.int64)
     class_arr = np.array(class_codes, dtype=np.int64)
     labels, class_names = _labelling(label, kind_arr, class_arr)
+    attributes = {
+        "class": (class_arr, list(CIFAR10_CLASSES)),
+        "realfake": (kind_arr, list(CIFAKE_KINDS)),
+    }
+    if opened is not None:
+        inside = PurePosixPath(opened.where)
+        return finish_members(
+            options,
+            name=f"cifake/{split}:{path.name}",
+            store=opened,
+            keys=[str(p.relative_to(inside)) for p in paths],
+            labels=labels,
+            class_names=class_names,
+            where="cifake images have classes",
+            attributes=attributes,
+            skipped=skipped,
+        )
     return finish_files(
         options,
         name=f"cifake/{split}",
-        root=base,
+        root=Path(base),
         paths=paths,
         labels=labels,
         class_names=class_names,
-        attributes={
-            "class": (class_arr, list(CIFAR10_CLASSES)),
-            "realfake": (kind_arr, list(CIFAKE_KINDS)),
-        },
+        attributes=attributes,
     )
+
+
+def _folder_listing(
+    path: Path, split: str | None, kinds: list[str], on_bad_image: str
+) -> tuple[Path, dict[str, list[PurePath]], list[tuple[str, str]]]:
+    """``root/split/KIND/*`` for each kind: ``(base, {kind: files}, skipped)``."""
+    base = split_dir("cifake", path, split)
+    found: dict[str, list[PurePath]] = {}
+    for kind in kinds:
+        directory = base / kind
+        if not directory.is_dir():
+            folders = ", ".join(subdirs("cifake", base)) or "none"
+            raise CollectionError(f"cifake: no {kind} folder in {base} (subfolders: {folders})")
+        found[kind] = list(images_under("cifake", directory, on_bad_image))
+    return base, found, []
+
+
+def _archive_listing(
+    opened: Archive, split: str | None, kinds: list[str], on_bad_image: str
+) -> tuple[PurePosixPath, dict[str, list[PurePath]], list[tuple[str, str]]]:
+    """Kaggle's zip: ``split/KIND/*`` inside the archive, or below its one top-level folder."""
+    prefix = (split or "").strip("/")
+    tops = top_folders(opened)
+    if prefix and prefix.split("/")[0] not in tops and len(tops) == 1:
+        prefix = f"{tops[0]}/{prefix}"  # a zip of the folder holding train/ and test/
+    found: dict[str, list[PurePath]] = {}
+    skipped: list[tuple[str, str]] = []
+    for kind in kinds:
+        inner = f"{prefix}/{kind}" if prefix else kind
+        if not any(m.name.startswith(inner + "/") for m in opened.members):
+            folders = ", ".join(top_folders(opened, prefix)) or "none"
+            raise CollectionError(
+                f"cifake: no {inner} folder in {opened.where} (folders under "
+                f"{prefix or 'its top'}: {folders})"
+            )
+        names, bad = image_members("cifake", opened, inner, on_bad_image)
+        found[kind] = list(member_paths(opened, names))
+        skipped += bad
+    return PurePosixPath(opened.where) / prefix, found, skipped
