@@ -166,6 +166,8 @@ def test_entry_modules_import_light() -> None:
 
 def test_module_form_keeps_working_and_exits_2(tmp_path: Path) -> None:
     """`python -m semsim.compare` and `python -m semsim` give the same one-line error."""
+    from semsim.data.sources.registry import SOURCES
+
     for cmd in (["-m", "semsim.compare"], ["-m", "semsim", "compare"]):
         proc = subprocess.run(
             [sys.executable, *cmd, "a=fodler"], cwd=tmp_path, capture_output=True, text=True,
@@ -174,7 +176,7 @@ def test_module_form_keeps_working_and_exits_2(tmp_path: Path) -> None:
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().splitlines() == [
             "error: a=fodler: no such choice for `a`; did you mean `folder`? "
-            "(choose one of: arrays, cifake, cifar10, folder, synthetic)"
+            f"(choose one of: {', '.join(sorted(SOURCES))})"  # every registered source
         ]
         assert not (tmp_path / "outputs").exists()  # nothing left behind
 
