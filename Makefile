@@ -27,7 +27,7 @@ export OMP_NUM_THREADS ?= $(THREADS)
 export MKL_NUM_THREADS ?= $(THREADS)
 export OPENBLAS_NUM_THREADS ?= $(THREADS)
 
-.PHONY: install test test-full lint format run smoke bench clean dist
+.PHONY: install test test-full lint format run smoke bench clean docs numbers screenshots dist
 
 install: $(STAMP)
 
@@ -62,9 +62,26 @@ run: install
 smoke: install
 	$(PY) -m semsim.train experiment=smoke $(ARGS)
 
+# docs: the mkdocs-material site from docs/ into site/ (offline; --strict fails on dead links);
+# numbers: rerun the number writers (the fast ones; NUMBERS=name... or NUMBERS=all), refill the
+# README/docs regions from docs/generated/ and check them (docs/numbers.md);
+# screenshots: docs/img/html_*.png from the current code (Chromium; SHOTS_DATA holds cifar10/, cifake/)
+NUMBERS ?=
+SHOTS_DATA ?= ../shared/data
+
+docs: install
+	@$(PY) -c 'import material' 2>/dev/null || $(PIP) install -q 'mkdocs-material>=9.5'
+	$(PY) -m mkdocs build --strict
+
+numbers: install
+	$(PY) docs/measured.py run $(NUMBERS)
+
+screenshots: install
+	PYTHONPATH=$(CURDIR) $(PY) docs/screenshots.py --data $(SHOTS_DATA)
+
 # the sdist and the wheel (the wheel carries conf/ as semsim/conf) in dist/
 dist: install
 	$(PY) -m build --no-isolation --outdir dist .
 
 clean:
-	rm -rf $(VENV) outputs logs .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) outputs logs site .pytest_cache .ruff_cache build dist

@@ -155,6 +155,7 @@ def main() -> None:
     )
     parser.add_argument("--synthetic", action="store_true", help="synthetic images, not --root")
     parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temp folder)")
+    parser.add_argument("--record", action="store_true", help="write docs/generated/bench_compare")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
@@ -167,6 +168,7 @@ def main() -> None:
             a, b = split_folders(args.root, args.n, work / "images")
         n_a = sum(1 for _ in a.rglob("*") if _.is_file() or _.is_symlink())
         load = os.getloadavg()
+        load_before = load[0]
         print(f"semsim compare, 2 x {n_a} images from {source}; {os.cpu_count()} CPUs; "
               f"load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")  # fmt: skip
         runs = {}
@@ -184,6 +186,36 @@ def main() -> None:
         head = runs["cached"].get("headline")
         print(f"\nheadline similarity {head if head is None else round(head, 4)}; "
               f"load average after {os.getloadavg()[0]:.2f}")  # fmt: skip
+        if args.record:
+            record_compare(runs, n_a, source, load_before)
+
+
+def record_compare(runs: dict, n: int, source: str, load_before: float) -> None:
+    """docs/generated/bench_compare.json: the phase table and the two totals."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from docs.measured import record
+
+    cold, cached = runs["cold"], runs["cached"]
+    rows = [[label, f"{cold.get(key, 0.0):.1f}", f"{cached.get(key, 0.0):.1f}"]
+            for label, key in [*PHASES, ("other", "other_s")]]  # fmt: skip
+    rows.append(["**total wall**", f"**{cold['wall_s']:.1f}**", f"**{cached['wall_s']:.1f}**"])
+    rows.append(["total CPU", f"{cold['cpu_s']:.1f}", f"{cached['cpu_s']:.1f}"])
+    path = record(
+        "bench_compare",
+        values={
+            "cold_total": f"{cold['wall_s']:.1f} s",
+            "cached_total": f"{cached['wall_s']:.1f} s",
+        },
+        tables={
+            "phases": {
+                "columns": [f"phase (wall s), 2 x {n:,} images, default compare", "cold", "cached"],
+                "align": "lrr",
+                "rows": rows,
+            }
+        },  # fmt: skip
+        note=f"Load average {load_before:.1f} before. Images: {source}.",
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -216,6 +216,47 @@ def run(args: argparse.Namespace) -> None:
             f"{key:15s} {ours_ips:12.1f} {peer_ips:12.1f} {ours_ips / peer_ips:7.2f} "
             f"{ceiling:8.1f} {ours_ips / ceiling:15.0%} {diff:10.2e}   ({peer_name})"
         )
+    if args.record:
+        record_extract(rows, load, peak)
+
+
+def record_extract(rows: list[tuple], load: float, peak: float) -> None:
+    """docs/generated/bench_extract.json: the table and each encoder's ratio and ceiling share."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from docs.measured import record
+
+    table, values = [], {}
+    for key, ours_ips, _, peer_ips, _, ceiling in rows:
+        table.append([key, f"{ours_ips:.1f}", f"{peer_ips:.1f}", f"**{ours_ips / peer_ips:.2f}**",
+                      f"{ceiling:.1f}", f"{ours_ips / ceiling:.0%}"])  # fmt: skip
+        values |= {
+            f"{key}_ratio": f"{ours_ips / peer_ips:.2f}",
+            f"{key}_ceiling": f"{ours_ips / ceiling:.0%}",
+        }
+    path = record(
+        "bench_extract",
+        values=values,
+        tables={
+            "extract": {
+                "columns": [
+                    "encoder",
+                    "semsim img/s",
+                    "torch-fidelity img/s",
+                    "ratio",
+                    "fp32 ceiling img/s",
+                    "semsim / ceiling",
+                ],
+                "align": "lrrrrr",
+                "rows": table,
+            }
+        },  # fmt: skip
+        note=f"Load average {load:.1f} at the start; fp32 matmul {peak:.0f} GFLOP/s measured in the "
+        "same run. Without the official FID file InceptionV3 runs with random weights in "
+        "torch-fidelity's format (speed does not depend on the values).",
+    )
+    print(f"wrote {path}")
 
 
 def main() -> None:
@@ -238,6 +279,7 @@ def main() -> None:
         help="semsim in channels-last format (its default; --no-channels-last: contiguous)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--record", action="store_true", help="write docs/generated/bench_extract")
     run(p.parse_args())
 
 

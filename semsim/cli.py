@@ -255,6 +255,7 @@ def run_hydra(command: str, argv: Sequence[str] | None = None, task: Callable | 
     """
     from hydra._internal.utils import _run_hydra, get_args_parser
 
+    from semsim import guards
     from semsim.overrides import check_overrides
 
     module, config_name, _ = COMMANDS[command]
@@ -276,6 +277,7 @@ def run_hydra(command: str, argv: Sequence[str] | None = None, task: Callable | 
             cfg = check_overrides(config_name, args.overrides or [])
             if command == "compare":
                 missing_folder(cfg)
+                args.overrides = guards.run_dir_is_out_dir(args.overrides or [], cfg)
     except UsageError as err:
         if os.environ.get("SEMSIM_DEBUG"):
             raise

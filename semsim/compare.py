@@ -179,7 +179,9 @@ def compare(cfg: DictConfig) -> Report | None:
 
     console = Console(stderr=True)
     t0 = time.perf_counter()
-    check_compare_options(cfg)  # seed, batch_size, num_workers, device, out_dir, cache_dir
+    # seed, batch_size, num_workers, n_bootstrap, device, image_size, out_dir, cache_dir
+    for note in check_compare_options(cfg):
+        console.log(note)
     seed = int(_option(cfg, "seed", 0))
     class_matrices = _option(cfg, "class_matrices", "auto")
     n_bootstrap = int(_option(cfg, "n_bootstrap", 50))
@@ -192,8 +194,9 @@ def compare(cfg: DictConfig) -> Report | None:
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: {out_dir} exists and is not a folder")
 
-    coll_a = build_collection(cfg.a, "a")
-    coll_b = build_collection(cfg.b, "b") if cfg.get("b") is not None else None
+    from semsim.guards import build_inputs  # out_dir left out of the inputs, notes said
+
+    coll_a, coll_b = build_inputs(cfg, out_dir, build_collection, console.log)
     # decide now whether there is anything to do, before the slow feature extraction
     plan_matrices(
         a_labelled=coll_a.is_labelled,
@@ -298,6 +301,10 @@ def compare(cfg: DictConfig) -> Report | None:
             encoder=encoder_info, scores=scores, n_bootstrap=n_bootstrap, seed=seed,
             noise_floor=bool(_option(cfg, "noise_floor", True)), class_matrices=False,
         ))  # fmt: skip
+    if coll_b is not None:
+        from semsim.analysis.trust import say_shared_images
+
+        say_shared_images(report, inputs, console.log)
     import torch
 
     report.meta.update(

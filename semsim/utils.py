@@ -142,8 +142,11 @@ CONF_DIR = str(
 )
 
 
-def _int_option(cfg: DictConfig, key: str, default: int, low: int | None = None) -> int:
+def _int_option(
+    cfg: DictConfig, key: str, default: int, low: int | None = None, name: str | None = None
+) -> int:
     value = cfg.get(key, default)
+    key = name or key
     value = default if value is None else value
     want = "an integer" if low is None else f"an integer >= {low}"
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -200,28 +203,44 @@ def check_writable_dir(path: str | os.PathLike[str], option: str, fix: str = "")
     return full
 
 
-def check_compare_options(cfg: DictConfig) -> None:
+def check_compare_options(cfg: DictConfig) -> list[str]:
     """Validate ``semsim.compare``'s options before any data is read or any cache entry looked up.
 
-    Checks ``seed``, ``batch_size >= 1``, ``num_workers >= 0``, ``device`` (present on this
-    machine), ``out_dir`` and ``cache_dir`` (writable or creatable; nothing is created). Raises
+    Checks ``seed``, ``batch_size`` (1 to :data:`semsim.guards.MAX_BATCH_SIZE`), ``num_workers >=
+    0``, ``n_bootstrap`` (0 or 2 to :data:`semsim.guards.MAX_BOOTSTRAP`), ``device`` (present on
+    this machine), ``encoder.image_size`` (one batch fits in memory), and ``out_dir`` and
+    ``cache_dir`` with a real create/write/remove (:func:`semsim.guards.probe_dir`). Raises
     :class:`UsageError` (a ValueError) naming the option.
+
+    Returns:
+        console notes announcing large work (e.g. a large ``n_bootstrap``).
     """
     from omegaconf.errors import OmegaConfBaseException
 
+    from semsim import guards
+
     _int_option(cfg, "seed", 0)
-    _int_option(cfg, "batch_size", 64, low=1)
+    batch_size = _int_option(cfg, "batch_size", 64, low=1)
     _int_option(cfg, "num_workers", 2, low=0)
+    n_bootstrap = _int_option(cfg, "n_bootstrap", 50, low=0)
+    if n_bootstrap == 1:
+        raise UsageError("n_bootstrap: expected 0 (no intervals) or >= 2, got 1")
+    notes = [n for n in [guards.check_work_bounds(n_bootstrap, batch_size)] if n]
     check_device(str(cfg.get("device") or "auto"))
+    encoder = cfg.get("encoder")
+    if isinstance(encoder, DictConfig) and encoder.get("image_size") is not None:
+        size = _int_option(encoder, "image_size", 224, low=1, name="encoder.image_size")
+        guards.check_image_memory(size, batch_size)
     if os.environ.get("SEMSIM_CACHE") and not os.environ.get("SEMSIM_CACHE_DIR"):
         log.warning("SEMSIM_CACHE is not read: the feature cache folder is set by SEMSIM_CACHE_DIR")
     try:
         out_dir = cfg.out_dir
     except OmegaConfBaseException as e:
         raise UsageError(f"out_dir: {one_line(e)} (set out_dir=DIR)") from e
-    check_writable_dir(str(out_dir), "out_dir")
+    guards.probe_dir(str(out_dir), "out_dir")
     cache = cfg.get("cache_dir")
     if cache not in (None, "", False):
-        check_writable_dir(
+        guards.probe_dir(
             str(cache), "cache_dir", "set cache_dir=DIR or SEMSIM_CACHE_DIR, or cache_dir=null"
         )
+    return notes

@@ -1,4 +1,4 @@
-"""Every command in README.md's (and docs/report.md's) code blocks is checked or accounted for.
+"""Every command in the code blocks of README.md and docs/*.md is checked or accounted for.
 
 A ``semsim ...`` / ``python -m semsim...`` line goes through what the command line does before
 it runs anything (Hydra's argument parser, :func:`semsim.cli.read_sources` for folders,
@@ -22,12 +22,12 @@ from semsim.cli import COMMANDS, PAIR_SCORE_KEYS, main, read_sources
 from semsim.overrides import check_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ("README.md", "docs/report.md")
+DOCS = ("README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")))
 
 #: command lines that are not semsim commands: (pattern, where they are exercised)
 COVERED_ELSEWHERE: list[tuple[str, str]] = [
     (
-        r"make (install|test|test-full|lint|format|smoke)\b",
+        r"make (install|test|test-full|lint|format|smoke|docs|screenshots)\b",
         "Makefile targets (checked to exist below); `make test` is what .ci/run runs in CI",
     ),
     (
@@ -41,17 +41,31 @@ COVERED_ELSEWHERE: list[tuple[str, str]] = [
         "bench/ scripts, run by hand for "
         "the README's measured numbers; tests/test_metrics_speed.py covers their kernels",
     ),
+    (
+        r"make numbers\b|(PYTHONPATH=\S+ )?(\.venv/bin/)?python docs/measured\.py\b",
+        "tests/test_docs.py (the regions of every page against docs/generated/); the writers are "
+        "bench scripts and docs/experiments.py",
+    ),
+    (
+        r"(PYTHONPATH=\S+ )?(\.venv/bin/)?python docs/experiments\.py\b",
+        "tests/test_docs.py::test_experiments_writer_reads_a_report (on a synthetic report.json)",
+    ),
     (r"bench/gpu\.sh\b", "GPU bench script (needs a GPU; tests/test_gpu.py is its test half)"),
     (
         r"(PYTHONPATH=\S+ )?(\.venv/bin/)?python docs/screenshots\.py\b",
         "documentation script that regenerates docs/img (run by hand)",
     ),
     (r"less \S+", "shell: read a file"),
+    (
+        r"(\.venv/bin/)?pip install\b",
+        "package installs: the extras they name are declared in pyproject.toml (not run here)",
+    ),
 ]
 
 #: placeholders in command lines -> what the check puts there (``{tmp}`` = the tmp folder)
 FOLDER_PLACEHOLDER = re.compile(r"^(DIR_A|DIR_B|DIR|PATH(/\S*)?|/path/to/\S*|A|B)$")
 FILE_PLACEHOLDER = re.compile(r"^(CKPT|IMAGE\d?|img\d\.jpg|RUN/\S*|\S*\.ckpt)$")
+ARCHIVE_PLACEHOLDER = re.compile(r"^(A|B)\.(zip|tar|tar\.gz|tgz)$")  # files made in the tmp folder
 SYNOPSIS = {"<encoder>": "effnet_lite0", "<source>": "synthetic", "NAME": "smoke"}
 
 
@@ -107,7 +121,9 @@ def _fill(args: list[str], tmp: Path) -> list[str]:
         for k, v in SYNOPSIS.items():
             arg = arg.replace(k, v)
         key, sep, value = arg.rpartition("=") if "=" in arg else ("", "", arg)
-        if FOLDER_PLACEHOLDER.match(value):
+        if ARCHIVE_PLACEHOLDER.match(value):
+            value = str(tmp / value)
+        elif FOLDER_PLACEHOLDER.match(value):
             value = str(tmp / ("B" if value in ("DIR_B", "B") or key == "b" else "A"))
         elif FILE_PLACEHOLDER.match(value):
             value = str(tmp / "file.bin")
@@ -146,9 +162,14 @@ def test_every_readme_command_is_checked_or_covered(
     for d in ("A", "B"):
         (tmp_path / d).mkdir()
     (tmp_path / "file.bin").write_bytes(b"")
+    for name in ("A.zip", "B.zip", "A.tar", "B.tar", "A.tar.gz", "B.tar.gz", "A.tgz", "B.tgz"):
+        (tmp_path / name).write_bytes(b"")
     makefile = (ROOT / "Makefile").read_text("utf-8")
-    checked, failures, unknown = 0, [], []
+    checked, failures, unknown, seen = 0, [], [], set()
     for doc, line in _all_lines():
+        if line in seen:  # the same line on two pages (README and docs/) is checked once
+            continue
+        seen.add(line)
         argv = _semsim_argv(shlex.split(line))
         if argv is None:
             if line.startswith("make "):
@@ -201,8 +222,8 @@ def test_a_stale_option_is_caught(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_extraction_finds_the_commands() -> None:
     lines = [ln for _, ln in _all_lines()]
     # a continued line is joined, quotes kept as one word, comments dropped
-    joined = next(ln for ln in lines if "b.kinds=[FAKE]" in ln)
-    assert joined.startswith("semsim compare a=cifake") and "matrix_scores=" in joined
+    joined = next(ln for ln in lines if "b.kinds=[FAKE]" in ln and "matrix_scores=" in ln)
+    assert joined.startswith("semsim compare a=cifake")
     assert not any("#" in ln for ln in lines)
     assert any(_semsim_argv(shlex.split(ln)) == ("pair-score", shlex.split(ln)[3:]) for ln in lines)
 

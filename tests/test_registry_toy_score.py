@@ -103,8 +103,8 @@ def test_toy_score_streams_through_the_registry(toy: ScoreDef) -> None:
 
 def test_a_score_whose_input_is_absent_is_skipped_with_the_reason(monkeypatch) -> None:
     sdef = ScoreDef(
-        "toy_concepts", "content", True, (0.0, 1.0), "toy on class-head logits", "", "", 1,
-        False, _toy_engine, "toy_gap", input="concepts",
+        "toy_concepts", "content", True, (0.0, float("inf")), "toy on class-head logits", "",
+        "", 1, False, _toy_engine, "toy_gap", input="concepts",
     )  # fmt: skip
     monkeypatch.setitem(SCORES, "toy_concepts", sdef)
     a, b = _sets(3)

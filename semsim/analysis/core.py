@@ -13,6 +13,7 @@ from semsim.analysis.method import method_section
 from semsim.analysis.naming import FeatureSet, report_name, score_names
 from semsim.analysis.plan import ClassMatrices, plan_matrices
 from semsim.analysis.scores import compare_scores, headline
+from semsim.analysis.trust import guard_scores, mark_small_cells
 from semsim.metrics import headline_def
 from semsim.report import MatrixResult, Report, ScoreResult
 
@@ -70,6 +71,7 @@ def analyse(
             a, b, scores, encoder=encoder, n_bootstrap=n_bootstrap, noise_floor=noise_floor,
             seed=seed, progress=progress, timings=timings,
         )  # fmt: skip
+        guard_scores(scores_out, n_bootstrap)  # each value inside its registry range
         timings["scores_s"] = time.perf_counter() - t0
     matrices: dict[str, MatrixResult] = {}
     skipped: dict[str, str] = {}
@@ -89,6 +91,7 @@ def analyse(
             seed=seed,
             progress=progress,
         )
+        mark_small_cells(matrices, a.labels, None if b is None else b.labels)
         timings["matrices_s"] = time.perf_counter() - t1
 
     if inputs is None:

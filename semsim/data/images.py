@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from semsim.data.exclude import is_excluded
+
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {
         ".jpg",
@@ -149,7 +151,9 @@ def iter_files(root: Path) -> Iterator[Path]:
             dirnames[:] = []
             continue
         seen.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and not is_excluded(Path(dirpath) / d)
+        )
         for name in sorted(filenames):
             if not name.startswith("."):
                 yield Path(dirpath) / name

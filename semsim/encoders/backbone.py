@@ -23,6 +23,7 @@ from semsim.encoders.weights import (
     map_state_dict_by_order,
     packaged_weights_path,
     read_checkpoint,
+    short_reason,
 )
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ def _create_timm(
 
 
 def _offline_message(name: str, source: str, e: BaseException) -> str:
-    reason = str(e).splitlines()[0][:160] if str(e) else ""
+    reason = short_reason(e)
     return (
         f"encoder {name}: pretrained weights ({source}) could not be loaded from the hub "
         f"({type(e).__name__}: {reason}); offline, supply them as encoder.checkpoint=PATH "

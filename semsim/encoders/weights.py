@@ -153,8 +153,12 @@ def read_checkpoint(path: str | Path) -> Any:
     except pickle.UnpicklingError:
         pass
     except Exception as e:  # not a torch file at all
-        raise EncoderError(f"encoder.checkpoint: cannot read {p}: {type(e).__name__}: {e}") from e
-    names = torch.serialization.get_unsafe_globals_in_checkpoint(str(p))
+        why = " ".join(f"{type(e).__name__}: {e}".split())
+        raise EncoderError(f"encoder.checkpoint: {not_a_checkpoint(p)} ({why})") from e
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(str(p))
+    except (ValueError, RuntimeError, OSError) as e:  # a legacy-format torch file, or no torch file
+        raise EncoderError(f"encoder.checkpoint: {not_a_checkpoint(p)}") from e
     refused = [n for n in names if n not in _ALLOWED_GLOBALS]
     if refused:
         raise EncoderError(
@@ -163,6 +167,44 @@ def read_checkpoint(path: str | Path) -> Any:
         )
     with torch.serialization.safe_globals([_resolve_global(n) for n in names]):
         return torch.load(p, map_location="cpu", weights_only=True)
+
+
+def short_reason(error: BaseException, limit: int = 160) -> str:
+    """The first line of ``error``'s message, cut at a word boundary with `...` when over
+    ``limit`` characters (never mid-word)."""
+    text = " ".join(str(error).splitlines()[0].split()) if str(error) else ""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:")
+    return f"{cut} ..."
+
+
+# how torch's legacy (pre-1.6, non-zip) format begins: the pickled magic number 0x1950a86a20f9469cfc6c
+_LEGACY_MAGIC = b"\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+
+
+def not_a_checkpoint(p: Path) -> str:
+    """Why ``p`` (which ``torch.load(weights_only=True)`` refused) cannot be loaded safely: a
+    legacy-format torch file with classes outside torch's allow-list, or a plain pickle."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(64)
+    except OSError as e:
+        return f"cannot read {p}: {e.strerror or e}"
+    if _LEGACY_MAGIC in head:
+        return (
+            f"{p} is a torch checkpoint in the legacy (pre-1.6, non-zip) format that holds "
+            "classes outside torch's allow-list, which cannot be checked in that format without "
+            "running them; re-save it in the current format as a plain state dict "
+            "(torch.save(model.state_dict(), path)) or as .safetensors"
+        )
+    if head[:1] == b"\x80":
+        return (
+            f"{p} is a plain pickle, not a file written by torch.save; semsim does not unpickle "
+            "arbitrary files (they can run code); save the weights with "
+            "torch.save(model.state_dict(), path) or as .safetensors"
+        )
+    return f"{p} is not a file written by torch.save (nor .safetensors)"
 
 
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")

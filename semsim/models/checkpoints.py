@@ -36,6 +36,7 @@ def read_lightning_checkpoint(path: str | os.PathLike[str], option: str) -> dict
             classes that could run code, or without a ``state_dict``.
     """
     from semsim.encoders import EncoderError, read_checkpoint
+    from semsim.encoders.weights import not_a_checkpoint
 
     p = Path(path).expanduser()
     if not p.is_file():
@@ -49,7 +50,7 @@ def read_lightning_checkpoint(path: str | os.PathLike[str], option: str) -> dict
         ) from e
     except Exception as e:  # torch's own errors for files that are no torch checkpoint at all
         reason = " ".join(str(e).split())
-        raise ValueError(f"{option}: {p} is not a torch checkpoint: {reason}") from e
+        raise ValueError(f"{option}: {not_a_checkpoint(p)} ({reason})") from e
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
         raise ValueError(
             f"{option}: {p} is not a Lightning checkpoint (no state_dict); give a .ckpt written "

@@ -24,6 +24,11 @@ def print_summary(report: Report, console: Console | None = None) -> None:
         ci = f"  95% CI [{_fmt(sim.ci[0])}, {_fmt(sim.ci[1])}]" if sim.ci else ""
         console.print(f"[bold]similarity = {sim.value:.3f}[/bold]{escape(ci)}")
         console.print(f"  {escape(sim.reading)}")
+    elif report.scores:  # A vs B without a headline value: say so, never leave the line out
+        name = str(report.method.get("headline_score") or "")
+        skipped = report.scores[name].skipped if name in report.scores else None
+        why = f": {name} skipped: {skipped}" if skipped else ""
+        console.print(f"[bold]similarity = not available[/bold]{escape(why)}")
     if report.scores:
         table = Table(title=escape(versus(report)), show_lines=False)
         table.add_column("score", style="bold")

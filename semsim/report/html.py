@@ -255,6 +255,8 @@ def _heatmap(name: str, m: MatrixResult, cell_ids: dict[tuple[str, str, str], st
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     span = hi - lo if hi > lo else 1.0
     kind = "a_vs_b" if m.is_cross else "within_a"
+    small_n = m.extra.get("small_n") or {}
+    small = {(int(i), int(j)) for i, j in small_n.get("cells", [])}
     head = "".join(f"<th>{_e(c)}</th>" for c in m.columns)
     rows = []
     for i, rlabel in enumerate(m.row_labels):
@@ -268,6 +270,9 @@ def _heatmap(name: str, m: MatrixResult, cell_ids: dict[tuple[str, str, str], st
             else:
                 bg, fg = "#d9d9d9", "#000"
             text = _fmt(x) if np.isfinite(x) and len(m.columns) <= 16 else ""
+            if (i, j) in small:  # too few images in a class (extra["small_n"])
+                text += "*"
+                tip += f" (a class of fewer than {m.extra['small_n'].get('below')} images)"
             key = (kind, str(rlabel), str(clabel))
             if key not in cell_ids and not m.is_cross:
                 key = (kind, str(clabel), str(rlabel))
@@ -279,6 +284,11 @@ def _heatmap(name: str, m: MatrixResult, cell_ids: dict[tuple[str, str, str], st
     axes = ""
     if m.row_title or m.col_title:
         axes = f" Rows: {_e(m.row_title or '')}; columns: {_e(m.col_title or '')}."
+    if small:
+        axes += (
+            f" <strong class=small-n>* {len(small)} cell(s) rest on a class of fewer than "
+            f"{_e(small_n.get('below'))} images: their values are not reliable.</strong>"
+        )
     return (
         f'<h3 id="matrix-{_e(name)}"><code>{_e(name)}</code></h3>'
         f"<p class=muted>{_e(m.meaning)} ({direction} = more similar; brighter = more "

@@ -70,6 +70,8 @@ def heatmap_figure(name: str, matrix: MatrixResult) -> Figure:
     if matrix.col_title:
         ax.set_xlabel(matrix.col_title)
 
+    small_n = matrix.extra.get("small_n") or {}
+    small = {(int(i), int(j)) for i, j in small_n.get("cells", [])}
     if max(n_r, n_c) <= MAX_ANNOTATED:
         normed = (np.clip(np.nan_to_num(off, nan=vmax), vmin, vmax) - vmin) / (vmax - vmin)
         if not matrix.higher_is_more_similar:
@@ -83,13 +85,16 @@ def heatmap_figure(name: str, matrix: MatrixResult) -> Figure:
                 ax.text(
                     j,
                     i,
-                    format_value(values[i, j]),
+                    format_value(values[i, j]) + ("*" if (i, j) in small else ""),
                     ha="center",
                     va="center",
                     color=color,
                     fontsize=fontsize - 1,
                 )
-    ax.set_title(name if not matrix.meaning else f"{name}\n{matrix.meaning}", fontsize=10)
+    title = name if not matrix.meaning else f"{name}\n{matrix.meaning}"
+    if small:  # cells resting on too few images (semsim.analysis.trust.mark_small_cells)
+        title += f"\n* = a class of fewer than {small_n.get('below')} images: not reliable"
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -44,16 +44,30 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a CSV cell as a formula (OWASP CSV injection)."""
+
+
+def csv_text(cell: object) -> str:
+    """A text cell safe to open in a spreadsheet: one starting like a formula gets a leading
+    apostrophe (``=1+2`` -> ``'=1+2``), which spreadsheets show as text."""
+    text = str(cell)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def write_matrix_csv(matrix: MatrixResult, path: Path) -> Path:
-    """CSV with a header row of column labels and one row per row label."""
+    """CSV with a header row of column labels and one row per row label; label cells are
+    neutralised (:func:`csv_text`), numbers are written as they are."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         corner = matrix.row_title or ""
         if matrix.col_title:
             corner = f"{corner} \\ {matrix.col_title}" if corner else matrix.col_title
-        w.writerow([corner, *matrix.columns])
+        w.writerow([csv_text(corner), *(csv_text(c) for c in matrix.columns)])
         for label, row in zip(matrix.row_labels, matrix.values, strict=True):
-            w.writerow([label, *("" if not np.isfinite(v) else repr(float(v)) for v in row)])
+            w.writerow(
+                [csv_text(label), *("" if not np.isfinite(v) else repr(float(v)) for v in row)]
+            )
     return path
 
 
@@ -254,6 +268,7 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
                 out += [f"![{name}]({png.name})", ""]
             if csv_path is not None:
                 out += [f"Values: [{csv_path.name}]({csv_path.name})", ""]
+            out += _small_cells_md(m)
             most, least = extreme_pairs(m, k=3)
             if most:
                 pairs = "; ".join(
@@ -286,6 +301,23 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
             out.append(f"- {_md_escape(k)}: {_code(shown)}")
         out.append("")
     return "\n".join(out)
+
+
+def _small_cells_md(m: MatrixResult) -> list[str]:
+    """The cells resting on too few images (``extra["small_n"]``), named, for report.md."""
+    small = m.extra.get("small_n") or {}
+    cells = small.get("cells") or []
+    if not cells:
+        return []
+    cols = m.columns
+    names = [f"{_md_escape(m.row_labels[i])} / {_md_escape(cols[j])}" for i, j in cells[:12]]
+    more = f" and {len(cells) - 12} more" if len(cells) > 12 else ""
+    return [
+        f"**Too few images:** {len(cells)} cell(s) rest on a class of fewer than "
+        f"{small.get('below')} images (marked * in the heatmap); their values are not "
+        f"reliable: {'; '.join(names)}{more}.",
+        "",
+    ]
 
 
 def _fmt_any(v: Any) -> str:
