@@ -304,7 +304,8 @@ def test_make_run_offline_without_data_says_make_run_data(
 
 def _quick_start_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
-    section = text[text.index("## Quick start") : text.index("## Method")]
+    start = text.index("## Quick start")
+    section = text[start : text.index("\n## ", start + 1)]  # up to the next section
     blocks = section.split("```bash\n")[1:]
     lines = [ln.split("#")[0].strip() for b in blocks for ln in b.split("```")[0].splitlines()]
     return [ln for ln in lines if ln]
@@ -329,9 +330,8 @@ def test_readme_quick_start_commands_work(
         if command.startswith("make "):
             assert f"\n{command.split()[1]}:" in makefile, command
             continue
-        if command.startswith("less "):
+        if not command.startswith(".venv/bin/semsim "):  # (the others: test_readme_commands.py)
             continue
-        assert command.startswith(".venv/bin/semsim "), f"quick start command not tested: {command}"
         for placeholder, value in fill.items():
             command = command.replace(placeholder, value)
         args = command.split()[1:]
