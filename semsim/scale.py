@@ -14,6 +14,7 @@ intervals, noise floors, class matrices and the headline come from the sample, a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ import torch
 from semsim.data.collection import ImageCollection
 from semsim.encoders import EncoderSpec
 from semsim.features import Embedded, Features, extract_features
+from semsim.metrics import streaming_scores
 
 STREAMING_CHOICES = ("auto", "true", "false")
 
@@ -104,25 +106,21 @@ def stream_collection(
     return Streamed(state["summary"], sample, n)
 
 
-def apply_summary_scores(
-    report: Any, a: Streamed, b: Streamed, scores: list[str], name_of: Any, options: dict[str, Any]
-) -> None:
-    """Replace the sample values of streaming-capable scores by :func:`summary_scores`' values
-    and state the sample sizes in ``report.sections["streaming"]``."""
-    from semsim.metrics import STREAMING_SCORES, summary_scores
+def summary_totals(a: Streamed, b: Streamed, scores: Sequence[str], seed: int) -> dict[str, float]:
+    """``{registry name: value}`` of the streaming-capable ``scores`` from the two summaries
+    (running sums over every row, or their bounded samples, as each registry entry says)."""
+    from semsim.metrics import summary_scores
 
-    names = [s for s in scores if s in STREAMING_SCORES]
-    full = summary_scores(a.summary, b.summary, scores=names, **options) if names else {}
-    replaced = {}
-    for s in names:
-        shown = name_of(s)
-        result = report.scores.get(shown)
-        if result is None or result.value is None:
-            continue
-        result.extra = {**result.extra, "sample_value": result.value, "streamed": True}
-        result.value = float(full[s])
-        replaced[shown] = result.value
-    report.sections["streaming"] = {
+    names = [s for s in scores if s in streaming_scores()]
+    full = summary_scores(a.summary, b.summary, scores=names, seed=seed) if names else {}
+    return {s: float(full[s]) for s in names}
+
+
+def streaming_section(report: Any, a: Streamed, b: Streamed) -> dict[str, Any]:
+    """The report's ``streaming`` section: rows, sample sizes, and which values came from the
+    summaries (the scores :func:`summary_totals` gave, marked ``streamed`` by the analysis)."""
+    replaced = {k: s.value for k, s in report.scores.items() if s.extra.get("streamed")}
+    return {
         "rows": {"a": a.rows, "b": b.rows},
         "sample_sizes": {"a": len(a.sample), "b": len(b.sample)},
         "summary_scores": replaced,

@@ -99,6 +99,8 @@ def test_c2st_many_equals_each_pair_alone() -> None:
     batched = c2st_many(pairs, seed=7)
     for (a, b), r in zip(pairs, batched, strict=True):
         assert r == c2st(a, b, seed=7)
+        if len(a) == len(b):  # equal sizes: the documented procedure, by Newton fits
+            assert r.accuracy == reference_c2st_accuracy(a, b, 5, 7, 0.1)
 
 
 def test_class_matrix_batched_equals_per_pair_loop() -> None:
@@ -116,6 +118,8 @@ def test_class_matrix_batched_equals_per_pair_loop() -> None:
             ref = engine.pair(groups[min(i, j)], groups[max(i, j)])  # symmetric: mirrored
             assert got["c2st"][i, j] == ref["c2st"]
             assert got["indistinguishability"][i, j] == ref["indistinguishability"]
+    # classes 0 and 1 hold 30 images each: the cell is the documented procedure's accuracy
+    assert got["c2st"][0, 1] == reference_c2st_accuracy(groups[0], groups[1], 5, 0, 0.1)
     # A-classes x B-classes (not mirrored): every cell its own pair
     cross = class_matrices(x[:60], lab[:60], ["c2st"], x[60:], lab[60:])["c2st"]
     for i, j in np.ndindex(cross.shape):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.linalg
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
@@ -93,7 +94,10 @@ def test_default_compare_gives_headline_subscores_and_intervals(tmp_path: Path, 
     head = d["similarity"]
     assert head["value"] is not None and len(head["ci"]) == 2
     assert head["ci"][0] <= head["value"] <= head["ci"][1]
-    assert len(d["scores"]) == 11
+    from semsim.analysis import report_name
+    from semsim.metrics import SCORES
+
+    assert list(d["scores"]) == [report_name(s, d["encoder"]) for s in SCORES]  # registry order
     for name, s in d["scores"].items():
         assert s.get("skipped") is None, (name, s)
         assert s["ci"] is not None and s["ci"][0] <= s["value"] <= s["ci"][1], name
@@ -154,8 +158,33 @@ def test_scores_without_duplicates_are_values_only(tmp_path: Path) -> None:
     clean = dups["scores_without_duplicates"]
     assert set(clean) == {"prototype_cosine", "fd_effnet_lite0", "kid"}
     for name, s in clean.items():
-        assert s["value"] is not None and s.get("ci") is None and s.get("noise_floor") is None, name
+        assert s.get("ci") is None and s.get("noise_floor") is None, name
     assert report.scores["kid"].ci is not None  # the main scores keep their intervals
+    # the values: A against B without the rows the duplicates section names, by numpy/scipy
+    from rich.console import Console
+
+    from semsim.stages.embed import embed
+    from semsim.stages.resolve import resolve
+
+    feats = embed(resolve(cfg), Console(quiet=True)).features  # from the cache
+    xa = feats["a"].features.astype(np.float64)
+    xb = np.delete(feats["b"].features, dups["b_indices"], axis=0).astype(np.float64)
+    assert len(xb) == 30
+    pa, pb = xa.mean(0), xb.mean(0)
+    cos = pa @ pb / np.linalg.norm(pa) / np.linalg.norm(pb)
+    assert clean["prototype_cosine"]["value"] == pytest.approx(cos, rel=1e-9)
+    s1, s2 = np.cov(xa, rowvar=False), np.cov(xb, rowvar=False)
+    d = pa - pb
+    fd = d @ d + np.trace(s1) + np.trace(s2) - 2 * np.trace(scipy.linalg.sqrtm(s1 @ s2).real)
+    assert clean["fd_effnet_lite0"]["value"] == pytest.approx(fd, rel=1e-5)
+    k = lambda x, y: (x @ y.T / xa.shape[1] + 1.0) ** 3  # noqa: E731 - KID's cubic kernel
+    kaa, kbb = k(xa, xa), k(xb, xb)
+    kid = (
+        (kaa.sum() - np.trace(kaa)) / (30 * 29)
+        + (kbb.sum() - np.trace(kbb)) / (30 * 29)
+        - 2 * k(xa, xb).mean()
+    )  # all 30 rows of each: KID's subsets are capped at the smaller set, so they are all rows
+    assert clean["kid"]["value"] == pytest.approx(kid, rel=1e-6, abs=1e-9)
 
 
 def test_headline_is_printed_first_with_its_interval(capsys) -> None:

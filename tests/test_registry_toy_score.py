@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,23 +13,48 @@ import torch
 
 from semsim import metrics
 from semsim.analysis import analyse
-from semsim.metrics import SCORES, PairEngine, ScoreDef, summarize, summary_scores
+from semsim.metrics import SCORES, PairEngine, ScoreDef, registry, summarize, summary_scores
 from semsim.report import write_report
 
 ENC = {"name": "tf_efficientnet_lite0", "key": "effnet_lite0"}
 
 
+TOY_MODULE = '''"""A toy divergence: the gap between the first coordinates' means."""
+
+import numpy as np
+
+from semsim.metrics._common import PairEngine
+from semsim.metrics.scoredef import ScoreDef
+
+
+def toy_engine() -> PairEngine:
+    return PairEngine(
+        "toy", True, 1, lambda x: float(x[:, 0].mean()),
+        lambda p, q: {"toy_gap": abs(p - q)}, {"toy_gap": 0.0},
+    )
+
+
+def _stream(s, o):
+    mu_a, _, mu_b, _ = s.stats()
+    return {"toy_gap": abs(float(mu_a[0] - mu_b[0]))}
+
+
+SCORE_DEFS = (
+    ScoreDef(
+        name="toy_gap", family="content", higher_is_more_similar=False, range=(0.0, np.inf),
+        meaning="gap between the first coordinates", paper="https://example.org/toy",
+        paper_title="A toy score (Nobody 2025)", min_n=2, noise_floor=True, engine=toy_engine,
+        order=15, streaming=_stream, method="`toy_gap` is the toy score of the registry test.",
+    ),
+)
+'''
+
+
 def _toy_engine() -> PairEngine:
-    """|mean(a[:, 0]) - mean(b[:, 0])|: a toy divergence, computed per set once."""
     return PairEngine(
         "toy", True, 1, lambda x: float(x[:, 0].mean()),
         lambda p, q: {"toy_gap": abs(p - q)}, {"toy_gap": 0.0},
     )  # fmt: skip
-
-
-def _toy_stream(s, o) -> dict[str, float]:
-    mu_a, _, mu_b, _ = s.stats()
-    return {"toy_gap": abs(float(mu_a[0] - mu_b[0]))}
 
 
 @dataclass
@@ -40,14 +66,19 @@ class Feats:
 
 
 @pytest.fixture
-def toy(monkeypatch: pytest.MonkeyPatch) -> ScoreDef:
-    sdef = ScoreDef(
-        "toy_gap", "content", False, (0.0, float("inf")), "gap between the first coordinates",
-        "https://example.org/toy", "A toy score (Nobody 2025)", 2, True, _toy_engine, "toy_gap",
-        streaming=_toy_stream, method="`toy_gap` is the toy score of the registry test.",
-    )  # fmt: skip
-    monkeypatch.setitem(SCORES, "toy_gap", sdef)
-    return sdef
+def toy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The toy score added the way a new score is: one module in the package, nothing else
+    edited (the module lands in a folder appended to ``semsim.metrics.__path__``)."""
+    folder = tmp_path / "more_metrics"
+    folder.mkdir()
+    (folder / "toy_gap.py").write_text(TOY_MODULE)
+    monkeypatch.setattr(metrics, "__path__", [*metrics.__path__, str(folder)])
+    registry.refresh()
+    yield SCORES["toy_gap"]
+    monkeypatch.undo()
+    sys.modules.pop("semsim.metrics.toy_gap", None)
+    registry.refresh()
+    assert "toy_gap" not in SCORES
 
 
 def _sets(seed: int = 0) -> tuple[Feats, Feats]:
@@ -58,6 +89,7 @@ def _sets(seed: int = 0) -> tuple[Feats, Feats]:
 
 
 def test_toy_score_reaches_json_markdown_and_matrices(toy: ScoreDef, tmp_path: Path) -> None:
+    assert list(SCORES).index("toy_gap") == 1  # order=15: after concept_similarity (10)
     a, b = _sets()
     report = analyse(a, b, encoder=ENC, n_bootstrap=4, seed=0)  # scores=None: whole registry
     write_report(report, tmp_path)
@@ -103,9 +135,17 @@ def test_toy_score_streams_through_the_registry(toy: ScoreDef) -> None:
 
 def test_a_score_whose_input_is_absent_is_skipped_with_the_reason(monkeypatch) -> None:
     sdef = ScoreDef(
-        "toy_concepts", "content", True, (0.0, float("inf")), "toy on class-head logits", "",
-        "", 1, False, _toy_engine, "toy_gap", input="concepts",
-    )  # fmt: skip
+        name="toy_concepts",
+        family="content",
+        higher_is_more_similar=True,
+        range=(0.0, float("inf")),
+        meaning="toy on class-head logits",
+        min_n=1,
+        noise_floor=False,
+        engine=_toy_engine,
+        key="toy_gap",
+        input="concepts",
+    )
     monkeypatch.setitem(SCORES, "toy_concepts", sdef)
     a, b = _sets(3)
     r = analyse(a, b, encoder=ENC, scores=["toy_concepts", "fd"], n_bootstrap=0)

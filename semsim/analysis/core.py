@@ -32,6 +32,7 @@ def analyse(
     seed: int = 0,
     progress: bool = False,
     title: str | None = None,
+    totals: Mapping[str, float] | None = None,
 ) -> Report:
     """Scores, class matrices and headline of A (and B) as a :class:`Report`.
 
@@ -49,6 +50,7 @@ def analyse(
         class_matrices: ``"auto"`` (when labelled), True (labels required), or False.
         n_bootstrap, noise_floor, seed, progress: see :func:`compare_scores`.
         title: first line of report.md.
+        totals: values over every row where ``a``/``b`` are samples (see :func:`compare_scores`).
 
     Raises:
         ValueError: nothing to compute (``a`` alone and unlabelled or ``class_matrices=False``),
@@ -69,7 +71,7 @@ def analyse(
     if b is not None:
         scores_out = compare_scores(
             a, b, scores, encoder=encoder, n_bootstrap=n_bootstrap, noise_floor=noise_floor,
-            seed=seed, progress=progress, timings=timings,
+            seed=seed, progress=progress, timings=timings, totals=totals,
         )  # fmt: skip
         guard_scores(scores_out, n_bootstrap)  # each value inside its registry range
         timings["scores_s"] = time.perf_counter() - t0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from semsim.analysis.naming import resolve_scores
+from semsim.analysis.naming import report_name, resolve_scores
 from semsim.metrics import ScoreDef
 from semsim.report.notes import FLOOR_DEFINITION
 
@@ -95,4 +95,5 @@ def method_section(
                 "url": "https://doi.org/10.1214/aos/1176347263",
             }
         )
-    return {"summary": "\n\n".join(text), "references": refs}
+    floors = {report_name(d, encoder): d.noise_floor for d in defs}  # read by report/notes.py
+    return {"summary": "\n\n".join(text), "references": refs, "noise_floors": floors}

@@ -9,6 +9,7 @@ import numpy as np
 
 from semsim import metrics
 from semsim.metrics import ScoreDef
+from semsim.metrics.frechet import fd_name
 
 
 class FeatureSet(Protocol):
@@ -31,7 +32,7 @@ def default_scores() -> list[str]:
 def fd_score_name(encoder: Mapping[str, Any]) -> str:
     """The encoder provenance's ``fd_name`` (``fid`` for the official FID weights, set by the
     encoder registry), else ``fd_<encoder key>``."""
-    return str(encoder.get("fd_name") or f"fd_{encoder.get('key') or 'encoder'}")
+    return fd_name(encoder.get("key"), encoder.get("fd_name"))
 
 
 def report_name(score: str | ScoreDef, encoder: Mapping[str, Any]) -> str:
@@ -39,10 +40,7 @@ def report_name(score: str | ScoreDef, encoder: Mapping[str, Any]) -> str:
     score the encoder provenance's ``<name>_name`` (``fd_name``: ``fid`` for the official FID
     weights, set by the encoder registry), else ``<name>_<encoder key>``."""
     sdef = metrics.get_score(score) if isinstance(score, str) else score
-    if not sdef.encoder_named:
-        return sdef.name
-    explicit = encoder.get(f"{sdef.name}_name")
-    return str(explicit or f"{sdef.name}_{encoder.get('key') or 'encoder'}")
+    return sdef.report_name(encoder.get("key"), encoder.get(f"{sdef.name}_name"))
 
 
 def resolve_scores(scores: Sequence[str] | None) -> list[ScoreDef]:

@@ -36,3 +36,10 @@ def plan_matrices(
             "two collections, or a labelled A for its class x class matrices)"
         )
     return want
+
+
+def check_n_bootstrap(n: int) -> int:
+    """The one check of ``n_bootstrap``: 0 (no intervals) or >= 2 half-samples."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0 or n == 1:
+        raise ValueError(f"n_bootstrap must be 0 (no intervals) or >= 2, got {n!r}")
+    return n

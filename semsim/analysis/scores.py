@@ -24,6 +24,7 @@ from semsim.analysis.naming import (
     report_name,
     resolve_scores,
 )
+from semsim.analysis.plan import check_n_bootstrap
 from semsim.analysis.progress import Advance, Steps
 from semsim.analysis.resample import Pooled, split_noise_floors
 from semsim.metrics import ScoreDef
@@ -142,6 +143,7 @@ def compare_scores(
     seed: int = 0,
     progress: bool = False,
     timings: dict[str, float] | None = None,
+    totals: Mapping[str, float] | None = None,
 ) -> dict[str, ScoreResult]:
     """A-vs-B sub-scores with confidence intervals and noise floors.
 
@@ -166,13 +168,16 @@ def compare_scores(
         progress: show a rich progress bar.
         timings: filled with the seconds spent on the values (``values_s``), the half-sample
             intervals (``intervals_s``) and the noise floors (``noise_floors_s``).
+        totals: ``{registry name: value}`` computed over more rows than ``a`` and ``b`` hold
+            (streaming: running sums over every image, ``a``/``b`` being samples): the reported
+            value; the sample's value is kept as ``sample_value`` (``streamed: true``), and the
+            interval and noise floor stay the sample's.
 
     Returns:
         ``{report name: ScoreResult}`` in the order of ``scores``. A score the data cannot support
         has ``value`` None and ``skipped`` set to the reason.
     """
-    if n_bootstrap < 0 or n_bootstrap == 1:
-        raise ValueError(f"n_bootstrap must be 0 (no intervals) or >= 2, got {n_bootstrap}")
+    check_n_bootstrap(n_bootstrap)
     encoder = encoder or {}
     defs = resolve_scores(scores)
     results: dict[str, ScoreResult] = {}
@@ -232,6 +237,11 @@ def compare_scores(
     spent["values_s"] -= spent["intervals_s"]  # engine_entries' time less its intervals
     if timings is not None:
         timings.update(spent)
+    for sdef in defs:  # values over more rows than these features (the streaming sums)
+        r = results[report_name(sdef, encoder)]
+        if totals and sdef.name in totals and r.value is not None:
+            r.extra = {**r.extra, "sample_value": r.value, "streamed": True}
+            r.value = float(totals[sdef.name])
     order = [report_name(d, encoder) for d in defs]
     return {k: results[k] for k in order}
 

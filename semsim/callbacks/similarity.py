@@ -27,10 +27,10 @@ import torch
 from semsim.analysis import analyse, score_names
 from semsim.callbacks.embeddings import embed_dataset
 from semsim.callbacks.loggers import log_report
-from semsim.callbacks.stages import StageReportCallback, add_evidence, labelled_test_set
+from semsim.callbacks.stages import StageReportCallback, evidence, labelled_test_set
 from semsim.data.sampling import per_class_subset  # re-exported: callbacks subsample with it
-from semsim.report import Report, write_report
-from semsim.report.html import write_html
+from semsim.report import Report
+from semsim.stages.write import assemble, write_files
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,7 @@ class SimilarityMatrixCallback(StageReportCallback):
         from types import SimpleNamespace
 
         from semsim.encoders import default_key
+        from semsim.metrics.frechet import fd_name
         from semsim.models.provenance import encoder_info
 
         net = getattr(pl_module, "net", None)
@@ -123,7 +124,7 @@ class SimilarityMatrixCallback(StageReportCallback):
         info, _ = encoder_info(SimpleNamespace(backbone_info=backbone, net=net), None, stage)
         if backbone.get("weights", "unknown") == "unknown":  # no provenance: the registry key
             info["key"] = default_key(self.encoder_key)
-            info["fd_name"] = f"fd_{info['key']}"
+            info["fd_name"] = fd_name(info["key"])
         if net is not None and hasattr(net, "describe"):
             info.update({k: v for k, v in dict(net.describe()).items() if k not in info})
         return info
@@ -152,10 +153,10 @@ class SimilarityMatrixCallback(StageReportCallback):
             seed=self.seed,
             title=f"semsim: class similarity of {dataset.name} ({stage})",
         )
-        thumbnails = add_evidence(report, embedded, None, subset, None, self.seed)
+        enrichment, thumbnails = evidence(embedded, None, subset, None, self.seed)
+        report = assemble(report, enrichment, {})
         out = self.out_dir / stage
-        write_report(report, out)
-        write_html(report, out, thumbnails)
+        write_files(report, out, thumbnails)
         log_report(trainer, report, out, f"similarity/{stage}", thumbnails)
         self.reports[stage] = report
         return report

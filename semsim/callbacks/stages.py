@@ -51,17 +51,29 @@ def labelled_test_set(trainer: L.Trainer, report: str) -> Any:
     return dm.test_set
 
 
-def add_evidence(report: Any, a: Any, b: Any, coll_a: Any, coll_b: Any, seed: int) -> Any:
-    """:func:`semsim.evidence.attach_evidence` (galleries, and duplicates shared by A and B)
-    for embedded test images; a failure is recorded in ``meta`` instead of ending the run.
+def evidence(a: Any, b: Any, coll_a: Any, coll_b: Any, seed: int) -> tuple[Any, Any]:
+    """The compare's evidence stage (:func:`semsim.stages.enrich.evidence_sections`: galleries,
+    and duplicates shared by A and B) for embedded test images; a failure is recorded in its
+    ``meta`` instead of ending the run.
 
     Returns:
-        ``thumbnails(set, index) -> PIL image`` for report.html and the W&B galleries.
+        ``(Enrichment, thumbnails(set, index) -> PIL image)``, the latter for report.html and the
+        W&B galleries.
     """
-    from semsim.evidence import attach_evidence, thumbnail_loader
+    from semsim.evidence import thumbnail_loader
+    from semsim.stages.enrich import Enrichment, evidence_sections
 
     try:
-        attach_evidence(report, a, b, coll_a, coll_b, seed=seed)
+        got = evidence_sections(a, b, coll_a, coll_b, seed)
     except (ValueError, OSError) as e:
-        report.meta["evidence_skipped"] = " ".join(str(e).split())
-    return thumbnail_loader(coll_a, coll_b)
+        got = Enrichment(meta={"evidence_skipped": " ".join(str(e).split())})
+    return got, thumbnail_loader(coll_a, coll_b)
+
+
+def add_evidence(report: Any, a: Any, b: Any, coll_a: Any, coll_b: Any, seed: int) -> Any:
+    """:func:`evidence` written into ``report``'s sections and meta (the real/fake callback,
+    which goes on editing its report); returns the thumbnail loader."""
+    got, thumbnails = evidence(a, b, coll_a, coll_b, seed)
+    report.sections.update(got.sections)
+    report.meta.update(got.meta)
+    return thumbnails

@@ -24,6 +24,7 @@ from semsim.encoders.weights import (
     packaged_weights_path,
     state_dict_sha256,
 )
+from semsim.metrics.frechet import fd_name
 
 RANDOM_INIT_SEED = 0
 
@@ -128,7 +129,7 @@ class Encoder(nn.Module):
             if registered
             else _jsonable(self.data_config),
             "output": registered.output if registered else "pre_logits",
-            "fd_name": f"fd_{self.key}",
+            "fd_name": fd_name(self.key),
         }
 
     @classmethod
@@ -266,7 +267,7 @@ class EncoderSpec:
             "preprocessing": prep,
             "output": self.output_tag(),
             "code": code,
-            "fd_name": official or f"fd_{self.key}",
+            "fd_name": fd_name(self.key, official),
         }
 
     def build(self) -> Encoder:

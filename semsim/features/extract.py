@@ -36,8 +36,8 @@ from semsim.features.cache import (
     normalize_precision,
     remove_entry,
     save_cached,
-    shard_provenance,
 )
+from semsim.features.shards import Shards, cached_whole, plan_shards
 
 log = logging.getLogger(__name__)
 
@@ -184,13 +184,6 @@ def _split(rows: np.ndarray, dim: int | None, names: list[str] | None) -> Embedd
     )
 
 
-def _agree(trainer: Any, value: Any) -> Any:
-    """Rank 0's ``value`` on every process (decisions that must match across processes)."""
-    if trainer is None or trainer.world_size == 1:
-        return value
-    return trainer.strategy.broadcast(value, src=0)
-
-
 def extract_features(
     collection: ImageCollection | Dataset,
     spec_or_encoder: EncoderLike,
@@ -250,78 +243,72 @@ def extract_features(
         feature_provenance(collection, spec_or_encoder, prec) if frozen and is_collection else {}
     )
     cache = Path(cache_dir).expanduser() if cache_dir is not None and provenance else None
-    rank0 = trainer is None or trainer.global_rank == 0
-
-    def result(out: Embedded, from_cache: bool, computed: int) -> Features:
-        labels = getattr(collection, "labels", None)
-        return Features(
-            features=out.features,
-            labels=None if labels is None else np.asarray(labels),
-            class_names=getattr(collection, "class_names", None),
-            attributes=dict(getattr(collection, "attributes", {}) or {}),
-            provenance=provenance,
-            from_cache=from_cache,
-            concepts=out.concepts,
-            concept_names=out.concept_names,
-            shards_computed=computed,
-        )
-
-    whole = load_cached(cache, provenance) if cache is not None and rank0 else None
-    if _agree(trainer, whole is not None):
-        if whole is None:  # another process of a multi-process job: read it too
-            whole = load_cached(cache, provenance)
-        if whole is None:
-            raise RuntimeError(f"cache entry {provenance['cache_key'][:12]} unreadable in {cache}")
+    whole = cached_whole(cache, provenance, trainer)
+    if whole is not None:
         if on_shard is not None:
             on_shard(0, whole)
-        return result(whole if keep else _empty(whole), True, 0)
+        return _result(collection, provenance, whole if keep else _empty(whole), True, 0)
+    shards = plan_shards(n, shard_size, batch_size, cache, provenance, trainer)
+    job_args = (spec_or_encoder, batch_size, num_workers, device, prec, channels_last, trainer)
+    desc = (
+        f"{getattr(spec_or_encoder, 'key', 'model')} features ({getattr(collection, 'name', '')})"
+    )
+    rank0 = trainer is None or trainer.global_rank == 0
+    with _Progress(shards.to_compute, desc, progress and rank0) as bar:
+        parts, computed = _run_shards(shards, collection, job_args, bar, keep, on_shard)
+    whole = _concat(parts)
+    if shards.sharded and rank0 and keep:  # the finished collection becomes one entry
+        save_cached(cache, provenance, whole)
+        for p in shards.provenances:
+            remove_entry(cache, p)
+    return _result(collection, provenance, whole, computed == 0 and cache is not None, computed)
 
-    # whole batches per shard: a sharded run batches exactly like a single pass (same numbers)
-    size = n if shard_size is None else -(-int(shard_size) // batch_size) * batch_size
-    bounds = [(s, min(s + size, n)) for s in range(0, n, size)]
-    shard_provs = [shard_provenance(provenance, a, b) for a, b in bounds] if cache else []
-    sharded = cache is not None and len(bounds) > 1
-    cached = [False] * len(bounds)
-    if sharded and rank0:
-        cached = [load_cached(cache, p) is not None for p in shard_provs]
-    cached = _agree(trainer, cached)
 
+def _result(
+    collection: Any, provenance: dict, out: Embedded, from_cache: bool, computed: int
+) -> Features:
+    labels = getattr(collection, "labels", None)
+    return Features(
+        features=out.features,
+        labels=None if labels is None else np.asarray(labels),
+        class_names=getattr(collection, "class_names", None),
+        attributes=dict(getattr(collection, "attributes", {}) or {}),
+        provenance=provenance,
+        from_cache=from_cache,
+        concepts=out.concepts,
+        concept_names=out.concept_names,
+        shards_computed=computed,
+    )
+
+
+def _run_shards(
+    shards: Shards, collection: Any, job_args: tuple, bar: _Progress, keep: bool,
+    on_shard: ShardHook | None,
+) -> tuple[list[Embedded], int]:  # fmt: skip
+    """Each shard from the cache or the encoder (cached as it finishes), in order."""
+    trainer = job_args[-1]
+    rank0 = trainer is None or trainer.global_rank == 0
     job: _Job | None = None
     names: list[str] | None = None
     parts: list[Embedded] = []
     computed = 0
-    desc = (
-        f"{getattr(spec_or_encoder, 'key', 'model')} features ({getattr(collection, 'name', '')})"
-    )
-    with _Progress(
-        n - sum(b - a for (a, b), c in zip(bounds, cached, strict=True) if c),
-        desc,
-        progress and rank0,
-    ) as bar:
-        for i, (a, b) in enumerate(bounds):
-            if cached[i]:
-                part = load_cached(cache, shard_provs[i])
-                if part is None:
-                    raise RuntimeError(f"shard {i} of {cache} vanished or is corrupt; rerun")
-            else:
-                if job is None:
-                    job, names = _make_job(
-                        collection, spec_or_encoder, batch_size, num_workers, device, prec,
-                        channels_last, trainer,
-                    )  # fmt: skip
-                part = _split(_embed_rows(job, a, b, bar), job.dim, names)
-                computed += 1
-                if cache is not None and rank0:  # one shard: it is the whole entry
-                    save_cached(cache, shard_provs[i] if sharded else provenance, part)
-            if on_shard is not None:
-                on_shard(a, part)
-            parts.append(part if keep else _empty(part))
-    whole = _concat(parts)
-    if sharded and rank0 and keep:  # the finished collection becomes one entry
-        save_cached(cache, provenance, whole)
-        for p in shard_provs:
-            remove_entry(cache, p)
-    return result(whole, computed == 0 and cache is not None, computed)
+    for i, (a, b) in enumerate(shards.bounds):
+        if shards.cached[i]:
+            part = load_cached(shards.cache, shards.provenances[i])
+            if part is None:
+                raise RuntimeError(f"shard {i} of {shards.cache} vanished or is corrupt; rerun")
+        else:
+            if job is None:
+                job, names = _make_job(collection, *job_args)
+            part = _split(_embed_rows(job, a, b, bar), job.dim, names)
+            computed += 1
+            if shards.cache is not None and rank0:  # one shard: it is the whole entry
+                entry = shards.provenances[i] if shards.sharded else shards.whole
+                save_cached(shards.cache, entry, part)
+        if on_shard is not None:
+            on_shard(a, part)
+        parts.append(part if keep else _empty(part))
+    return parts, computed
 
 
 def _empty(part: Embedded) -> Embedded:

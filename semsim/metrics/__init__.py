@@ -5,10 +5,12 @@ reference/real side where the score is asymmetric) and computes in float64. Bad 
 different D, NaN/inf, too few samples for the score) raises a one-line ValueError; no score returns
 a silent NaN or a complex number.
 
-A score is its maths (one module here, exposed as a :class:`PairEngine` factory) plus one entry
-of the registry :data:`SCORES` (:mod:`semsim.metrics.registry`): family, direction, range,
-meaning, paper, minimum n, streaming support, input array, interval method and whether it is the
-headline. Today's scores (see the registry for the full entries):
+A score is one module here: its maths (a :class:`PairEngine` factory) and, beside it, its
+keyword-only :class:`ScoreDef` declarations in a module-level ``SCORE_DEFS`` tuple (family,
+direction, range, meaning, paper, minimum n, engine, streaming form, input array, interval method,
+report order, whether it is the headline). :mod:`semsim.metrics.registry` collects every
+``SCORE_DEFS`` of the package into :data:`SCORES`; nothing else is edited to add a score.
+Today's scores:
 
 * content: ``concept_similarity`` (the headline; :mod:`semsim.metrics.concepts`) and
   ``prototype_cosine`` (cosine of the two mean embeddings; the draft method).

@@ -41,6 +41,7 @@ import numpy as np
 from semsim.metrics import logistic
 from semsim.metrics._common import ArrayLike, PairEngine, as_pair
 from semsim.metrics.readings import describe_similarity
+from semsim.metrics.scoredef import ScoreDef
 
 INTERVAL_METHOD = (
     "exact (Clopper-Pearson) binomial interval of the held-out accuracy, at the smaller set's 2m "
@@ -321,3 +322,40 @@ def indistinguishability_reading(
         if acc < 0.5:
             text += "; below chance, within sampling noise"
     return text
+
+
+_C2ST = {
+    "family": "rendering",
+    "range": (0.0, 1.0),
+    "min_n": 5,
+    "engine": c2st_engine,
+    "seeded": True,
+    "paper": "https://arxiv.org/abs/1610.06545",
+    "paper_title": "Revisiting classifier two-sample tests (Lopez-Paz & Oquab 2017)",
+}  # one engine, one classifier test, two scores
+SCORE_DEFS = (
+    ScoreDef(
+        name="c2st", higher_is_more_similar=False, noise_floor=True, order=70, **_C2ST,
+        meaning="cross-validated accuracy of a logistic regression telling A from B "
+        "(0.5 = chance)",
+        interval=INTERVAL_METHOD,
+        method="C2ST asks whether a logistic regression tells the two sets apart on held-out "
+        "data; the larger set is split into balanced subsamples, each paired with all of the "
+        "smaller one, and the accuracy is their mean, with the exact binomial interval of "
+        "the smaller set's 2m held-out predictions.",
+    ),
+    ScoreDef(
+        name="indistinguishability", higher_is_more_similar=True, noise_floor=False, order=71,
+        **_C2ST,
+        meaning="1 - |2 acc - 1| of the C2ST: an upper bound on the share of the two feature "
+        "distributions that overlap (1 = a classifier is at chance)",
+        interval="exact interval of the C2ST accuracy, mapped through 1 - |2 acc - 1|",
+        method="`indistinguishability` = 1 - |2 acc - 1|: on a balanced task the best "
+        "classifier reaches accuracy (1 + TV) / 2, TV being the total-variation distance "
+        "between the two feature distributions, so it estimates 1 - TV, the share of "
+        "probability mass the collections have in common in feature space. It is an upper "
+        "bound (a real classifier is never better than the best one), and it sees rendering "
+        "(blur, compression, generator artefacts) as much as content.",
+        reading=indistinguishability_reading,
+    ),
+)  # fmt: skip

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from semsim.metrics._common import ArrayLike, PairEngine, as_pair
+from semsim.metrics.scoredef import ScoreDef
 
 GROUPS_FILE = Path(__file__).with_name("data") / "imagenet1k_concept_groups.json"
 MIN_N = 5
@@ -143,3 +144,34 @@ def concept_reading(value: float, ci: tuple[float, float] | None, outputs: objec
     if texts[0] == texts[1]:
         return texts[0]
     return f"between '{texts[1].split(':')[0]}' and '{texts[0].split(':')[0]}' (interval [{lo:.2f}, {hi:.2f}])"
+
+
+SCORE_DEFS = (
+    ScoreDef(
+        name="concept_similarity",
+        family="content",
+        higher_is_more_similar=True,
+        range=(0.0, 1.0),
+        meaning="do A and B depict the same concepts in the same proportions? cosine of the "
+        "kernel mean embeddings of the encoder's concept posteriors (1 = same content)",
+        paper="https://arxiv.org/abs/2203.06026",
+        paper_title="The role of ImageNet classes in Fréchet Inception Distance "
+        "(Kynkäänniemi et al. 2023)",
+        min_n=MIN_N,
+        noise_floor=True,
+        engine=concept_similarity_engine,
+        order=10,
+        input="concepts",
+        headline=True,
+        reading=concept_reading,
+        method="`concept_similarity` (the headline) reads every image through the encoder's "
+        "classification head as a distribution q over concepts (ImageNet's 1000 classes "
+        "summed into 50 concept groups by clustering the head's class weights), maps it to "
+        "phi = q^2 so that only concepts an image is clearly of count, and takes the cosine "
+        "of the two collections' mean phi, with unbiased within-collection terms (kernel mean "
+        "embeddings, Gretton et al. 2012): how often an A image and a B image are seen as the "
+        "same concept, relative to two images of one collection. Rendering (blur, "
+        "compression, colour, resolution) moves the pooled features but not what the head "
+        "names, so this score stays high for a degraded copy and falls with content.",
+    ),
+)

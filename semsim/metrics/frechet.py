@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from semsim.metrics._common import ArrayLike, GramBlock, PairEngine, as_features, as_pair
+from semsim.metrics.scoredef import INF, ScoreDef, StreamOptions, Summaries
 
 Route = Literal["auto", "eig", "lowrank"]
 
@@ -288,3 +289,33 @@ def fd_engine(route: Route = "auto") -> PairEngine:
         prepare_block=_prepare if route == "auto" else None,
         pair_block=_pair_block if route == "auto" else None,
     )
+
+
+def _stream(s: Summaries, o: StreamOptions) -> dict[str, float]:
+    return {"fd": frechet_distance_from_stats(*s.stats())}
+
+
+FD = ScoreDef(
+    name="fd",
+    family="rendering",
+    higher_is_more_similar=False,
+    range=(0.0, INF),
+    meaning="Fréchet distance between Gaussian fits of the features (>= 0)",
+    paper="https://arxiv.org/abs/1706.08500",
+    paper_title="FID: GANs trained by a two time-scale update rule (Heusel et al. 2017)",
+    min_n=2,
+    noise_floor=True,
+    engine=fd_engine,
+    order=30,
+    streaming=_stream,
+    encoder_named=True,
+    method="The Fréchet distance compares Gaussian fits of the two feature distributions "
+    "(reported as `fid` only with the official InceptionV3).",
+)
+SCORE_DEFS = (FD,)
+
+
+def fd_name(encoder_key: str | None, official: str | None = None) -> str:
+    """The report name of the Fréchet distance measured with encoder ``encoder_key``:
+    ``official`` (``fid`` for the official FID weights) else ``fd_<encoder key>``."""
+    return FD.report_name(encoder_key, official)

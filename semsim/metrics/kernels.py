@@ -39,6 +39,7 @@ from semsim.metrics._common import (
     row_blocks,
     sq_dists,
 )
+from semsim.metrics.scoredef import INF, ScoreDef, StreamOptions, Summaries
 
 
 @dataclass(frozen=True)
@@ -366,3 +367,30 @@ def cmmd(
             :data:`SATURATION_FLAT` of 1 for rows that are not all equal.
     """
     return cmmd_engine(sigma, scale, normalize)(a, b)["cmmd"]
+
+
+def _stream_kid(s: Summaries, o: StreamOptions) -> dict[str, float]:
+    engine = kid_engine(subset_size=o.kid_subset_size, subsets=o.kid_subsets, seed=o.seed)
+    return engine(*s.samples())
+
+
+def _stream_cmmd(s: Summaries, o: StreamOptions) -> dict[str, float]:
+    return cmmd_engine(sigma=o.cmmd_sigma)(*s.samples())
+
+
+SCORE_DEFS = (
+    ScoreDef(
+        name="kid", family="rendering", higher_is_more_similar=False, range=(-INF, INF),
+        meaning="unbiased polynomial-kernel MMD^2, mean over subsets (~0 if same)",
+        paper="https://arxiv.org/abs/1801.01401",
+        paper_title="Demystifying MMD GANs (Bińkowski et al. 2018)",
+        min_n=2, noise_floor=True, engine=kid_engine, order=40, streaming=_stream_kid,
+    ),
+    ScoreDef(
+        name="cmmd", family="rendering", higher_is_more_similar=False, range=(0.0, INF),
+        meaning="1000 x RBF-kernel (sigma 10) MMD^2 between the unit-norm features (>= 0)",
+        paper="https://arxiv.org/abs/2401.09603",
+        paper_title="Rethinking FID: towards a better evaluation metric (Jayasumana et al. 2024)",
+        min_n=1, noise_floor=True, engine=cmmd_engine, order=50, streaming=_stream_cmmd,
+    ),
+)  # fmt: skip

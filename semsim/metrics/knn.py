@@ -28,6 +28,7 @@ from semsim.metrics._common import (
     row_blocks,
     sq_dists,
 )
+from semsim.metrics.scoredef import INF, ScoreDef, StreamOptions, Summaries
 
 
 @dataclass
@@ -129,3 +130,45 @@ def prdc(a: ArrayLike, b: ArrayLike, k: int = 5) -> dict[str, float]:
     """
     xa, xb = as_pair(a, b, min_n=k + 1)
     return prdc_engine(k)(xa, xb)
+
+
+def _stream(s: Summaries, o: StreamOptions) -> dict[str, float]:
+    return prdc_engine(o.k)(*s.samples())
+
+
+_PR = {
+    "paper": "https://arxiv.org/abs/1904.06991",
+    "paper_title": "Improved precision and recall metric (Kynkäänniemi et al. 2019)",
+}
+_DC = {
+    "paper": "https://arxiv.org/abs/2002.09797",
+    "paper_title": "Reliable fidelity and diversity metrics (Naeem et al. 2020)",
+}
+_SHARED = {  # one engine, one k-NN computation, four scores
+    "family": "rendering",
+    "higher_is_more_similar": True,
+    "min_n": 6,
+    "noise_floor": False,
+    "engine": prdc_engine,
+    "streaming": _stream,
+}
+SCORE_DEFS = (
+    ScoreDef(
+        name="precision", range=(0.0, 1.0), order=60, **_SHARED, **_PR,
+        meaning="share of B inside A's k-NN manifold, in [0, 1]",
+        method="precision/recall/density/coverage separate fidelity (B inside A's k-NN "
+        "manifold) from diversity (A covered by B).",
+    ),
+    ScoreDef(
+        name="recall", range=(0.0, 1.0), order=61, **_SHARED, **_PR,
+        meaning="share of A inside B's k-NN manifold, in [0, 1]",
+    ),
+    ScoreDef(
+        name="density", range=(0.0, INF), order=62, **_SHARED, **_DC,
+        meaning="mean count of A's k-NN balls holding each B sample / k (~1)",
+    ),
+    ScoreDef(
+        name="coverage", range=(0.0, 1.0), order=63, **_SHARED, **_DC,
+        meaning="share of A's k-NN balls that hold a B sample, in [0, 1]",
+    ),
+)  # fmt: skip

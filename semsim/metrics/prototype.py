@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from semsim.metrics._common import ArrayLike, PairEngine, as_pair
+from semsim.metrics.scoredef import ScoreDef, StreamOptions, Summaries
 
 
 def _cosine(p: np.ndarray, q: np.ndarray) -> float:
@@ -48,3 +49,26 @@ def cosine_matrix(protos_a: ArrayLike, protos_b: ArrayLike | None = None) -> np.
     if (na == 0).any() or (nb == 0).any():
         raise ValueError("cosine_matrix: a prototype has zero norm (empty class?)")
     return np.clip((pa / na[:, None]) @ (pb / nb[:, None]).T, -1.0, 1.0)
+
+
+def _stream(s: Summaries, o: StreamOptions) -> dict[str, float]:
+    mu_a, _, mu_b, _ = s.stats()
+    return prototype_cosine_engine().pair(mu_a, mu_b)
+
+
+SCORE_DEFS = (
+    ScoreDef(
+        name="prototype_cosine",
+        family="content",
+        higher_is_more_similar=True,
+        range=(-1.0, 1.0),
+        meaning="cosine of the two mean embeddings, in [-1, 1]",
+        min_n=1,
+        noise_floor=False,
+        engine=prototype_cosine_engine,
+        order=20,
+        streaming=_stream,
+        method="`prototype_cosine` is the draft method: the cosine of the two mean "
+        "embeddings (blind to everything but the means).",
+    ),
+)

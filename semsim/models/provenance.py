@@ -19,6 +19,7 @@ def encoder_info(module: Any, key: str | None, stage: str) -> tuple[dict[str, An
     what happened to the weights (``_random``, ``_finetuned``, ``_trained``).
     """
     from semsim.encoders import default_key, network
+    from semsim.metrics.frechet import fd_name
 
     info = dict(getattr(module, "backbone_info", {}) or {})
     net = getattr(module, "net", None)
@@ -37,7 +38,7 @@ def encoder_info(module: Any, key: str | None, stage: str) -> tuple[dict[str, An
     out = {
         "name": name if (official or official_name is None) else f"{name}:{state or 'custom'}",
         "key": out_key,
-        "fd_name": official_name if official else f"fd_{out_key}",
+        "fd_name": fd_name(out_key, official_name if official else None),
         "weights": weights,
         "frozen": frozen,
         "stage": stage,

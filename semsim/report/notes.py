@@ -81,14 +81,11 @@ def pair_kind(m: MatrixResult) -> str:
 
 
 # --- noise floors ---------------------------------------------------------------------------
-def _registry_has_floor(name: str) -> bool | None:
-    """Whether the registry gives score ``name`` a noise floor (None: not a registry score)."""
-    try:
-        from semsim.metrics import get_score
-
-        return bool(get_score(name).noise_floor)
-    except (ImportError, ValueError):
-        return None
+def _registry_has_floor(name: str, report: Report) -> bool | None:
+    """Whether the score registry gives score ``name`` a noise floor, as the analysis recorded
+    it in ``method.noise_floors`` (None: not recorded, e.g. not a registry score)."""
+    has = (report.method.get("noise_floors") or {}).get(name)
+    return None if has is None else bool(has)
 
 
 def floor_cell(name: str, s: ScoreResult, report: Report) -> str:
@@ -109,7 +106,7 @@ def _floor_missing(name: str, s: ScoreResult, report: Report) -> tuple[str, str]
         return "could not be computed", f"the noise floor could not be computed: {why}."
     if report.meta.get("noise_floor") is False:
         return "turned off", "noise floors were turned off (`noise_floor=false`)."
-    has = _registry_has_floor(name)
+    has = _registry_has_floor(name, report)
     if has is False:
         return (
             "none for this score",

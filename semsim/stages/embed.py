@@ -1,0 +1,72 @@
+"""Stage 2, embed: a :class:`~semsim.stages.resolve.Run` -> the features of every collection.
+
+Held in memory (:class:`~semsim.features.Features`, cached on disk by provenance) or, when
+streaming, a running summary plus a bounded sample per collection
+(:class:`~semsim.scale.Streamed`). With a trainer every process embeds its share and only rank 0
+goes on (the other processes get None).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from semsim.stages.resolve import Run
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """Features of each collection (``"a"``, ``"b"``): every row, or the streaming sample."""
+
+    features: dict[str, Any]
+    streamed: dict[str, Any] | None  # streaming: the summaries (Streamed), else None
+    seconds: float
+
+
+def _embed_all(run: Run, trainer: Any, console: Any) -> dict[str, Any]:
+    """Features (or streamed summaries) of every collection on this process."""
+    from semsim.features import extract_features
+    from semsim.scale import stream_collection
+
+    opts = run.options
+    extract = opts.extract_kwargs(multi_process=trainer is not None)
+    rank0 = trainer is None or trainer.global_rank == 0
+    extract["progress"] = opts.progress and rank0
+    out: dict[str, Any] = {}
+    for which, coll in run.collections.items():
+        if opts.streaming:
+            out[which] = stream_collection(
+                coll, run.encoder, opts.sample_size, opts.seed, extract, trainer
+            )
+            continue
+        if rank0:
+            console.log(
+                f"{which.upper()}: {coll.name} ({len(coll)} images) -> {run.encoder.key} features"
+            )
+        out[which] = extract_features(coll, run.encoder, **extract, trainer=trainer)
+        if out[which].from_cache and rank0:
+            console.log(f"{which.upper()}: features loaded from the cache")
+    return out
+
+
+def embed(run: Run, console: Any) -> Embedded | None:
+    """Embed every collection of ``run`` (None on the processes other than rank 0)."""
+    from semsim.features import run_on_trainer
+
+    if run.options.streaming:
+        console.log(
+            f"streaming: features would take {run.feature_bytes / 2**30:.1f} GiB; running sums "
+            f"+ a sample of {run.options.sample_size} rows per collection"
+        )
+    t0 = time.perf_counter()
+    if run.trainer is None:
+        got = _embed_all(run, None, console)
+    else:
+        got = run_on_trainer(run.trainer, lambda trainer: _embed_all(run, trainer, console))
+        if run.trainer.global_rank != 0:
+            return None  # rank 0 scores and writes
+    seconds = time.perf_counter() - t0
+    if not run.options.streaming:
+        return Embedded(got, None, seconds)
+    return Embedded({w: s.sample for w, s in got.items()}, got, seconds)
