@@ -133,8 +133,13 @@ def cli_errors(fn: F) -> F:
 
 
 # absolute, so that the configs are found however an entry point is started (python -m, a console
-# script, or main() called from Python); Hydra would look for a `conf` package otherwise
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+# script, or main() called from Python); Hydra would look for a `conf` package otherwise. An
+# installed wheel carries them as semsim/conf (copied there by setup.py's build step); a checkout
+# (and an editable install) reads the top-level conf/.
+_PACKAGED_CONF = Path(__file__).resolve().parent / "conf"
+CONF_DIR = str(
+    _PACKAGED_CONF if _PACKAGED_CONF.is_dir() else Path(__file__).resolve().parents[1] / "conf"
+)
 
 
 def _int_option(
