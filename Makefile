@@ -13,6 +13,8 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
+# the extras `make install` adds (dev = test tools + every optional feature the tests exercise)
+EXTRAS ?= dev
 
 EXPERIMENT ?= cifar10_cpu
 DATA ?=
@@ -25,7 +27,7 @@ export OMP_NUM_THREADS ?= $(THREADS)
 export MKL_NUM_THREADS ?= $(THREADS)
 export OPENBLAS_NUM_THREADS ?= $(THREADS)
 
-.PHONY: install test test-full lint format run smoke bench clean docs numbers screenshots
+.PHONY: install test test-full lint format run smoke bench clean docs numbers screenshots dist
 
 install: $(STAMP)
 
@@ -33,7 +35,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH)
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 test: install
@@ -77,5 +79,9 @@ numbers: install
 screenshots: install
 	PYTHONPATH=$(CURDIR) $(PY) docs/screenshots.py --data $(SHOTS_DATA)
 
+# the sdist and the wheel (the wheel carries conf/ as semsim/conf) in dist/
+dist: install
+	$(PY) -m build --no-isolation --outdir dist .
+
 clean:
-	rm -rf $(VENV) outputs logs site .pytest_cache .ruff_cache
+	rm -rf $(VENV) outputs logs site .pytest_cache .ruff_cache build dist

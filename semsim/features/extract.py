@@ -29,6 +29,8 @@ from torch.utils.data import Subset as TorchSubset
 
 from semsim.data.collection import ImageCollection
 from semsim.encoders import Encoder, EncoderSpec
+from semsim.encoders.runtime import load_runtime
+from semsim.encoders.runtime import plan as runtime_plan
 from semsim.features.cache import (
     Embedded,
     feature_provenance,
@@ -204,6 +206,7 @@ def extract_features(
     shard_size: int | None = None,
     keep: bool = True,
     on_shard: ShardHook | None = None,
+    runtime: str = "torch",
 ) -> Features:
     """Embed every image of ``collection``; reuse the disk cache when it holds them.
 
@@ -229,6 +232,7 @@ def extract_features(
             killed job resumes); None: one shard.
         keep: keep the rows in the result (False: only ``on_shard`` sees them; memory stays flat).
         on_shard: called as ``on_shard(start, rows)`` for each shard in order.
+        runtime: ``torch``, ``auto``, ``openvino`` or ``onnxruntime`` (:mod:`semsim.encoders.runtime`).
 
     Returns:
         :class:`Features` with ``features`` ``(N, D)`` float32 in the collection's order, and
@@ -244,23 +248,38 @@ def extract_features(
     prec = normalize_precision(precision)
     frozen = isinstance(spec_or_encoder, EncoderSpec | Encoder)
     is_collection = isinstance(collection, ImageCollection)
-    provenance = (
-        feature_provenance(collection, spec_or_encoder, prec) if frozen and is_collection else {}
-    )
-    cache = Path(cache_dir).expanduser() if cache_dir is not None and provenance else None
+    keyed = frozen and is_collection
+    cache = Path(cache_dir).expanduser() if cache_dir is not None and keyed else None
+    rt = runtime_plan(runtime, n_images=n, device=resolve_device(device or "auto"), precision=prec,
+                      cache_dir=cache, distributed=trainer is not None)  # fmt: skip
+    provenance = feature_provenance(collection, spec_or_encoder, prec, rt) if keyed else {}
     whole = cached_whole(cache, provenance, trainer)
     if whole is not None:
         if on_shard is not None:
             on_shard(0, whole)
         return _result(collection, provenance, whole if keep else _empty(whole), True, 0)
+    if rt != "torch":  # export/load now, before anything is computed: a fallback loses nothing
+        spec_or_encoder, runtime_encode = load_runtime(rt, spec_or_encoder, cache)
+        if runtime_encode is None:
+            return extract_features(
+                collection, spec_or_encoder, batch_size=batch_size, num_workers=num_workers,
+                device=device, precision=precision, channels_last=channels_last,
+                cache_dir=cache_dir, progress=progress, trainer=trainer, shard_size=shard_size,
+                keep=keep, on_shard=on_shard, runtime="torch",
+            )  # fmt: skip
+        spec_or_encoder.runtime_encode = runtime_encode  # what _make_job runs
     shards = plan_shards(n, shard_size, batch_size, cache, provenance, trainer)
     job_args = (spec_or_encoder, batch_size, num_workers, device, prec, channels_last, trainer)
     desc = (
         f"{getattr(spec_or_encoder, 'key', 'model')} features ({getattr(collection, 'name', '')})"
     )
     rank0 = trainer is None or trainer.global_rank == 0
-    with _Progress(shards.to_compute, desc, progress and rank0) as bar:
-        parts, computed = _run_shards(shards, collection, job_args, bar, keep, on_shard)
+    try:
+        with _Progress(shards.to_compute, desc, progress and rank0) as bar:
+            parts, computed = _run_shards(shards, collection, job_args, bar, keep, on_shard)
+    finally:
+        if rt != "torch":  # the caller's encoder is left as it came
+            del spec_or_encoder.runtime_encode
     whole = _concat(parts)
     if shards.sharded and rank0 and keep:  # the finished collection becomes one entry
         save_cached(cache, provenance, whole)
@@ -351,6 +370,9 @@ def _make_job(
             enc = enc.to(memory_format=torch.channels_last)
         if isinstance(data, ImageCollection):
             data = data.with_transform(enc.transform)
+        if (encode := getattr(enc, "runtime_encode", None)) is not None:  # plain NCHW arrays
+            return _Job(encode, data, enc.dim, batch_size, num_workers, dev, precision, False,
+                        trainer), enc.concept_names  # fmt: skip
         job = _Job(enc.encode, data, enc.dim, batch_size, num_workers, dev, precision,
                    channels_last, trainer)  # fmt: skip
         return job, enc.concept_names

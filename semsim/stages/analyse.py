@@ -18,11 +18,13 @@ from semsim.stages.resolve import Run
 
 def describe_input(coll: Any, node: DictConfig, feats: Any) -> dict[str, Any]:
     """The report's ``inputs`` entry of one collection: its description, source and cache use."""
+    from semsim.data.sources.registry import source_name
+
     source = OmegaConf.to_container(node, resolve=True)
     assert isinstance(source, dict)
     out = coll.describe()
-    out["source"] = {k: v for k, v in source.items() if k != "_target_"}
-    out["source"]["kind"] = str(node._target_).rsplit(".", 1)[-1]
+    out["source"] = {k: v for k, v in source.items() if k not in ("_target_", "_args_")}
+    out["source"]["kind"] = source_name(source)  # (a generated config names it in _args_)
     out["fingerprint"] = coll.fingerprint()
     out["features_from_cache"] = feats.from_cache
     return out

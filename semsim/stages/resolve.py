@@ -45,6 +45,7 @@ class Options:
     sample_size: int
     precision: str
     channels_last: bool
+    runtime: str
     progress: bool
     seed: int
 
@@ -55,7 +56,7 @@ class Options:
             "batch_size": self.batch_size, "num_workers": self.num_workers,
             "device": None if multi_process else self.device, "precision": self.precision,
             "channels_last": self.channels_last, "cache_dir": self.cache_dir,
-            "progress": self.progress, "shard_size": self.shard_size,
+            "progress": self.progress, "shard_size": self.shard_size, "runtime": self.runtime,
         }  # fmt: skip
 
 
@@ -205,6 +206,7 @@ def resolve(cfg: DictConfig, say: Callable[[str], Any] = lambda _: None) -> Run:
         cache_dir=None if cache in (None, "", False) else Path(str(cache)).expanduser(),
         shard_size=shard_size, streaming=streaming, sample_size=sample_size,
         precision=str(_get(cfg, "precision")), channels_last=bool(_get(cfg, "channels_last")),
+        runtime=str(_get(cfg, "runtime")),
         progress=bool(_get(cfg, "progress")), seed=int(_get(cfg, "seed")),
     )  # fmt: skip
     trainer = build_trainer(cfg.get("trainer"), options.precision)

@@ -1,21 +1,12 @@
 """Image sources: one module per kind of input, each registered by name and returning an
 :class:`~semsim.data.collection.ImageCollection`.
 
-===========  =====================================================================
-name         module
-===========  =====================================================================
-folder       :mod:`semsim.data.sources.folder`
-archive      :mod:`semsim.data.sources.archive` (zip / tar read in place)
-hf           :mod:`semsim.data.sources.hf` (Hugging Face ``save_to_disk`` folders, parquet)
-cifar10      :mod:`semsim.data.sources.cifar10`
-cifake       :mod:`semsim.data.sources.cifake`
-arrays       :mod:`semsim.data.sources.arrays`
-synthetic    :mod:`semsim.data.sources.synthetic` (drawing in :mod:`~.shapes`)
-===========  =====================================================================
-
-Adding a source: a module with a function decorated ``@register_source("name")`` and its
-import below; ``a=name`` / ``b=name`` then work on the command line (see
-:mod:`semsim.data.sources.registry`).
+Each module of this folder is one source: a function decorated ``@register_source("name")``
+(:mod:`semsim.data.sources.registry`). :func:`~semsim.data.sources.registry.discover` imports
+every module here when the package is imported, so a new source is one new file and nothing
+else: ``a=name`` / ``b=name`` (compare), ``data=name`` (training), ``semsim compare --help`` and
+the docs table (``python -m semsim.catalog``) all read :data:`SOURCES`. The names below are
+re-exported for convenience only.
 
 Every source accepts the shared options
 
@@ -42,6 +33,7 @@ from semsim.data.sources.hf import hf
 from semsim.data.sources.registry import (
     SOURCES,
     build_source,
+    discover,
     get_source,
     register_source,
     unregister_source,
@@ -61,6 +53,7 @@ __all__ = [
     "cifake",
     "cifake_class",
     "cifar10",
+    "discover",
     "folder",
     "get_source",
     "hf",
@@ -70,3 +63,5 @@ __all__ = [
     "synthetic",
     "unregister_source",
 ]
+
+discover()

@@ -16,7 +16,10 @@ from semsim.data.sources._common import (
 from semsim.data.sources.registry import register_source
 
 
-@register_source("folder")
+# training (data=folder): the same folder is both the training and the evaluation split unless
+# data.datamodule.train_split is set (root/train|test/<class>/: data.split=test
+# data.datamodule.train_split=train); val/test are carved from it
+@register_source("folder", training={"datamodule": {"train_split": "${..split}"}})
 def folder(
     root: str | None = None,
     split: str | None = None,

@@ -1,36 +1,48 @@
-"""The source registry: a source's name -> the function that builds its collection.
+"""The source registry, the one discovery point of sources: name -> the function that builds
+its collection.
 
-Adding a source is one module holding a function decorated with ``@register_source("name")``
-(imported by ``semsim.data.sources``). Registration also makes it reachable from the command
-line: Hydra's config groups ``a/NAME`` and ``b/NAME`` (``a=NAME``) are generated here as
-aliases of ``collection/NAME``, and a source without a ``conf/collection/NAME.yaml`` gets a
-``collection/NAME`` config generated from its function's signature (every option with its
-default, built through :func:`open_source`).
+Adding a source is one module in ``semsim/data/sources/`` holding a function decorated with
+``@register_source("name")``; :func:`discover` imports every module of the folder (and of the
+``semsim.sources`` entry-point group, for sources shipped by other packages), so nothing else
+lists it. Registration makes it reachable everywhere: Hydra's ``a=NAME`` / ``b=NAME`` for
+``compare``, ``data=NAME`` for training, and a ``collection/NAME`` config generated from the
+function's signature (every option with its default, built through :func:`open_source`) when no
+``conf/collection/NAME.yaml`` sets other defaults (see :mod:`semsim.data.hydra_configs`). The
+``semsim`` help, the overrides checker and the docs tables read the names from here.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
-import os
+import pkgutil
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from semsim.data.collection import CollectionError, ImageCollection
-from semsim.data.hydra_configs import forget_aliases, store_aliases
-from semsim.utils import CONF_DIR
+from semsim.data.hydra_configs import forget_source, store_source
 
 SourceFactory = Callable[..., ImageCollection]
 F = TypeVar("F", bound=SourceFactory)
 
 SOURCES: dict[str, SourceFactory] = {}
+#: entry-point group through which an installed package adds sources (each entry a module)
+ENTRY_POINT_GROUP = "semsim.sources"
 
 
-def register_source(name: str) -> Callable[[F], F]:
+def register_source(name: str, *, training: Mapping[str, Any] | None = None) -> Callable[[F], F]:
     """Decorator: register ``fn`` as source ``name`` (and its Hydra configs, see the module).
 
     The function takes the shared options (``root``, ``split``, ``classes``,
     ``max_per_class``, ``seed``, ``on_bad_image``) plus its own, all with defaults, and
-    returns an :class:`ImageCollection`.
+    returns an :class:`ImageCollection`; the first sentence of its docstring is its line in
+    ``semsim compare --help`` and in the docs.
+
+    Args:
+        name: the name on the command line (``a=NAME``, ``data=NAME``).
+        training: how ``data=NAME`` differs from the datamodule defaults
+            (``conf/data/datamodule/default.yaml``), e.g. ``{"datamodule": {"num_workers": 0}}``.
     """
 
     def decorate(fn: F) -> F:
@@ -38,7 +50,7 @@ def register_source(name: str) -> Callable[[F], F]:
         if known is not None and _target(known) != _target(fn):  # (a reload may re-register)
             raise ValueError(f"source {name!r} is already registered ({_target(known)})")
         SOURCES[name] = fn
-        store_configs(name, fn)
+        store_source(name, default_config(name, fn), training)
         return fn
 
     return decorate
@@ -46,14 +58,51 @@ def register_source(name: str) -> Callable[[F], F]:
 
 def unregister_source(name: str) -> None:
     """Forget source ``name`` and its generated configs (for tests and plugins)."""
-    from hydra.core.config_store import ConfigStore
+    SOURCES.pop(name, None)
+    forget_source(name)
 
-    fn = SOURCES.pop(name, None)
-    forget_aliases(name)
-    repo = ConfigStore.instance().repo
-    generated = repo.get("collection", {}).get(f"{name}.yaml")
-    if fn is not None and generated is not None and "_args_" in generated.node:
-        repo["collection"].pop(f"{name}.yaml")
+
+def discover() -> dict[str, SourceFactory]:
+    """Import every source module (this package's, then the ``semsim.sources`` entry points);
+    each registers itself. Returns :data:`SOURCES`. The folder is listed on every call (a module
+    added since is seen); installed packages are read once."""
+    importlib.invalidate_caches()
+    package = importlib.import_module(__package__)
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("_") and info.name != "registry":
+            importlib.import_module(f"{__package__}.{info.name}")
+    _load_entry_points()
+    return SOURCES
+
+
+@functools.cache
+def _load_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            entry.load()
+        except Exception as err:  # a broken plug-in must not stop the built-in sources
+            import warnings
+
+            warnings.warn(f"semsim source plug-in {entry.value!r}: {err}", stacklevel=2)
+
+
+def describe(fn: SourceFactory) -> str:
+    """The first sentence of ``fn``'s docstring (its line in the help and the docs)."""
+    doc = inspect.getdoc(fn) or ""
+    paragraph = " ".join(doc.split("\n\n")[0].split()).replace("``", "`")
+    return paragraph.split(". ")[0].rstrip(".")
+
+
+def source_name(node: Mapping[str, Any]) -> str:
+    """The source a collection config builds: ``_args_[0]`` of a generated config, else the
+    last part of its ``_target_``."""
+    target = str(node.get("_target_", ""))
+    args = node.get("_args_")
+    if target == f"{__name__}.open_source" and args:
+        return str(args[0])
+    return target.rsplit(".", 1)[-1]
 
 
 def get_source(name: str) -> SourceFactory:
@@ -98,13 +147,3 @@ def default_config(name: str, fn: SourceFactory) -> dict[str, Any]:
         default = None if p.default is inspect.Parameter.empty else p.default
         node[p.name] = list(default) if isinstance(default, tuple) else default
     return node
-
-
-def store_configs(name: str, fn: SourceFactory) -> None:
-    """Put ``a/NAME``, ``b/NAME`` (and ``collection/NAME`` when no yaml holds it) into
-    Hydra's ConfigStore."""
-    from hydra.core.config_store import ConfigStore
-
-    if not os.path.isfile(os.path.join(CONF_DIR, "collection", f"{name}.yaml")):
-        ConfigStore.instance().store(group="collection", name=name, node=default_config(name, fn))
-    store_aliases([name])

@@ -17,7 +17,8 @@ def _split_code(split: str | None) -> int:
     return zlib.crc32(str(split).encode())
 
 
-@register_source("synthetic")
+# training: in-memory images, so worker processes would only add start-up time
+@register_source("synthetic", training={"datamodule": {"num_workers": 0}})
 def synthetic(
     root: str | None = None,
     split: str | None = "train",
