@@ -60,10 +60,9 @@ def test_both_headlines_and_the_matched_content_view(tmp_path: Path) -> None:
     assert "similarity" in d["matrices"]  # the headline's class matrix, from the content view
     # the sharp collection (A) is attenuated to the blurred one's spectrum, B keeps its own
     provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
-    views = [p for p in provs if isinstance(p["encoder"].get("preprocessing"), dict)
-             and p["encoder"]["preprocessing"].get("view") == "content"]  # fmt: skip
+    views = [p for p in provs if (p["encoder"].get("view") or {}).get("view") == "content"]
     by_root = {Path(p["collection"]["name"].split(":", 1)[-1]).name:
-               p["encoder"]["preprocessing"]["radial_gain"] for p in views}  # fmt: skip
+               p["encoder"]["view"]["radial_gain"] for p in views}  # fmt: skip
     assert set(by_root) == {"A", "B"}, by_root
     assert by_root.get("B") == "none" and by_root.get("A") not in (None, "none"), by_root
 

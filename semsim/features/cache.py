@@ -98,6 +98,8 @@ def cache_key(provenance: Mapping[str, Any]) -> str:
     }
     if provenance.get("runtime", "torch") != "torch":  # torch's keys stay what they were
         material["runtime"] = provenance["runtime"]
+    if enc.get("view") is not None:  # a content view (semsim.features.content): its own entries
+        material["view"] = enc["view"]
     blob = json.dumps(material, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()
 

@@ -46,9 +46,9 @@ class ViewedSpec(EncoderSpec):
     view: Any = dataclasses.field(default=None, compare=False)
 
     def provenance(self) -> dict[str, Any]:
-        prov = super().provenance()
-        prov["preprocessing"] = {"encoder": prov["preprocessing"], **self.view.provenance()}
-        return prov
+        # the view runs in the data pipeline, before the network: it keys the features, not the
+        # network (a runtime export of the network serves every view)
+        return {**super().provenance(), "view": self.view.provenance()}
 
     def build(self) -> Any:
         enc = super().build()
