@@ -81,7 +81,7 @@ def test_class_matrices_of_one_collection(tmp_path: Path) -> None:
     out = tmp_path / "out"
 
     assert d["similarity"] is None and d["scores"] == {}
-    # `similarity` is the headline score's (concept_similarity's) matrix again under that name
+    # `similarity` is the headline score's (content_similarity's) matrix again under that name
     assert set(d["matrices"]) == {"similarity", *ALL_SCORES}
     for name, m in d["matrices"].items():
         assert m["labels"] == SHAPES4, name
@@ -100,7 +100,7 @@ def test_class_matrices_of_one_collection(tmp_path: Path) -> None:
     sim = report.matrices["indistinguishability"].values
     assert np.all((sim >= 0) & (sim <= 1))
     np.testing.assert_allclose(sim, 1 - np.abs(2 * report.matrices["c2st"].values - 1))
-    assert "`concept_similarity` matrix below" in md  # the headline score, per class pair
+    assert "`content_similarity` matrix below" in md  # the headline score, per class pair
 
 
 def test_a_vs_itself_gives_identity_values(tmp_path: Path) -> None:
@@ -263,14 +263,10 @@ def test_default_matrices_are_the_cheap_ones(tmp_path: Path) -> None:
     from omegaconf import OmegaConf
 
     default = list(OmegaConf.load(CONF_DIR / "compare.yaml").matrix_scores)
-    assert default == ["concept_similarity", "prototype_cosine", "fd"]
+    cheap = ["content_similarity", "appearance", "concept_similarity", "prototype_cosine", "fd"]
+    assert default == cheap
     compare(
         _cfg(tmp_path, "n_bootstrap=0", "noise_floor=false", f"matrix_scores=[{','.join(default)}]")
     )
     d = _load(tmp_path)
-    assert set(d["matrices"]) == {
-        "similarity",
-        "concept_similarity",
-        "prototype_cosine",
-        "fd_effnet_lite0",
-    }
+    assert set(d["matrices"]) == {"similarity", *cheap[:-1], "fd_effnet_lite0"}

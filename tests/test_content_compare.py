@@ -54,9 +54,9 @@ def test_both_headlines_and_the_matched_content_view(tmp_path: Path) -> None:
     assert d["similarity"]["basis"] == "content_similarity"
     assert d["appearance"]["basis"] == "appearance"
     md = (tmp_path / "out" / "report.md").read_text()
-    assert "## Content:" in md and "## Appearance:" in md
+    assert "## Content similarity:" in md and "## Appearance:" in md
     html = (tmp_path / "out" / "report.html").read_text()
-    assert "content " in html and "appearance " in html
+    assert "content similarity " in html and "appearance " in html
     assert "similarity" in d["matrices"]  # the headline's class matrix, from the content view
     # the sharp collection (A) is attenuated to the blurred one's spectrum, B keeps its own
     provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]

@@ -124,7 +124,7 @@ def test_markdown_links_resolve_and_mention_everything(tmp_path: Path) -> None:
     assert sorted(links) == ["fd_tiny.png", "prototype_cosine.png"]
     for link in links:
         assert not Path(link).is_absolute() and (tmp_path / link).is_file()
-    assert "Similarity: **0.600**" in md
+    assert "Content similarity: **0.600**" in md
     assert "skipped: needs at least 50" in md
     assert "https://arxiv.org/abs/1610.06545" in md
     for score in ("prototype_cosine", "fd_tiny", "kid", "c2st"):
@@ -214,6 +214,6 @@ def test_print_summary_mentions_scores() -> None:
     console = Console(record=True, width=140)
     print_summary(_report(), console=console)
     text = console.export_text()
-    assert "similarity = 0.600" in text
+    assert "content similarity = 0.600" in text
     assert "fd_tiny" in text and "skipped" in text
     assert "cat / dog" in text  # most similar pair of the prototype_cosine matrix

@@ -5,7 +5,8 @@ rendering (grayscale, both collections brought to the poorer resolution and cont
 :mod:`semsim.features.rendering`). Estimator: a nearest-neighbour two-sample classifier. The two
 sets are balanced (the larger one subsampled), pooled, and every image is labelled by the
 majority of its ``k`` nearest neighbours (cosine) among the others, left out itself; ``acc`` is
-the share labelled correctly and the score is ``1 - |2 acc - 1|``.
+the share labelled correctly and the score is ``min(1, 2 - 2 acc)`` (one-sided: an accuracy
+below chance, neighbours more mixed than chance, is full overlap).
 
 Why this reads as a share: the best any classifier can do on a balanced task is
 ``acc = (1 + TV) / 2``, with TV the total-variation distance of the two distributions, so
@@ -71,10 +72,12 @@ def knn_accuracy(a: np.ndarray, b: np.ndarray, k: int = K, seed: int = 0) -> flo
 
 
 def content_overlap(a: np.ndarray, b: np.ndarray, k: int = K, seed: int = 0) -> dict[str, float]:
-    """``{"content_similarity": 1 - |2 acc - 1|, "content_similarity_knn_acc": acc}``."""
+    """``{"content_similarity": min(1, 2 - 2 acc), "content_similarity_knn_acc": acc}``."""
     acc = knn_accuracy(np.asarray(a, np.float64), np.asarray(b, np.float64), k, seed)
+    # one-sided: an accuracy below chance (neighbours more mixed than chance, e.g. shared images)
+    # is overlap, not a difference
     return {
-        "content_similarity": float(np.clip(1.0 - abs(2.0 * acc - 1.0), 0.0, 1.0)),
+        "content_similarity": float(np.clip(2.0 - 2.0 * acc, 0.0, 1.0)),
         "content_similarity_knn_acc": acc,
     }
 
@@ -122,7 +125,7 @@ SCORE_DEFS = (
         family="content",
         higher_is_more_similar=True,
         range=(0.0, 1.0),
-        meaning="share of content A and B have in common, whatever the rendering: 1 - |2 acc - 1| "
+        meaning="share of content A and B have in common, whatever the rendering: min(1, 2 - 2 acc) "
         "of a k-NN classifier telling them apart on content features (grayscale, common "
         "resolution); B with a share p of content A lacks reads ~1 - p",
         paper="https://arxiv.org/abs/1610.06545",
@@ -140,7 +143,7 @@ SCORE_DEFS = (
         "frequency by frequency, to the poorer of the two collections' mean spectra (a sharp "
         "set is blurred to the blurry set's resolution, never the reverse). A k-NN classifier "
         f"(k={K}, cosine, leave-one-out, balanced sets) then tries to tell A from B on these "
-        "features; its accuracy acc estimates (1 + TV) / 2, so 1 - |2 acc - 1| estimates the "
+        "features; its accuracy acc estimates (1 + TV) / 2, so min(1, 2 - 2 acc) estimates the "
         "share of the two distributions that overlap (Lopez-Paz & Oquab 2017). No vocabulary "
         "is involved: any encoder's embedding works.",
     ),

@@ -211,7 +211,7 @@ def render_markdown(report: Report, files: dict[str, Path]) -> str:
     sim = report.similarity
     headline_score = report.method.get("headline_score")
     if sim is not None:
-        for title, h in (("Content", sim), ("Appearance", report.appearance)):
+        for title, h in (("Content similarity", sim), ("Appearance", report.appearance)):
             if h is None:
                 continue
             ci = f" (95% CI {_fmt_ci(h.ci)})" if h.ci is not None else ""
