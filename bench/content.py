@@ -112,13 +112,14 @@ def glyphs(letters: str, n: int, seed: int, fonts: list[Path]) -> tuple[np.ndarr
 
 
 class Bench:
-    def __init__(self, size: int, cache: str) -> None:
+    def __init__(self, size: int, cache: str, runtime: str = "torch") -> None:
         from semsim.encoders import EncoderSpec
 
         self.spec = EncoderSpec(
             name="tf_efficientnet_lite0", image_size=size, crop_pct=1.0, key="effnet_lite0"
         )
-        self.extract = {"batch_size": 100, "num_workers": 0, "cache_dir": cache, "progress": False}
+        self.extract = {"batch_size": 100, "num_workers": 0, "cache_dir": cache, "progress": False,
+                        "runtime": runtime}  # fmt: skip
 
     def coll(self, arr: np.ndarray, y: np.ndarray | None, name: str):  # noqa: ANN201
         from semsim.data.memory import to_collection
@@ -157,13 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", required=True, type=Path, help="CIFAR-10 folder (test/<class>/)")
     p.add_argument("--cifake", type=Path, default=None, help="CIFAKE folder (train/REAL|FAKE)")
     p.add_argument("--n", type=int, default=50, help="images per class and set")
-    p.add_argument("--size", type=int, default=96, help="encoder input size")
+    p.add_argument("--size", type=int, default=224, help="encoder input size (the default 224)")
     p.add_argument("--cache", default="~/.cache/semsim")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--runtime", default="torch", help="torch | openvino | onnxruntime")
     p.add_argument("--record", action="store_true", help="write docs/generated/content_headline")
     args = p.parse_args(argv)
     t0 = time.time()
-    bench = Bench(args.size, args.cache)
+    bench = Bench(args.size, args.cache, args.runtime)
     n = args.n
     tables: dict[str, dict] = {}
     values: dict[str, str] = {}

@@ -71,7 +71,7 @@ SOURCES: dict[str, Source] = {
     ),
     "content_headline": Source(
         f"{PY} bench/content.py --root ../shared/data/cifar10 --cifake ../shared/data/cifake "
-        "--n 50 --size 96 --record",
+        "--n 50 --size 224 --runtime openvino --record",
         "the content and appearance headlines on visible proxies (renderings, classes, shares, "
         "glyphs, shapes, degradation ladders, CIFAKE)",
     ),
