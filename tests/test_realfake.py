@@ -470,12 +470,12 @@ def test_callback_can_measure_with_a_separate_frozen_encoder(tmp_path: Path):
     from semsim.encoders import EncoderSpec
     from semsim.metrics import frechet_distance
 
-    dm = _datamodule()
+    dm = _datamodule(n_per_kind=64)  # >= 11 test images a side: the content score's minimum
     module = _module()
     spec = EncoderSpec("test_efficientnet", pretrained=False, image_size=32, key="tiny")
     cb = RealFakeSimilarityCallback(
         stages=["test"],
-        scores=["fd", "concept_similarity"],
+        scores=["fd", "concept_similarity", "content_similarity", "appearance"],
         matrix_scores=[],
         encoder=spec,
         n_bootstrap=0,
@@ -494,13 +494,18 @@ def test_callback_can_measure_with_a_separate_frozen_encoder(tmp_path: Path):
     fake = test.labels == 1
     expected = frechet_distance(feats[~fake].astype(np.float64), feats[fake].astype(np.float64))
     assert data["scores"]["fd_tiny"]["value"] == pytest.approx(expected, rel=1e-4)
-    # the frozen encoder's own head gives the concepts: the content headline is there
+    # the frozen encoder's own head gives the concepts (the concept score)
     from semsim.metrics import concept_similarity
 
     with torch.no_grad():
         logits = np.stack(
             [encoder.encode(test[i][0][None])[1][0].numpy() for i in range(len(test))]
         )
-    assert data["similarity"]["value"] == pytest.approx(
+    assert data["scores"]["concept_similarity"]["value"] == pytest.approx(
         concept_similarity(logits[~fake], logits[fake]), rel=1e-4
     )
+    # with a frozen encoder the callback makes the content view: both headlines are reported
+    assert data["similarity"] is not None, data["scores"]["content_similarity"]["skipped"]
+    assert data["similarity"]["basis"] == "content_similarity"
+    assert data["appearance"]["basis"] == "appearance"
+    assert 0.0 <= data["similarity"]["value"] <= 1.0 and 0.0 <= data["appearance"]["value"] <= 1.0

@@ -134,8 +134,11 @@ class RealFakeSimilarityCallback(StageReportCallback):
             feats, concepts = got.features, got.concepts
         if trainer.global_rank != 0:
             return None
+        views = self.content_view(subset, pl_module) if self.encoder is not None else None
         t_embed = time.perf_counter() - t0
-        result = self.analyse(subset, feats, p, pl_module, enc, stage, dataset.name, concepts)
+        result = self.analyse(
+            subset, feats, p, pl_module, enc, stage, dataset.name, concepts, views
+        )
         report = result.report
         report.meta.update(embed_s=round(t_embed, 2), total_s=round(time.perf_counter() - t0, 2))
         out_dir = self.out_dir / stage
@@ -149,9 +152,26 @@ class RealFakeSimilarityCallback(StageReportCallback):
         log.info("real/fake similarity (%s): %d images, report in %s", stage, len(subset), out_dir)
         return result
 
+    def content_view(self, subset: Any, pl_module: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Content features and rendering statistics of REAL and FAKE in their common rendering
+        (the two headlines' inputs), in ``subset`` order, with the frozen encoder."""
+        from semsim.features.content import content_arrays
+
+        fake = subset.labels == int(pl_module.positive_index)
+        colls = {"a": Subset(subset, np.flatnonzero(~fake)), "b": Subset(subset, np.flatnonzero(fake))}
+        extract = {"batch_size": self.batch_size, "num_workers": self.num_workers,
+                   "device": pl_module.device, "progress": False}  # fmt: skip
+        got = content_arrays(colls, self.encoder, extract)
+        content = np.zeros((len(subset), got["a"][0].shape[1]), np.float32)
+        rendering = np.zeros((len(subset), got["a"][1].shape[1]))
+        for w, m in (("a", ~fake), ("b", fake)):
+            content[m], rendering[m] = got[w]
+        return content, rendering
+
     def analyse(
         self, subset: Any, feats: np.ndarray, p: np.ndarray, pl_module: Any, enc: dict[str, Any],
         stage: str, dataset_name: str, concepts: np.ndarray | None = None,
+        views: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> RealFakeResult:  # fmt: skip
         """Scores, matrices (:func:`semsim.analysis.analyse`) and the pair score of embedded
         test images: ``feats`` ``(N, D)`` and ``p`` ``(N,)`` in ``subset`` order."""
@@ -164,6 +184,7 @@ class RealFakeSimilarityCallback(StageReportCallback):
         side = lambda m: FeatureArrays(  # noqa: E731
             feats[m], None if codes is None else codes[m], cnames,
             None if concepts is None else concepts[m],
+            None if views is None else views[0][m], None if views is None else views[1][m],
         )  # fmt: skip
         report = analyse(
             side(~is_fake), side(is_fake), encoder=enc, scores=self.scores,

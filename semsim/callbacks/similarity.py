@@ -45,6 +45,8 @@ class FeatureArrays:
     labels: np.ndarray | None
     class_names: list[str] | None
     concepts: np.ndarray | None = None
+    content: np.ndarray | None = None  # the content view (semsim.features.content), if made
+    rendering: np.ndarray | None = None
 
 
 def head_concepts(pl_module: L.LightningModule, feats: np.ndarray, stage: str) -> np.ndarray | None:

@@ -128,6 +128,20 @@ def content_views(
     console: Any = None,
 ) -> dict[str, Features]:
     """``feats`` with ``content`` and ``rendering`` filled in for each collection ("a", "b")."""
+    arrays = content_arrays(colls, spec, extract, console)
+    return {
+        w: dataclasses.replace(feats[w], content=c, rendering=r) for w, (c, r) in arrays.items()
+    }
+
+
+def content_arrays(
+    colls: dict[str, ImageCollection],
+    spec: EncoderSpec,
+    extract: dict[str, Any],
+    console: Any = None,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{which: (content features (N, D), rendering statistics (N, R))}`` of each collection
+    ("a", and "b" when given), in the pair's common rendering."""
     cache_dir = extract.get("cache_dir")
     stats = {
         w: collection_statistics(
@@ -149,8 +163,7 @@ def content_views(
             EncoderSpec)}, view=view)  # fmt: skip
         if console is not None:
             console.log(f"{w.upper()}: content view ({_describe(gains[w])})")
-        cf = extract_features(coll, viewed, **extract)
-        out[w] = dataclasses.replace(feats[w], content=cf.features, rendering=stats[w].stats)
+        out[w] = (extract_features(coll, viewed, **extract).features, stats[w].stats)
     return out
 
 
