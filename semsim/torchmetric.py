@@ -161,13 +161,21 @@ class SimilarityMetric(Metric):
         if not names:
             raise ValueError("scores: name at least one registry score")
         self.defs = {name: get_score(name) for name in names}
+        for name, d in self.defs.items():
+            if d.input == "rendering":
+                raise ValueError(
+                    f"scores: {name} reads per-image rendering statistics of a pixel pass, which "
+                    "this metric does not make; use semsim.compare (or leave it out)"
+                )
         self.seed = int(seed)
         self.encoder = None if encoder is None else build_encoder(encoder)
         if self.encoder is not None:
             num_features = int(self.encoder.dim)
         self.summed = {n for n, d in self.defs.items() if from_running_sums(d)}
         rows = [d for n, d in self.defs.items() if n not in self.summed]
-        self.keep = sorted({d.input for d in rows})  # "features" and/or "concepts"
+        # "features" and/or "concepts"; a content score reads the features it is given (give
+        # features of images in one common rendering for a rendering-blind reading)
+        self.keep = sorted({_rows_of(d) for d in rows})
         if self.summed and not num_features:
             raise ValueError(
                 f"num_features: {sorted(self.summed)} keep running sums of D features; "
@@ -274,9 +282,16 @@ class SimilarityMetric(Metric):
                 key = ("engine", d.engine, d.input)
                 if key not in results:
                     engine = d.engine(seed=self.seed) if d.seeded else d.engine()
-                    results[key] = engine(self._rows("a", d.input), self._rows("b", d.input))
+                    results[key] = engine(
+                        self._rows("a", _rows_of(d)), self._rows("b", _rows_of(d))
+                    )
             out[name] = torch.tensor(float(results[key][d.key]), dtype=torch.float64)
         return next(iter(out.values())) if self.single else out
+
+
+def _rows_of(d: Any) -> str:
+    """Which kept rows a score reads: its input, with ``content`` read from the features."""
+    return "features" if d.input == "content" else d.input
 
 
 class HeadlineSimilarity(SimilarityMetric):

@@ -23,7 +23,7 @@ FAST = {
     "progress": False,
     "num_workers": 0,
 }
-SCORES = ["concept_similarity", "prototype_cosine", "fd", "kid"]
+SCORES = ["content_similarity", "appearance", "concept_similarity", "prototype_cosine", "fd", "kid"]
 
 
 def _images(seed: int, shift: int) -> tuple[np.ndarray, list[str]]:
