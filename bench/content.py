@@ -307,9 +307,9 @@ def main(argv: list[str] | None = None) -> int:
             st = collection_statistics(bench.coll(render(B64, mk(v)), None, "B"), bench.spec)
             got.append(appearance(ref, st.stats))
         mono = all(x >= y - 1e-9 for x, y in zip(got, got[1:], strict=False))
-        out(
-            f"| {label} | {vals} | {', '.join(f'{g:.2f}' for g in got)} | {'yes' if mono else 'no'} |"
-        )
+        rows.append([label, ", ".join(map(str, vals)), ", ".join(f"{g:.2f}" for g in got),
+                     "yes" if mono else "no"])  # fmt: skip
+    table("ladders", ["ladder", "strengths", "appearance", "monotone"], rows)
     out("")
     if args.cifake is not None:
         real = sorted((args.cifake / "train" / "REAL").glob("*.jpg"))[: 10 * n]

@@ -101,13 +101,13 @@ def test_default_compare_gives_headline_subscores_and_intervals(tmp_path: Path, 
     for name, s in d["scores"].items():
         assert s.get("skipped") is None, (name, s)
         assert s["ci"] is not None and s["ci"][0] <= s["value"] <= s["ci"][1], name
-    assert set(d["matrices"]) == {"similarity", "concept_similarity", "prototype_cosine",
-                                  "fd_effnet_lite0"}  # fmt: skip
+    cheap = {"content_similarity", "appearance", "concept_similarity", "prototype_cosine"}
+    assert set(d["matrices"]) == {"similarity", "fd_effnet_lite0", *cheap}
     for key in ("values_s", "intervals_s", "noise_floors_s", "scores_s", "matrices_s"):
         assert d["meta"][key] >= 0.0, key
     err = capsys.readouterr().err
     assert "A vs B scores" in err
-    assert "A x B: concept_simila" in err
+    assert "A x B: content_simila" in err
 
 
 def test_scores_without_duplicates_are_values_only(tmp_path: Path) -> None:
@@ -198,16 +198,17 @@ def test_headline_is_printed_first_with_its_interval(capsys) -> None:
 
     def side(shift: float) -> SimpleNamespace:
         logits = rng.normal(size=(60, 1000)) + shift * np.arange(1000) / 1000
-        return SimpleNamespace(features=rng.normal(size=(60, 8)) + shift, concepts=logits,
-                               labels=None, class_names=None)  # fmt: skip
+        x = rng.normal(size=(60, 8)) + shift
+        return SimpleNamespace(features=x, concepts=logits, content=x, labels=None,
+                               class_names=None)  # fmt: skip
 
     out = compare_scores(
-        side(0.0), side(2.0), ["fd", "concept_similarity", "prototype_cosine"],
+        side(0.0), side(0.3), ["fd", "content_similarity", "prototype_cosine"],
         n_bootstrap=5, progress=True,
     )  # fmt: skip
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("headline ")]
     assert len(lines) == 1, lines
-    head = out["concept_similarity"]
-    assert lines[0].startswith(f"headline concept_similarity = {head.value:.3g} [")
+    head = out["content_similarity"]
+    assert lines[0].startswith(f"headline content_similarity = {head.value:.3g} [")
     assert f"{head.ci[0]:.3g}, {head.ci[1]:.3g}]" in lines[0]
-    assert list(out) == ["fd_encoder", "concept_similarity", "prototype_cosine"]  # caller's order
+    assert list(out) == ["fd_encoder", "content_similarity", "prototype_cosine"]  # caller's order

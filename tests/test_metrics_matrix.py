@@ -228,7 +228,8 @@ def test_registry_entries() -> None:
         assert sdef.name == name and sdef.meaning and sdef.min_n >= 1
         assert sdef.paper.startswith("https://arxiv.org/abs/") or name == "prototype_cosine"
         assert bool(sdef.paper) == bool(sdef.paper_title)
-        assert sdef.family in ("content", "rendering") and sdef.input in ("features", "concepts")
+        assert sdef.family in ("content", "rendering")
+        assert sdef.input in ("features", "concepts", "content", "rendering")
         assert sdef.range[0] < sdef.range[1]
     assert sum(s.headline for s in SCORES.values()) == 1
     assert get_score("fid") is SCORES["fd"] and get_score("fd_effnet_lite0") is SCORES["fd"]

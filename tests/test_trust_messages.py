@@ -145,19 +145,19 @@ def test_compare_console_says_ignored_files_and_one_image_headline(
     (a / "x" / "readme.txt").write_text("t")
     b = _images(tmp_path / "B", 4, seed=1)
     compare(_cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={b}",
-                 "scores=[concept_similarity,prototype_cosine]"))  # fmt: skip
+                 "scores=[content_similarity,prototype_cosine]"))  # fmt: skip
     captured = capsys.readouterr()
     text = " ".join((captured.out + captured.err).split())
     assert "a: 1 file(s) under" in text and "readme.txt" in text
-    assert "similarity = not available: concept_similarity skipped:" in text
+    assert "similarity = not available: content_similarity skipped:" in text
 
 
 def test_a_folder_compared_with_itself_is_said(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    a = _images(tmp_path / "A", 8)
+    a = _images(tmp_path / "A", 12)  # >= 11: the content headline's minimum
     rep = compare(_cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={a}",
-                       "scores=[concept_similarity,prototype_cosine]", "n_bootstrap=0"))  # fmt: skip
+                       "scores=[content_similarity,prototype_cosine]", "n_bootstrap=0"))  # fmt: skip
     assert rep is not None and rep.similarity is not None
     assert rep.similarity.reading.startswith("A and B are the same images")
     captured = capsys.readouterr()
