@@ -14,8 +14,8 @@ from PIL import Image
 
 from semsim.compare import compare, main
 from semsim.encoders import EncoderSpec
-from semsim.metrics import SCORES
 from semsim.features import extract_features
+from semsim.metrics import SCORES
 from semsim.report import validate_report_dict
 
 ROOT = Path(__file__).resolve().parents[1]

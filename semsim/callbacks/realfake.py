@@ -158,7 +158,10 @@ class RealFakeSimilarityCallback(StageReportCallback):
         from semsim.features.content import content_arrays
 
         fake = subset.labels == int(pl_module.positive_index)
-        colls = {"a": Subset(subset, np.flatnonzero(~fake)), "b": Subset(subset, np.flatnonzero(fake))}
+        colls = {
+            "a": Subset(subset, np.flatnonzero(~fake)),
+            "b": Subset(subset, np.flatnonzero(fake)),
+        }
         extract = {"batch_size": self.batch_size, "num_workers": self.num_workers,
                    "device": pl_module.device, "progress": False}  # fmt: skip
         got = content_arrays(colls, self.encoder, extract)

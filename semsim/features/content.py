@@ -91,6 +91,7 @@ def collection_statistics(
     batch_size: int = 64,
     num_workers: int = 0,
     cache_dir: Any = None,
+    progress: bool = False,
 ) -> PixelStatistics:
     """One pixel pass over ``coll`` at the encoder's input size (cached in ``cache_dir``)."""
     from torch.utils.data import DataLoader
@@ -109,7 +110,11 @@ def collection_statistics(
     loader = DataLoader(
         coll.with_transform(enc.transform), batch_size=batch_size, num_workers=num_workers
     )
-    out = pixel_statistics(((x * s + m).clamp(0, 1) for x, _ in loader))
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(coll), desc=f"{coll.name}: rendering statistics", unit="img",
+              disable=not progress, leave=False) as bar:  # fmt: skip
+        out = pixel_statistics(((x * s + m).clamp(0, 1) for x, _ in loader), bar.update)
     if path is not None:
         import io
 
@@ -147,6 +152,7 @@ def content_arrays(
         w: collection_statistics(
             c, spec, batch_size=extract.get("batch_size", 64),
             num_workers=extract.get("num_workers", 0), cache_dir=cache_dir,
+            progress=bool(extract.get("progress", False)),
         )
         for w, c in colls.items()
     }  # fmt: skip
