@@ -226,7 +226,10 @@ def test_registry_is_what_the_modules_declare() -> None:
 def test_registry_entries() -> None:
     for name, sdef in SCORES.items():
         assert sdef.name == name and sdef.meaning and sdef.min_n >= 1
-        assert sdef.paper.startswith(("https://arxiv.org/abs/", "https://doi.org/")) or name == "prototype_cosine"
+        assert (
+            sdef.paper.startswith(("https://arxiv.org/abs/", "https://doi.org/"))
+            or name == "prototype_cosine"
+        )
         assert bool(sdef.paper) == bool(sdef.paper_title)
         assert sdef.family in ("content", "rendering")
         assert sdef.input in ("features", "concepts", "content", "rendering")

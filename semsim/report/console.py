@@ -19,7 +19,10 @@ def _fmt(x: float | None) -> str:
 def print_summary(report: Report, console: Console | None = None) -> None:
     """Print the headline, the score table and each matrix's extreme class pairs."""
     console = console or Console()
-    for label, sim in (("content similarity", report.similarity), ("appearance", report.appearance)):
+    for label, sim in (
+        ("content similarity", report.similarity),
+        ("appearance", report.appearance),
+    ):
         if sim is None:
             continue
         ci = f"  95% CI [{_fmt(sim.ci[0])}, {_fmt(sim.ci[1])}]" if sim.ci else ""

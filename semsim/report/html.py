@@ -158,7 +158,10 @@ def _figure(thumbs: _Thumbs, it: dict[str, Any]) -> str:
 
 def _headline(report: Report) -> str:
     out = []
-    for label, sim in (("content similarity", report.similarity), ("appearance", report.appearance)):
+    for label, sim in (
+        ("content similarity", report.similarity),
+        ("appearance", report.appearance),
+    ):
         if sim is None:
             continue
         ci = ""
