@@ -90,3 +90,13 @@ def test_a_alone_gets_a_grayscale_content_view(tmp_path: Path) -> None:
     assert report.similarity is None and "similarity" in report.matrices
     m = np.asarray(report.matrices["similarity"].values, dtype=float)
     assert np.allclose(np.diag(m), 1.0) and np.all((m >= 0) & (m <= 1))
+
+
+def test_no_second_pass_when_no_score_reads_the_views(tmp_path: Path) -> None:
+    a, b = _folders(tmp_path)
+    report = compare(_cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={b}",
+                          "scores=[prototype_cosine]", "matrix_scores=[prototype_cosine]"))  # fmt: skip
+    assert report.similarity is None and report.appearance is None
+    assert not list((tmp_path / "cache").glob("pixstats-*"))  # no pixel pass
+    provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
+    assert len(provs) == 2 and all("view" not in p["encoder"] for p in provs)  # plain A and B

@@ -54,7 +54,12 @@ def _content_views(run: Run, got: dict[str, Any], console: Any) -> dict[str, Any
     """Rendering statistics and content features (the pair's common rendering) of every
     collection, for the content and appearance headlines (:mod:`semsim.features.content`)."""
     from semsim.features.content import content_views
+    from semsim.metrics import SCORES
 
+    opts = run.options
+    wanted = {*opts.scores, *opts.matrix_scores}
+    if not any(d.input in ("content", "rendering") for n, d in SCORES.items() if n in wanted):
+        return got  # no score reads the views: no second pass
     extract = run.options.extract_kwargs(multi_process=False)
     extract["progress"] = run.options.progress
     return content_views(run.collections, got, run.encoder, extract, console)
