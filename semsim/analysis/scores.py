@@ -28,6 +28,7 @@ from semsim.analysis.plan import check_n_bootstrap
 from semsim.analysis.progress import Advance, Steps
 from semsim.analysis.resample import Pooled, split_noise_floors
 from semsim.metrics import ScoreDef
+from semsim.metrics._common import NO_INTERVAL
 from semsim.report import Headline, ScoreResult
 
 
@@ -126,7 +127,12 @@ def engine_entries(
                 out[name].extra["ci_method"] = f"{HALF_SAMPLE_METHOD}, {n_boot} resamples"
     for d, name in todo:
         if d.reading is not None:
-            out[name].extra["reading"] = d.reading(point[d.key], out[name].ci, point)
+            outputs = dict(point)
+            if out[name].ci is None:  # the reading names why there is no interval
+                outputs[NO_INTERVAL] = out[name].extra.get("ci_skipped") or (
+                    "resampling is off (n_bootstrap=0)" if not n_boot else None
+                )
+            out[name].extra["reading"] = d.reading(point[d.key], out[name].ci, outputs)
     return out
 
 

@@ -197,3 +197,18 @@ class GramBlock:
             self._t = GramBlock(self.b, self.a, self.shift_sq, self.gram.T)
             self._t._t = self
         return self._t
+
+
+NO_INTERVAL = "_no_interval"
+"""Key of a reading's ``outputs`` that says why a score has no interval (set by the analysis)."""
+
+
+def no_interval_reading(band: str, outputs: Any) -> str:
+    """The reading of a score without an interval, naming why it has none: resampling turned off
+    keeps the band; too few images to resample reads "inconclusive"."""
+    why = outputs.get(NO_INTERVAL) if hasattr(outputs, "get") else None
+    if why is None:
+        return f"{band} (no interval)"
+    if "n_bootstrap=0" in why:
+        return f"{band} (no interval: {why})"
+    return f"inconclusive: no interval ({why})"

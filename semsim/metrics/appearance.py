@@ -1,9 +1,10 @@
 """Appearance: are the two collections rendered alike? (the second headline)
 
-Input: per-image *rendering statistics* (:data:`semsim.features.rendering.STAT_NAMES`: the shape
-of the luminance spectrum in 8 log-spaced bands, contrast, brightness, colourfulness, 8-px block
-edges), which describe how an image is rendered (sharpness, noise, compression, colour, tone)
-far more than what it shows. The score is the Bhattacharyya coefficient of Gaussian fits of the
+Input: per-image *rendering statistics* (:data:`semsim.features.content.RENDERING_NAMES`: at the
+encoder's input size the shape of the luminance spectrum in 8 log-spaced bands, contrast,
+brightness, colourfulness, 8-px block edges; at the image's own size its noise level, JPEG
+blocking and how much a 2x resampling loses, :mod:`semsim.features.native`), which describe how
+an image is rendered (sharpness, noise, compression, colour, tone) far more than what it shows. The score is the Bhattacharyya coefficient of Gaussian fits of the
 two collections' statistics:
 
     BC = exp(-D_B),  D_B = 1/8 dmu' S^-1 dmu + 1/2 ln(det S / sqrt(det S_a det S_b)),
@@ -22,7 +23,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from semsim.metrics._common import PairEngine
+from semsim.metrics._common import no_interval_reading, PairEngine
 from semsim.metrics.scoredef import ScoreDef
 
 SHRINK = 0.1
@@ -88,7 +89,7 @@ def appearance_reading(
     """One-line reading of the appearance score, never more confident than its interval."""
     band = next(text for edge, text in BANDS if value >= edge)
     if ci is None:
-        return f"{band} (no interval: resampling was off or the sets too small)"
+        return no_interval_reading(band, outputs)
     lo, hi = min(ci), max(ci)
     if hi - lo > WIDE:
         return f"inconclusive: the 95% interval [{lo:.2f}, {hi:.2f}] is too wide to tell"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from semsim.metrics._common import ArrayLike, PairEngine, as_pair
+from semsim.metrics._common import ArrayLike, PairEngine, as_pair, no_interval_reading
 from semsim.metrics.scoredef import ScoreDef
 
 GROUPS_FILE = Path(__file__).with_name("data") / "imagenet1k_concept_groups.json"
@@ -133,7 +133,7 @@ WIDE = 0.3
 def concept_reading(value: float, ci: tuple[float, float] | None, outputs: object = None) -> str:
     """One-line reading of a concept similarity, never more confident than its interval."""
     if ci is None:
-        return "inconclusive: no interval at this sample size (too few images for resampling)"
+        return no_interval_reading(next(t for edge, t in CONCEPT_BANDS if value >= edge), outputs)
     lo, hi = min(ci), max(ci)
     if hi - lo > WIDE:
         return (

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from semsim.metrics._common import PairEngine
+from semsim.metrics._common import no_interval_reading, PairEngine
 from semsim.metrics.scoredef import ScoreDef
 
 K = 10
@@ -99,7 +99,7 @@ def content_reading(
 ) -> str:
     """One-line reading of a content overlap, never more confident than its interval."""
     if ci is None:
-        return f"{_band(value)} (no interval: resampling was off or the sets too small)"
+        return no_interval_reading(_band(value), outputs)
     lo, hi = min(ci), max(ci)
     if hi - lo > WIDE:
         return (
