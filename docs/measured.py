@@ -75,6 +75,11 @@ SOURCES: dict[str, Source] = {
         "the content and appearance headlines on visible proxies (renderings, classes, shares, "
         "glyphs, shapes, degradation ladders, CIFAKE)",
     ),
+    "content_classes": Source(
+        f"{PY} bench/content.py --root ../shared/data/cifar10 --n 300 --size 224 "
+        "--runtime openvino --classes-only --record",
+        "the content headline's CIFAR-10 class matrix at 300 test images a class (issue #21 item 3)",
+    ),
     "experiment_cifar10_compare": Source(
         f"{PY} docs/experiments.py cifar10_compare REPORT_DIR",
         "experiment 1 without training: its report.json, read by docs/experiments.py",

@@ -21,16 +21,16 @@ FAST = ["encoder.pretrained=false", "encoder.image_size=32", "encoder.crop_pct=n
         "progress=false", "num_workers=0", "n_bootstrap=4", "noise_floor=false"]  # fmt: skip
 
 
-def _folders(tmp_path: Path) -> tuple[Path, Path]:
-    """A: 4 shapes x 16 images; B: the other 16 of each shape, blurred by 1.5 px."""
+def _folders(tmp_path: Path, blur: float = 1.5) -> tuple[Path, Path]:
+    """A: 4 shapes x 16 images; B: the other 16 of each shape, blurred by ``blur`` px."""
     coll = synthetic(n_per_class=32, image_size=32, seed=0)
     a, b = tmp_path / "A", tmp_path / "B"
     for i in range(len(coll)):
         im = coll.load_image(i).convert("RGB")
         cls = coll.class_names[coll.labels[i]]
         side = a if i % 2 == 0 else b
-        if side is b:
-            im = im.filter(ImageFilter.GaussianBlur(1.5))
+        if side is b and blur:
+            im = im.filter(ImageFilter.GaussianBlur(blur))
         (side / cls).mkdir(parents=True, exist_ok=True)
         im.save(side / cls / f"{i:03d}.png")
     return a, b
@@ -65,6 +65,20 @@ def test_both_headlines_and_the_matched_content_view(tmp_path: Path) -> None:
                p["encoder"]["view"]["radial_gain"] for p in views}  # fmt: skip
     assert set(by_root) == {"A", "B"}, by_root
     assert by_root.get("B") == "none" and by_root.get("A") not in (None, "none"), by_root
+    # rendered differently: both views also on the 2x coarser grid at the images' own size
+    natives = [p["encoder"]["view"]["native"] for p in views]
+    assert all(n["floor"] for n in natives), natives
+
+
+def test_two_samples_of_one_rendering_get_grayscale_only(tmp_path: Path) -> None:
+    a, b = _folders(tmp_path, blur=0)
+    compare(_cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={b}"))
+    provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
+    views = [p["encoder"]["view"] for p in provs if (p["encoder"].get("view") or {}).get("view")]
+    assert len(views) == 2
+    for v in views:
+        assert v["radial_gain"] == "none", v
+        assert v["native"] == {"resample": None, "jpeg": None, "noise": 0.0, "floor": False}, v
 
 
 def test_gains_follow_the_pixel_statistics(tmp_path: Path) -> None:

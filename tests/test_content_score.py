@@ -10,6 +10,7 @@ import torch
 from scipy.spatial.distance import cdist
 
 from semsim.features.rendering import (
+    LUMA,
     SAME_RENDERING,
     STAT_NAMES,
     CommonRendering,
@@ -165,3 +166,58 @@ def test_the_registry_makes_content_and_appearance_the_two_headlines():
     assert metrics.headline_def().name == "content_similarity"
     heads = [d.name for d in metrics.SCORES.values() if d.appearance_headline]
     assert heads == ["appearance"]
+
+
+def test_radial_power_against_a_numpy_full_spectrum():
+    """The half-spectrum sums equal float64 numpy's full-grid sums per frequency radius."""
+    rng = np.random.default_rng(8)
+    s = 12
+    x = torch.from_numpy(rng.uniform(size=(3, 3, s, s)).astype(np.float32))
+    _, power = image_statistics(x)
+    luma = (x.numpy().astype(np.float64) * np.array(LUMA)[None, :, None, None]).sum(1)
+    f = np.fft.fftfreq(2 * s) * 2 * s
+    rad = np.minimum(np.rint(np.hypot(f[:, None], f[None, :])), s).astype(int)
+    want = np.zeros(s + 1)
+    for y in luma:
+        y = y - y.mean()
+        e = np.block([[y, y[:, ::-1]], [y[::-1], y[::-1, ::-1]]])
+        np.add.at(want, rad, np.abs(np.fft.fft2(e)) ** 2)
+    np.testing.assert_allclose(power, want, rtol=1e-4, atol=1e-6 * want.max())
+
+
+def test_a_headline_without_interval_names_why():
+    """n_bootstrap=0 keeps the band and says resampling is off; too few images read
+    "inconclusive" and say how few (issue #21, bad input)."""
+    from semsim.analysis.scores import compare_scores
+    from semsim.features import Features
+
+    rng = np.random.default_rng(9)
+
+    def feats(n: int) -> Features:
+        x = rng.normal(size=(n, 8)).astype(np.float32)
+        return Features(x, None, None, content=x, rendering=x[:, :4].astype(np.float64))
+
+    off = compare_scores(feats(40), feats(40), ["content_similarity", "appearance"],
+                         n_bootstrap=0, noise_floor=False)  # fmt: skip
+    for r in off.values():
+        assert r.ci is None and "resampling is off (n_bootstrap=0)" in r.extra["reading"]
+        assert not r.extra["reading"].startswith("inconclusive")
+    small = compare_scores(feats(16), feats(16), ["content_similarity", "appearance"],
+                           n_bootstrap=8, noise_floor=False)  # fmt: skip
+    for r in small.values():
+        assert r.ci is None
+        assert r.extra["reading"].startswith("inconclusive: no interval (half of the smaller")
+
+
+def test_small_collections_get_the_margin_of_their_sampling_noise():
+    """A 1.6x power difference (amplitude 0.79) is a rendering between 500-image means but within
+    three standard errors of two 30-image means."""
+    f = np.arange(33, dtype=float)
+    pa = 1.0 / (1 + f) ** 2
+    pb = pa * 1.6
+    _, gb = matching_gains(pa, pb)
+    assert gb.min() < SAME_RENDERING
+    _, gb_big = matching_gains(pa, pb, 500, 500)
+    assert gb_big.min() < SAME_RENDERING
+    ga_small, gb_small = matching_gains(pa, pb, 30, 30)
+    assert np.all(ga_small == 1.0) and np.all(gb_small == 1.0)

@@ -5,9 +5,11 @@ For a pair of collections (or one collection alone) :func:`content_views` makes
 * ``rendering``: per-image rendering statistics (:func:`semsim.features.rendering.image_statistics`)
   from one pixel pass at the encoder's input size (cached beside the features);
 * ``content``: the encoder's features of every image in the pair's common rendering
-  (:class:`~semsim.features.rendering.CommonRendering`: grayscale, each collection attenuated to
-  the poorer of the two mean spectra), extracted and cached like any features; the view's
-  filter is part of the features' provenance, so caches never mix views.
+  (:class:`~semsim.features.rendering.CommonRendering`: the native-resolution step of
+  :mod:`semsim.features.native` at each image's own size, planned from the two collections'
+  native statistics; grayscale; each collection attenuated to the poorer of the two mean
+  spectra), extracted and cached like any features; every step of the view is part of the
+  features' provenance, so caches never mix views.
 
 Both are returned as new :class:`~semsim.features.Features` (``dataclasses.replace``); scores
 whose registry ``input`` is ``"content"`` or ``"rendering"`` read them.
@@ -24,19 +26,23 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from semsim.data.collection import ImageCollection
 from semsim.encoders import EncoderSpec
 from semsim.features.cache import _atomic_write
 from semsim.features.extract import Features, extract_features
+from semsim.features.native import NativeRendering, luma_array, native_statistics, plan
 from semsim.features.rendering import (
+    STAT_NAMES,
     CommonRendering,
     PixelStatistics,
     matching_gains,
     pixel_statistics,
 )
 
-STATS_FORMAT = 1
+STATS_FORMAT = 2
+JPEG_SAMPLE = 150  # images of a collection compressed per candidate quality (native.match_jpeg)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,14 +58,34 @@ class ViewedSpec(EncoderSpec):
 
     def build(self) -> Any:
         enc = super().build()
-        base = enc.transform
-        view = self.view
-
-        def transform(img: Any) -> torch.Tensor:
-            return view(base(img))
-
-        enc.transform = transform
+        enc.transform = _Viewed(self.view, enc.transform)
         return enc
+
+
+class _Viewed:
+    """The content view's transform: native step on the decoded image, the encoder's own
+    transform, then grayscale + the radial filter (picklable for DataLoader workers)."""
+
+    def __init__(self, view: CommonRendering, base: Any) -> None:
+        self.view, self.base = view, base
+
+    def __call__(self, img: Any) -> torch.Tensor:
+        return self.view(self.base(self.view.native(img)))
+
+
+class _PixelPass:
+    """The pixel pass's transform: ``(native statistics, encoder input)`` of one image, after
+    the native step ``native`` (identity: the image as decoded)."""
+
+    def __init__(self, native: NativeRendering, base: Any) -> None:
+        self.native, self.base = native, base
+
+    def __call__(self, img: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        y = luma_array(img)
+        if not self.native.identity:
+            y = self.native.apply(y)
+            img = Image.fromarray((y * 255 + 0.5).astype(np.uint8), "L").convert("RGB")
+        return torch.from_numpy(native_statistics(y)), self.base(img)
 
 
 def _affine(spec: EncoderSpec) -> tuple[Any, Any]:
@@ -72,13 +98,15 @@ def _affine(spec: EncoderSpec) -> tuple[Any, Any]:
     return tuple(cfg.get("mean", (0.0,) * 3)), tuple(cfg.get("std", (1.0,) * 3))
 
 
-def _stats_path(cache_dir: Any, coll: ImageCollection, spec: EncoderSpec) -> Path | None:
+def _stats_path(
+    cache_dir: Any, coll: ImageCollection, spec: EncoderSpec, native: NativeRendering
+) -> Path | None:
     if cache_dir is None:
         return None
     prov = spec.provenance()
     blob = json.dumps(
         [STATS_FORMAT, coll.fingerprint(), len(coll), prov.get("preprocessing"),
-         prov.get("image_size")], sort_keys=True, default=str,
+         prov.get("image_size"), native.provenance()], sort_keys=True, default=str,
     )  # fmt: skip
     key = hashlib.sha256(blob.encode()).hexdigest()[:32]
     return Path(cache_dir).expanduser() / f"pixstats-{key}.npz"
@@ -92,15 +120,19 @@ def collection_statistics(
     num_workers: int = 0,
     cache_dir: Any = None,
     progress: bool = False,
+    native: NativeRendering | None = None,
 ) -> PixelStatistics:
-    """One pixel pass over ``coll`` at the encoder's input size (cached in ``cache_dir``)."""
+    """One pixel pass over ``coll`` (after the native step ``native``): native statistics at each
+    image's own size, rendering statistics and spectrum at the encoder's input size (cached in
+    ``cache_dir``)."""
     from torch.utils.data import DataLoader
 
-    path = _stats_path(cache_dir, coll, spec)
+    native = native if native is not None else NativeRendering()
+    path = _stats_path(cache_dir, coll, spec, native)
     if path is not None and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
-                return PixelStatistics(z["power"], z["stats"], int(z["size"]))
+                return PixelStatistics(z["power"], z["stats"], int(z["size"]), z["native"])
         except (OSError, ValueError, KeyError):
             pass  # unreadable entry: recomputed and rewritten below
     enc = spec.build()
@@ -108,18 +140,27 @@ def collection_statistics(
     m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
     loader = DataLoader(
-        coll.with_transform(enc.transform), batch_size=batch_size, num_workers=num_workers
-    )
+        coll.with_transform(_PixelPass(native, enc.transform)), batch_size=batch_size,
+        num_workers=num_workers,
+    )  # fmt: skip
     from tqdm.auto import tqdm
+
+    natives: list[np.ndarray] = []
+
+    def batches() -> Any:
+        for (nat, x), _ in loader:
+            natives.append(nat.numpy())
+            yield (x * s + m).clamp(0, 1)
 
     with tqdm(total=len(coll), desc=f"{coll.name}: rendering statistics", unit="img",
               disable=not progress, leave=False) as bar:  # fmt: skip
-        out = pixel_statistics(((x * s + m).clamp(0, 1) for x, _ in loader), bar.update)
+        out = pixel_statistics(batches(), bar.update)
+    out = dataclasses.replace(out, native=np.concatenate(natives))
     if path is not None:
         import io
 
         buf = io.BytesIO()
-        np.savez(buf, power=out.power, stats=out.stats, size=out.size)
+        np.savez(buf, power=out.power, stats=out.stats, size=out.size, native=out.native)
         with contextlib.suppress(OSError):  # a read-only cache: the pass again next time
             _atomic_write(path, buf.getvalue())
     return out
@@ -156,26 +197,65 @@ def content_arrays(
         )
         for w, c in colls.items()
     }  # fmt: skip
+    natives = {w: NativeRendering() for w in colls}
+    spectra = {w: st.power for w, st in stats.items()}
     if "b" in stats:
-        ga, gb = matching_gains(stats["a"].power, stats["b"].power)
+
+        def sample(w: str) -> list[np.ndarray]:  # a spread of the collection, for native.plan
+            coll = colls[w]
+            pick = np.linspace(0, len(coll) - 1, min(JPEG_SAMPLE, len(coll))).astype(int)
+            return [luma_array(coll.load_image(int(i))) for i in np.unique(pick)]
+
+        natives["a"], natives["b"] = plan(stats["a"].native, stats["b"].native, sample)
+        ns = (len(stats["a"].stats), len(stats["b"].stats))
+        ga, gb = matching_gains(spectra["a"], spectra["b"], *ns)
+        if any(not n.identity for n in natives.values()) or not (
+            np.allclose(ga, 1.0) and np.allclose(gb, 1.0)
+        ):
+            # rendered differently: both also on the 2x coarser grid (semsim.features.native),
+            # and the spectra matched after the native step (a second pixel pass of each)
+            natives = {w: dataclasses.replace(n, floor=True) for w, n in natives.items()}
+            for w, nat in natives.items():
+                spectra[w] = collection_statistics(
+                    colls[w], spec, batch_size=extract.get("batch_size", 64),
+                    num_workers=extract.get("num_workers", 0), cache_dir=cache_dir,
+                    progress=bool(extract.get("progress", False)), native=nat,
+                ).power  # fmt: skip
+            ga, gb = matching_gains(spectra["a"], spectra["b"], *ns)
         gains = {"a": ga, "b": gb}
     else:
         gains = {"a": None}
     mean, std = _affine(spec)
     out = {}
     for w, coll in colls.items():
-        view = CommonRendering(gains[w], mean, std)
+        view = CommonRendering(gains[w], mean, std, natives[w])
         viewed = ViewedSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(
             EncoderSpec)}, view=view)  # fmt: skip
         if console is not None:
-            console.log(f"{w.upper()}: content view ({_describe(gains[w])})")
-        out[w] = (extract_features(coll, viewed, **extract).features, stats[w].stats)
+            console.log(f"{w.upper()}: content view ({_describe(gains[w], natives[w])})")
+        # the rendering statistics are the images' own (appearance reads how they were rendered)
+        out[w] = (extract_features(coll, viewed, **extract).features, rendering_features(stats[w]))
     return out
 
 
-def _describe(gain: np.ndarray | None) -> str:
-    if gain is None or np.allclose(gain, 1.0):
-        return "grayscale"
-    return (
-        f"grayscale, attenuated to the other collection's spectrum (lowest gain {gain.min():.2f})"
-    )
+def rendering_features(st: PixelStatistics) -> np.ndarray:
+    """(N, len(RENDERING_NAMES)) per-image rendering statistics the appearance score reads: those
+    at the encoder's input size, then the native ones (noise level, JPEG blocking and the two
+    resampling losses, in logs)."""
+    native = st.native if st.native is not None else np.full((len(st.stats), 4), np.nan)
+    return np.concatenate([st.stats, np.log(native + NATIVE_FLOOR)], 1)
+
+
+NATIVE_FLOOR = np.array([1e-4, 0.0, 1e-6, 1e-6])  # log floors of NATIVE_NAMES
+RENDERING_NAMES = (*STAT_NAMES, "log_noise_sigma", "log_block_ratio", "log_loss_nearest",
+                   "log_loss_bicubic")  # fmt: skip
+
+
+def _describe(gain: np.ndarray | None, native: NativeRendering) -> str:
+    parts = [] if native.identity else [f"{native.describe()} at its own size"]
+    parts.append("grayscale")
+    if gain is not None and not np.allclose(gain, 1.0):
+        parts.append(
+            f"attenuated to the other collection's spectrum (lowest gain {gain.min():.2f})"
+        )
+    return ", ".join(parts)

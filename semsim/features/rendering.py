@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from semsim.features.native import NativeRendering
+
 LUMA = (0.299, 0.587, 0.114)
 SAME_RENDERING = 0.85  # smallest amplitude gain still read as "the same rendering"
 BANDS = 8  # log-spaced frequency bands of the per-image spectrum shape
@@ -45,9 +47,18 @@ def _radius(size: int) -> torch.Tensor:
 
 
 @lru_cache(maxsize=8)
+def _half(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Radius (2S, S + 1) of the half grid ``rfft2`` returns, and each column's weight in the full
+    grid's sums (2 for the columns that stand for a conjugate pair, 1 for DC and Nyquist)."""
+    w = torch.full((size + 1,), 2.0)
+    w[0] = w[-1] = 1.0
+    return _radius(size)[:, : size + 1].contiguous(), w.expand(2 * size, -1).contiguous()
+
+
+@lru_cache(maxsize=8)
 def _bands(size: int) -> tuple[torch.Tensor, int]:
-    """Band index (-1: DC) of every frequency of the padded grid, and the number of bands."""
-    rad = _radius(size)
+    """Band index (-1: DC) of every frequency of the half grid, and the number of bands."""
+    rad = _half(size)[0]
     edges = np.unique(np.round(np.geomspace(1, size + 1, BANDS + 1)).astype(int))
     band = torch.bucketize(rad, torch.tensor(edges[1:-1]), right=True)
     return torch.where(rad == 0, torch.full_like(band, -1), band), len(edges) - 1
@@ -77,18 +88,23 @@ def image_statistics(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         (mean removed, mirror-padded).
     """
     size = x.shape[-1]
-    y = luminance(x).double()
+    y = luminance(x.float())
     mean = y.mean((1, 2), keepdim=True)
     yc = y - mean
-    p = torch.fft.fft2(_mirror(yc)).abs().pow(2).flatten(1)
-    rad = _radius(size).flatten()
-    power = torch.zeros(size + 1, dtype=torch.float64).index_add_(0, rad, p.sum(0))
+    # float32 half-spectrum (real input): each column of the half grid weighted by how many
+    # frequencies of the full grid it stands for, so sums equal the full grid's
+    rad, weight = _half(size)
+    p = (torch.fft.rfft2(_mirror(yc)).abs().pow(2) * weight).flatten(1)
+    power = torch.zeros(size + 1, dtype=torch.float64).index_add_(
+        0, rad.flatten(), p.sum(0).double()
+    )
     band, n_bands = _bands(size)
-    band = band.flatten()
-    total = p[:, band >= 0].sum(1, keepdim=True) + 1e-12
-    shares = torch.stack([p[:, band == k].sum(1) for k in range(n_bands)], 1) / total
+    sums = torch.zeros(len(x), n_bands + 1, dtype=torch.float64).index_add_(
+        1, band.flatten() + 1, p.double()
+    )[:, 1:]  # column 0 was DC
+    shares = sums / (sums.sum(1, keepdim=True) + 1e-12)
     shares = torch.cat([shares, shares.new_zeros(len(x), BANDS - n_bands)], 1)
-    rgb = x.double()
+    rgb = x.float()
     chroma = (rgb - y.unsqueeze(1)).pow(2).mean((1, 2, 3))
     # 8-px block edges (JPEG-like), measured on the grid of the input size scaled to 8 px cells
     # of a 32-px image (the coarsest grid a small image can carry): differences across cell
@@ -101,10 +117,10 @@ def image_statistics(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     stats = torch.cat(
         [
             torch.log(shares + 1e-9),
-            torch.log(yc.pow(2).mean((1, 2)) + 1e-9)[:, None],
-            mean.flatten()[:, None],
-            torch.log(chroma + 1e-6)[:, None],
-            blocky[:, None],
+            torch.log(yc.pow(2).mean((1, 2)).double() + 1e-9)[:, None],
+            mean.flatten().double()[:, None],
+            torch.log(chroma.double() + 1e-6)[:, None],
+            blocky.double()[:, None],
         ],
         1,
     )
@@ -118,6 +134,7 @@ class PixelStatistics:
     power: np.ndarray  # (S + 1,) mean luminance power per frequency radius
     stats: np.ndarray  # (N, len(STAT_NAMES))
     size: int
+    native: np.ndarray | None = None  # (N, len(native.NATIVE_NAMES)) at each image's own size
 
 
 def pixel_statistics(batches: Any, progress: Any = None) -> PixelStatistics:
@@ -144,12 +161,16 @@ def _smooth_log(p: np.ndarray, width: int = 1) -> np.ndarray:
     return np.convolve(padded, k, mode="valid")
 
 
-def matching_gains(power_a: np.ndarray, power_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def matching_gains(
+    power_a: np.ndarray, power_b: np.ndarray, n_a: int | None = None, n_b: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Radial amplitude gains in (0, 1] that bring both spectra to their element-wise minimum.
 
     Args:
         power_a: (S + 1,) mean luminance power of A per frequency radius.
         power_b: the same for B (same size).
+        n_a, n_b: images behind each mean; with them, a difference within three standard errors
+            of two means (log power per image varies by about 1) is sampling noise, not rendering.
 
     Returns:
         ``(gain_a, gain_b)``, each (S + 1,), 1 at DC and wherever that collection is the poorer.
@@ -161,24 +182,33 @@ def matching_gains(power_a: np.ndarray, power_b: np.ndarray) -> tuple[np.ndarray
     ga, gb = np.exp(0.5 * (low - la)), np.exp(0.5 * (low - lb))
     ga[0] = gb[0] = 1.0
     # a collection within SAME_RENDERING of the other at every frequency keeps its rendering:
-    # different content alone moves a 500-image mean spectrum that much (CIFAR-10 class pairs)
+    # different content alone moves a 500-image mean spectrum that much (CIFAR-10 class pairs);
+    # smaller collections get the wider margin of their sampling noise
+    same = SAME_RENDERING
+    if n_a and n_b:
+        same = min(same, float(np.exp(-1.5 * np.sqrt(1 / n_a + 1 / n_b))))
     return tuple(  # type: ignore[return-value]
-        np.ones_like(g) if g.min() >= SAME_RENDERING else np.minimum(g, 1.0) for g in (ga, gb)
+        np.ones_like(g) if g.min() >= same else np.minimum(g, 1.0) for g in (ga, gb)
     )
 
 
 class CommonRendering:
-    """The content view of an image: grayscale, then a radial filter (identity by default).
+    """The content view of an image: the native-resolution step (:attr:`native`, applied to the
+    decoded image before the encoder's resize), grayscale, then a radial filter (identity by
+    default).
 
     Called on the encoder's normalised input (3, S, S) or a batch (B, 3, S, S); ``mean``/``std``
     are the encoder's normalisation, undone before and redone after. Picklable (DataLoader
     workers apply it next to the encoder's own transform).
     """
 
-    def __init__(self, gain: np.ndarray | None, mean: Any, std: Any) -> None:
+    def __init__(
+        self, gain: np.ndarray | None, mean: Any, std: Any, native: NativeRendering | None = None
+    ) -> None:
         self.gain = None if gain is None else np.asarray(gain, dtype=np.float64)
         self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+        self.native = native if native is not None else NativeRendering()
 
     def provenance(self) -> dict[str, Any]:
         """What the view adds to the features' provenance (part of their cache key)."""
@@ -187,7 +217,9 @@ class CommonRendering:
             if self.gain is None or np.allclose(self.gain, 1.0)
             else hashlib.sha256(np.round(self.gain, 6).tobytes()).hexdigest()[:16]
         )
-        return {"view": "content", "grayscale": True, "radial_gain": digest}
+        # version 2: float32 half-spectrum filter and the native-resolution step
+        return {"view": "content", "version": 2, "native": self.native.provenance(),
+                "grayscale": True, "radial_gain": digest}  # fmt: skip
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         single = x.dim() == 3
@@ -198,9 +230,10 @@ class CommonRendering:
             size = y.shape[-1]
             if len(self.gain) != size + 1:
                 raise ValueError(f"content view: gain of {len(self.gain) - 1} px, image {size} px")
-            h = torch.from_numpy(self.gain).to(y.dtype)[_radius(size)]
+            h = torch.from_numpy(self.gain).to(y.dtype)[_half(size)[0]]
             mu = y.mean((1, 2), keepdim=True)
-            y = torch.fft.ifft2(torch.fft.fft2(_mirror(y - mu)) * h).real[:, :size, :size] + mu
+            spec = torch.fft.rfft2(_mirror(y - mu)) * h
+            y = torch.fft.irfft2(spec, s=(2 * size, 2 * size))[:, :size, :size] + mu
             y = y.clamp(0, 1)
         out = (y.unsqueeze(1).expand(-1, 3, -1, -1) - self.mean) / self.std
         return out[0] if single else out

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from semsim.metrics._common import no_interval_reading, PairEngine
+from semsim.metrics._common import PairEngine, no_interval_reading
 from semsim.metrics.scoredef import ScoreDef
 
 SHRINK = 0.1

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from semsim.metrics._common import no_interval_reading, PairEngine
+from semsim.metrics._common import PairEngine, no_interval_reading
 from semsim.metrics.scoredef import ScoreDef
 
 K = 10
@@ -139,9 +139,12 @@ SCORE_DEFS = (
         reading=content_reading,
         seeded=True,
         method="`content_similarity` (the headline) embeds every image a second time in the "
-        "pair's common rendering: grayscale, and each collection's luminance attenuated, "
-        "frequency by frequency, to the poorer of the two collections' mean spectra (a sharp "
-        "set is blurred to the blurry set's resolution, never the reverse). A k-NN classifier "
+        "pair's common rendering, the poorer rendering of the two: at each image's own size the "
+        "better collection is resampled onto the other's coarser grid, JPEG-compressed to its "
+        "blocking or given its (white) noise, both are resampled onto the 2x coarser grid when "
+        "they are rendered differently, and at the encoder's size each collection's luminance is "
+        "attenuated, frequency by frequency, to the poorer of the two mean spectra, in grayscale "
+        "(never the reverse: nothing is restored). A k-NN classifier "
         f"(k={K}, cosine, leave-one-out, balanced sets) then tries to tell A from B on these "
         "features; its accuracy acc estimates (1 + TV) / 2, so min(1, 2 - 2 acc) estimates the "
         "share of the two distributions that overlap (Lopez-Paz & Oquab 2017). No vocabulary "

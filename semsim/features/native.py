@@ -1,0 +1,290 @@
+"""The native-resolution step of a pair's common rendering: effective resolution, JPEG, noise.
+
+A radial filter at the encoder's input size (:mod:`semsim.features.rendering`) can take detail
+*away* from the sharper of two collections; it cannot undo what a rendering *adds* at the images'
+own pixel grid: sensor or dithering noise, JPEG's 8-px blocks, the pixel edges of a nearest-
+neighbour upscale. Those three are read here per image, at its own size, in luminance:
+
+* ``noise_sigma``: the noise level of the flattest parts of the image (Immerkær's Laplacian
+  estimator [1] averaged over 5 x 5 cells, the 20th percentile of the cells: texture raises the
+  busy cells, noise raises them all);
+* ``blockiness``: mean absolute step across columns/rows 8k+7 | 8k+8 (JPEG's block borders) over
+  the steps across 8k+3 | 8k+4 (inside the blocks; a 2x or 4x pixel grid has edges at both);
+* ``resample_nearest`` / ``resample_bicubic``: the share of the image's detail that a 2x
+  down-and-up resampling (box + nearest, bicubic + bicubic) loses; an image that already lives on
+  the coarser grid loses nothing.
+
+:func:`plan` compares the two collections (medians over their images) and degrades the *better*
+one to the poorer one's level, never the reverse: resampled on the coarser grid when the other
+collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`), JPEG-compressed
+at the quality whose blocking matches the other's when the other is blockier
+(:data:`JPEG_RATIO`; quality found by compressing a sample, :func:`match_jpeg`), Gaussian noise
+added at its own pixel grid when the other is noisier by more than :data:`NOISE_TOL` and the
+excess is white (:data:`WHITE`: half the resolution keeps a quarter of white noise's variance and
+most of sharpened or quantised detail). Two collections rendered alike get the identity on both
+sides. When they are rendered differently (any step here fires, or the spectra differ), both are
+also resampled on the 2x coarser grid (``floor``): the finest octave of an image's own grid is
+where renderings differ most and content least, and no per-kind step covers every rendering
+(WebP, median filtering, posterisation were absorbed only with it; ``docs/report.md``).
+
+[1] J. Immerkær, "Fast noise variance estimation", Computer Vision and Image Understanding 64(2),
+    1996. https://doi.org/10.1006/cviu.1996.0060
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+NATIVE_NAMES = ("noise_sigma", "blockiness", "resample_nearest", "resample_bicubic")
+RES_RATIO = 0.3  # "lives on the coarser grid": loses < 30% of what the other collection loses
+JPEG_RATIO = 1.15  # "blockier": block-border steps 15% above the other collection's
+NOISE_TOL = 0.01  # noise std (of [0, 1] luminance) below which a difference is not acted on
+QUALITIES = (95, 90, 80, 70, 60, 50, 40, 30, 25, 20, 15, 10, 7, 5)
+CELL = 5
+WHITE = 0.5  # an excess of flat-cell variance is noise when half the resolution keeps 0-50% of it
+# the 20th percentile of cell means reads 0.78-0.80 of the std of pure Gaussian noise (measured on
+# 32-256 px noise images, 200 each); divided out so a noise image reads its own std
+FLAT_BIAS = 0.785
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def luma_array(img: Image.Image) -> np.ndarray:
+    """An RGB PIL image -> (H, W) float64 luminance in [0, 1] (ITU-R BT.601)."""
+    return (np.asarray(img.convert("RGB"), dtype=np.float64) / 255.0) @ _LUMA
+
+
+def laplacian_response(y: np.ndarray) -> np.ndarray:
+    """Immerkær's mask [[1,-2,1],[-2,4,-2],[1,-2,1]] over (H, W), 'valid' part (H-2, W-2)."""
+    a, b, c = y[:-2], y[1:-1], y[2:]
+    row = lambda r: r[:, :-2] - 2 * r[:, 1:-1] + r[:, 2:]  # noqa: E731
+    return row(a) - 2 * row(b) + row(c)
+
+
+def noise_sigma(y: np.ndarray) -> float:
+    """Noise std of the flattest cells of a luminance image (see the module docstring)."""
+    if min(y.shape) < 3:
+        return 0.0
+    r = np.abs(laplacian_response(y))
+    h, w = (r.shape[0] // CELL) * CELL, (r.shape[1] // CELL) * CELL
+    if h == 0 or w == 0:
+        cells = r.reshape(-1)
+    else:
+        cells = r[:h, :w].reshape(h // CELL, CELL, w // CELL, CELL).mean((1, 3)).ravel()
+    return float(np.percentile(cells, 20) * np.sqrt(np.pi / 2) / 6 / FLAT_BIAS)
+
+
+def blockiness(y: np.ndarray) -> float:
+    """Steps across 8-px block borders over steps inside the blocks (1 = no blocking)."""
+    if min(y.shape) < 9:
+        return 1.0
+    dx, dy = np.abs(np.diff(y, axis=1)), np.abs(np.diff(y, axis=0))
+    i, j = np.arange(dx.shape[1]), np.arange(dy.shape[0])
+    border = dx[:, i % 8 == 7].mean() + dy[j % 8 == 7].mean()
+    inside = dx[:, i % 8 == 3].mean() + dy[j % 8 == 3].mean()
+    return float(border / (inside + 1e-6))
+
+
+def down_up(y: np.ndarray, method: str) -> np.ndarray:
+    """2x down and back up: ``"nearest"`` (2x2 box, then pixel copies) or ``"bicubic"``."""
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float64))[None, None]
+    h, w = y.shape
+    if method == "nearest":
+        d = F.avg_pool2d(t, 2, ceil_mode=True)
+        u = d.repeat_interleave(2, -2).repeat_interleave(2, -1)[..., :h, :w]
+    elif method == "bicubic":
+        d = F.interpolate(t, size=(max(h // 2, 1), max(w // 2, 1)), mode="bicubic",
+                          antialias=True, align_corners=False)  # fmt: skip
+        u = F.interpolate(d, size=(h, w), mode="bicubic", align_corners=False)
+    else:
+        raise ValueError(f"down_up: unknown method {method!r} (nearest | bicubic)")
+    return u[0, 0].clamp(0, 1).numpy()
+
+
+def resample_loss(y: np.ndarray, method: str) -> float:
+    """Share of the image's detail (variance) that :func:`down_up` loses."""
+    if min(y.shape) < 4:
+        return 1.0
+    detail = float(((y - y.mean()) ** 2).mean()) + 1e-9
+    return float(((y - down_up(y, method)) ** 2).mean() / detail)
+
+
+def native_statistics(y: np.ndarray) -> np.ndarray:
+    """(len(NATIVE_NAMES),) statistics of one luminance image at its own size."""
+    return np.array(
+        [noise_sigma(y), blockiness(y), resample_loss(y, "nearest"), resample_loss(y, "bicubic")]
+    )
+
+
+def jpeg(y: np.ndarray, quality: int) -> np.ndarray:
+    """Grayscale JPEG round trip of a luminance image at ``quality``."""
+    buf = io.BytesIO()
+    Image.fromarray(_to_uint8(y), "L").save(buf, "JPEG", quality=int(quality))
+    buf.seek(0)
+    return np.asarray(Image.open(buf), dtype=np.float64) / 255.0
+
+
+def _to_uint8(y: np.ndarray) -> np.ndarray:
+    return (np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class NativeRendering:
+    """Degradations applied to each image at its own size, in luminance (identity by default).
+
+    Called on an RGB PIL image; returns it unchanged when there is nothing to do, else the
+    degraded luminance as an RGB PIL image. The noise of an image is seeded from its own
+    pixels, so a view is deterministic and its features cacheable.
+    """
+
+    resample: str | None = None  # "nearest" | "bicubic": 2x down-up on the coarser grid
+    jpeg: int | None = None  # JPEG quality
+    noise: float = 0.0  # Gaussian noise std, [0, 1] luminance
+    floor: bool = False  # then a 2x bicubic down-up (both collections of a pair rendered apart)
+
+    @property
+    def identity(self) -> bool:
+        return self.resample is None and self.jpeg is None and self.noise <= 0 and not self.floor
+
+    def provenance(self) -> dict[str, Any]:
+        return {"resample": self.resample, "jpeg": self.jpeg, "noise": round(self.noise, 5),
+                "floor": self.floor}  # fmt: skip
+
+    def describe(self) -> str:
+        parts = []
+        if self.resample:
+            parts.append(f"2x {self.resample} resampling")
+        if self.jpeg:
+            parts.append(f"JPEG q{self.jpeg}")
+        if self.noise > 0:
+            parts.append(f"noise std {self.noise:.3f}")
+        if self.floor:
+            parts.append("the 2x coarser grid")
+        return " + ".join(parts) or "none"
+
+    def apply(self, y: np.ndarray) -> np.ndarray:
+        """The degradations on a (H, W) luminance array in [0, 1]."""
+        if self.resample:
+            y = down_up(y, self.resample)
+        if self.jpeg:
+            y = jpeg(y, self.jpeg)
+        if self.noise > 0:
+            seed = zlib.crc32(_to_uint8(y).tobytes())
+            y = np.clip(y + np.random.default_rng(seed).normal(0, self.noise, y.shape), 0, 1)
+        if self.floor:
+            y = down_up(y, "bicubic")
+        return y
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        if self.identity:
+            return img
+        return Image.fromarray(_to_uint8(self.apply(luma_array(img))), "L").convert("RGB")
+
+
+def match_jpeg(images: Sequence[np.ndarray], target: float) -> int:
+    """The quality of :data:`QUALITIES` whose JPEG of ``images`` (luminance) has the median
+    blockiness closest to ``target``."""
+    errs = [
+        abs(float(np.median([blockiness(jpeg(y, q)) for y in images])) - target) for q in QUALITIES
+    ]
+    return QUALITIES[int(np.argmin(errs))]
+
+
+def plan(
+    native_a: np.ndarray,
+    native_b: np.ndarray,
+    sample: Callable[[str], Sequence[np.ndarray]],
+) -> tuple[NativeRendering, NativeRendering]:
+    """The native-resolution degradations of A and of B that bring both to the poorer of the two.
+
+    Decided in order (resampling, JPEG, noise); a statistic of a collection that an earlier step
+    changed is read again on ``sample`` after that step (a blurred copy of a noisy set is matched
+    by resampling the noisy one, which removes its noise too).
+
+    Args:
+        native_a: (N_a, len(NATIVE_NAMES)) :func:`native_statistics` of A's images.
+        native_b: the same for B.
+        sample: ``sample("a")`` -> a sample of A's luminance images (called only when needed).
+
+    Returns:
+        ``(for A, for B)``; identity on both when the two are rendered alike.
+    """
+    medians = {"a": np.median(native_a, 0), "b": np.median(native_b, 0)}
+    ops: dict[str, dict[str, Any]] = {"a": {}, "b": {}}
+    samples: dict[str, Sequence[np.ndarray]] = {}
+
+    def stat(w: str, name: str) -> float:
+        k = NATIVE_NAMES.index(name)
+        if not ops[w]:
+            return float(medians[w][k])
+        if w not in samples:
+            samples[w] = sample(w)
+        op = NativeRendering(**ops[w])
+        return float(np.median([native_statistics(op.apply(y))[k] for y in samples[w]]))
+
+    # 1. the coarser pixel grid: the resampling that best explains the coarser collection
+    losses = {m: (stat("a", f"resample_{m}"), stat("b", f"resample_{m}"))
+              for m in ("nearest", "bicubic")}  # fmt: skip
+    for method in sorted(losses, key=lambda m: min(losses[m])):
+        la, lb = losses[method]
+        if lb < RES_RATIO * la:
+            ops["a"]["resample"] = method
+            break
+        if la < RES_RATIO * lb:
+            ops["b"]["resample"] = method
+            break
+    # 2. JPEG blocking: the cleaner collection compressed to the other's blocking
+    ba, bb = stat("a", "blockiness"), stat("b", "blockiness")
+    for w, mine, other in (("a", ba, bb), ("b", bb, ba)):
+        if other > JPEG_RATIO * mine:
+            if w not in samples:
+                samples[w] = sample(w)
+            pre = NativeRendering(**ops[w])
+            ops[w]["jpeg"] = match_jpeg([pre.apply(y) for y in samples[w]], other)
+            break
+    # 3. noise: the difference of variances added to the cleaner collection, when the excess is
+    # white (independent pixels): at half the resolution white noise keeps a quarter of its
+    # variance, image structure (sharpened or quantised detail) most of it
+    sa, sb = stat("a", "noise_sigma"), stat("b", "noise_sigma")
+    extra = float(np.sqrt(abs(sb**2 - sa**2)))
+    if extra > NOISE_TOL:
+        clean, noisy = ("a", "b") if sb > sa else ("b", "a")
+        if 0 < _white_share(clean, noisy, ops, samples, sample) < WHITE:
+            ops[clean]["noise"] = extra
+    return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
+
+
+def _white_share(
+    clean: str,
+    noisy: str,
+    ops: dict[str, dict[str, Any]],
+    samples: dict[str, Any],
+    sample: Callable[[str], Sequence[np.ndarray]],
+) -> float:
+    """Share of the noisier collection's excess flat-cell variance that survives a 2x box
+    down-sampling (white noise: ~0.25; image structure: ~1)."""
+    var = {}
+    for w in (clean, noisy):
+        if w not in samples:
+            samples[w] = sample(w)
+        op = NativeRendering(**ops[w])
+        ys = [op.apply(y) for y in samples[w]]
+        var[w] = (np.median([noise_sigma(y) for y in ys]) ** 2,
+                  np.median([noise_sigma(_half(y)) for y in ys]) ** 2)  # fmt: skip
+    full = var[noisy][0] - var[clean][0]
+    half = var[noisy][1] - var[clean][1]
+    return float(half / full) if full > 0 else 1.0
+
+
+def _half(y: np.ndarray) -> np.ndarray:
+    h, w = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
+    return y[:h, :w].reshape(h // 2, 2, w // 2, 2).mean((1, 3))

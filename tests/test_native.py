@@ -1,0 +1,144 @@
+"""The native-resolution step of the common rendering (semsim.features.native): its statistics
+against independent references, and the pair plan on collections with a known degradation."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+from scipy.signal import convolve2d
+
+from semsim.features.native import (
+    JPEG_RATIO,
+    NATIVE_NAMES,
+    NativeRendering,
+    blockiness,
+    laplacian_response,
+    native_statistics,
+    noise_sigma,
+    plan,
+    resample_loss,
+)
+
+
+def _scenes(n: int = 40, size: int = 32, seed: int = 0) -> list[np.ndarray]:
+    """Photo-like luminance images: smooth shading, a few edges, fine texture; in [0.1, 0.9]."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        y = gaussian_filter(rng.normal(size=(size, size)), 3.0) * 4
+        yy, xx = np.mgrid[:size, :size]
+        for _ in range(2):
+            a, b, c = rng.normal(size=3)
+            y = y + 0.3 * (a * xx + b * yy > c * size / 2)
+        y = y + 0.25 * gaussian_filter(rng.normal(size=(size, size)), 0.6)
+        y = (y - y.min()) / (np.ptp(y) + 1e-9)
+        out.append(0.1 + 0.8 * y)
+    return out
+
+
+def _jpeg(y: np.ndarray, q: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray((np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8), "L").save(
+        buf, "JPEG", quality=q
+    )
+    return np.asarray(Image.open(buf), dtype=np.float64) / 255
+
+
+def _pixelate(y: np.ndarray) -> np.ndarray:
+    h, w = y.shape
+    small = y.reshape(h // 2, 2, w // 2, 2).mean((1, 3))
+    return np.repeat(np.repeat(small, 2, 0), 2, 1)
+
+
+def _stats(images: list[np.ndarray]) -> np.ndarray:
+    return np.stack([native_statistics(y) for y in images])
+
+
+def test_laplacian_response_is_immerkaers_mask():
+    y = np.random.default_rng(1).uniform(size=(17, 23))
+    mask = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], float)
+    np.testing.assert_allclose(laplacian_response(y), convolve2d(y, mask, mode="valid"), atol=1e-12)
+
+
+@pytest.mark.parametrize("sigma", [0.02, 0.05])
+def test_noise_sigma_reads_the_std_of_pure_noise(sigma: float):
+    rng = np.random.default_rng(2)
+    got = [noise_sigma(0.5 + rng.normal(0, sigma, (64, 64))) for _ in range(20)]
+    assert np.median(got) == pytest.approx(sigma, rel=0.1)
+
+
+def test_noise_sigma_ignores_texture_but_not_noise_on_it():
+    scenes = _scenes(20)
+    clean = np.median([noise_sigma(y) for y in scenes])
+    rng = np.random.default_rng(3)
+    noisy = np.median([noise_sigma(y + rng.normal(0, 0.05, y.shape)) for y in scenes])
+    assert clean < 0.03
+    assert noisy == pytest.approx(np.sqrt(0.05**2 + clean**2), rel=0.2)
+
+
+def test_blockiness_sees_jpeg_blocks_and_not_a_pixel_grid():
+    scenes = _scenes(20)
+    base = np.median([blockiness(y) for y in scenes])
+    assert np.median([blockiness(_jpeg(y, 10)) for y in scenes]) > JPEG_RATIO * base
+    assert np.median([blockiness(_pixelate(y)) for y in scenes]) < JPEG_RATIO * base
+
+
+def test_resample_loss_is_zero_on_the_coarser_grid():
+    y = _scenes(1)[0]
+    assert resample_loss(_pixelate(y), "nearest") < 1e-12
+    assert resample_loss(y, "nearest") > 0.01
+
+
+def test_native_rendering_is_deterministic_and_adds_the_asked_noise():
+    assert NativeRendering().identity
+    img = Image.fromarray(np.full((64, 64, 3), 128, np.uint8))
+    assert NativeRendering()(img) is img
+    op = NativeRendering(noise=0.04)
+    a, b = np.asarray(op(img), float) / 255, np.asarray(op(img), float) / 255
+    np.testing.assert_array_equal(a, b)
+    assert a[..., 0].std() == pytest.approx(0.04, rel=0.1)
+    assert np.array_equal(a[..., 0], a[..., 2])  # luminance, as RGB
+
+
+def test_plan_is_the_identity_for_two_samples_of_one_rendering():
+    na, nb = NativeRendering(), NativeRendering()
+    got = plan(_stats(_scenes(40, seed=0)), _stats(_scenes(40, seed=1)), lambda w: [])
+    assert got == (na, nb)
+
+
+@pytest.mark.parametrize(
+    ("degrade", "check"),
+    [
+        (lambda y, r: np.clip(y + r.normal(0, 0.05, y.shape), 0, 1),
+         lambda op: op.noise == pytest.approx(0.05, rel=0.25) and not op.jpeg),
+        (lambda y, r: _jpeg(y, 20), lambda op: op.jpeg in (15, 20, 25, 30) and not op.resample),
+        (lambda y, r: _pixelate(y), lambda op: op.resample == "nearest"),
+    ],
+    ids=["noise", "jpeg", "pixelate"],
+)  # fmt: skip
+def test_plan_degrades_the_better_collection_to_the_poorer(degrade, check):
+    rng = np.random.default_rng(4)
+    a, b = _scenes(40, seed=0), [degrade(y, rng) for y in _scenes(40, seed=1)]
+    op_a, op_b = plan(_stats(a), _stats(b), lambda w: a if w == "a" else b)
+    assert op_b.identity, op_b
+    assert check(op_a), op_a
+    # and the other way round: the same plan, mirrored
+    op_b2, op_a2 = plan(_stats(b), _stats(a), lambda w: b if w == "a" else a)
+    assert op_b2.identity and op_a2 == op_a
+
+
+def test_sharpened_detail_is_not_read_as_noise():
+    """Unsharp masking raises the flat cells' activity too, but it is image structure, not white
+    noise: half the resolution keeps it, so no noise is added to the other collection."""
+    a = _scenes(40, seed=0)
+    b = [np.clip(y + 1.5 * (y - gaussian_filter(y, 2.0)), 0, 1) for y in _scenes(40, seed=1)]
+    op_a, op_b = plan(_stats(a), _stats(b), lambda w: a if w == "a" else b)
+    assert op_a.noise == 0 and op_b.noise == 0, (op_a, op_b)
+
+
+def test_statistics_have_their_names():
+    assert native_statistics(_scenes(1)[0]).shape == (len(NATIVE_NAMES),)
