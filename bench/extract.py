@@ -273,8 +273,15 @@ def record_extract(rows: list[tuple], load: float, peak: float, note: str = "") 
         values=values,
         tables={
             "extract": {
-                "columns": ["encoder", "pipeline", "img/s", "x torch-fidelity", "decode share",
-                            "max rel diff vs torch", "of fp32 ceiling"],
+                "columns": [
+                    "encoder",
+                    "pipeline",
+                    "img/s",
+                    "x torch-fidelity",
+                    "decode share",
+                    "max rel diff vs torch",
+                    "of fp32 ceiling",
+                ],
                 "align": "llrrrrr",
                 "rows": table,
             }

@@ -58,8 +58,8 @@ SOURCES: dict[str, Source] = {
         f"{PY} bench/metrics.py --record", "Fréchet distance routes; class matrices vs Gram"
     ),
     "bench_extract": Source(
-        f"{PY} bench/extract.py --n 200 --encoders inception_fid effnet_lite0 --num-workers 0 "
-        "--repeats 2 --record",
+        f"{PY} bench/extract.py --n 300 --repeats 2 --num-workers 0 "
+        "--runtimes torch openvino onnxruntime --record",
         "extraction vs torch-fidelity's loop and the fp32 ceiling",
     ),
     "bench_memory": Source(f"{PY} bench/memory.py --record", "streaming memory over n"),
