@@ -221,3 +221,19 @@ def test_small_collections_get_the_margin_of_their_sampling_noise():
     assert gb_big.min() < SAME_RENDERING
     ga_small, gb_small = matching_gains(pa, pb, 30, 30)
     assert np.all(ga_small == 1.0) and np.all(gb_small == 1.0)
+
+
+@pytest.mark.parametrize("cap", [5000, 120])
+def test_the_gram_route_equals_the_rows_route(monkeypatch, cap):
+    """Resamples and class matrices read the pooled Gram matrix: the same vote as the rows,
+    including the seeded subsampling of the larger set."""
+    from semsim.analysis.resample import Pooled
+    from semsim.metrics import content as content_mod
+
+    monkeypatch.setattr(content_mod, "MAX_PER_SET", cap)
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(size=(300, 24)), rng.normal(size=(200, 24)) + 0.2
+    engine = content_mod.content_engine()
+    rows = content_overlap(a, b)
+    gram = Pooled(a, b).evaluate(engine, np.arange(300), 300 + np.arange(200))
+    assert gram == pytest.approx(rows, abs=1e-12)
