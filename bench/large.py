@@ -112,12 +112,13 @@ def main() -> None:
     p.add_argument("--runtime", default="auto", help="semsim runtime option (auto | torch | ...)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--kill-after", type=int, default=2, help="shards cached before the kill")
+    p.add_argument("--record", action="store_true", help="write docs/generated/bench_large")
     p.add_argument("extra", nargs="*", help="more compare overrides (key=value)")
     args = p.parse_args()
     work = Path(args.work)
     src_a, src_b = sources()
     print(f"load average {os.getloadavg()[0]:.2f} at the start; {os.cpu_count()} cores")
-    rates = []
+    rates, rows = [], []
     for n in args.ns:
         a = make_folder(work / f"a{n}", src_a, n, salt=0)
         b = make_folder(work / f"b{n}", src_b, n, salt=1)
@@ -130,6 +131,9 @@ def main() -> None:
         warm = run_child(compare_cmd(a, b, cache, out / "cached", args), work / f"warm{n}.log")
         rate = 2 * n / cold["wall_s"]
         rates.append(rate)
+        rows.append([f"2 x {n:,}", f"{cold['wall_s']:.0f} s", f"{rate:.1f}",
+                     f"{cold['peak_rss_mib']:.0f} MiB", f"{warm['wall_s']:.0f} s",
+                     f"{warm['peak_rss_mib']:.0f} MiB"])  # fmt: skip
         print(
             f"2 x {n}: cold {cold['wall_s']:.1f} s ({rate:.1f} img/s), peak RSS "
             f"{cold['peak_rss_mib']:.0f} MiB; cached {warm['wall_s']:.1f} s, peak RSS "
@@ -159,6 +163,40 @@ def main() -> None:
     for n in (50_000, 1_000_000):
         print(f"2 x {n:,} at {rate:.1f} img/s: {2 * n / rate / 3600:.1f} h on these cores")
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    if args.record:
+        record_large(rows, rate)
+
+
+def record_large(rows: list[list[str]], rate: float, note: str = "") -> None:
+    """docs/generated/bench_large.json: one row per N, and the end-to-end rate's projections."""
+    sys.path.insert(0, str(ROOT))
+    from docs.measured import record
+
+    path = record(
+        "bench_large",
+        values={
+            "rate": f"{rate:.0f} img/s",
+            "h_50k": f"{2 * 50_000 / rate / 3600:.1f} h",
+            "h_1m": f"{2 * 1_000_000 / rate / 3600:.1f} h",
+        },
+        tables={
+            "runs": {
+                "columns": [
+                    "images",
+                    "cold wall",
+                    "img/s end to end",
+                    "cold peak RSS",
+                    "cached wall",
+                    "cached peak RSS",
+                ],
+                "align": "lrrrrr",
+                "rows": rows,
+            }
+        },  # fmt: skip
+        note="Default compare, streaming=true, sharded cache; peak RSS of the compare process "
+        "and its loader workers (ru_maxrss of the children)." + note,
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,10 @@ SOURCES: dict[str, Source] = {
         "extraction vs torch-fidelity's loop and the fp32 ceiling",
     ),
     "bench_memory": Source(f"{PY} bench/memory.py --record", "streaming memory over n"),
+    "bench_large": Source(
+        f"{PY} bench/large.py --ns 50000 --shard-size 5000 --no-resume --record",
+        "the large-set path: a default streaming compare of 2 x 50,000 images",
+    ),
     "bench_compare": Source(
         f"{PY} bench/compare.py --n 1000 --record", "2 x 1,000-image compare, cold and cached"
     ),

@@ -114,3 +114,15 @@ def test_no_second_pass_when_no_score_reads_the_views(tmp_path: Path) -> None:
     assert not list((tmp_path / "cache").glob("pixstats-*"))  # no pixel pass
     provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
     assert len(provs) == 2 and all("view" not in p["encoder"] for p in provs)  # plain A and B
+
+
+def test_streaming_makes_the_content_view_of_its_sample(tmp_path: Path) -> None:
+    """A streaming compare reads both headlines from each collection's bounded sample."""
+    a, b = _folders(tmp_path)
+    report = compare(_cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={b}",
+                          "streaming=true", "sample_size=40", "shard_size=32"))  # fmt: skip
+    assert report.similarity is not None and report.similarity.basis == "content_similarity"
+    assert report.appearance is not None
+    provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
+    views = [p for p in provs if (p["encoder"].get("view") or {}).get("view") == "content"]
+    assert sorted(v["collection"]["n_images"] for v in views) == [40, 40]

@@ -97,6 +97,6 @@ def missing_input(sdef: ScoreDef) -> str:
     if sdef.input in ("content", "rendering"):
         return (
             f"needs the {sdef.input} view (a second pass over the images, made by `semsim "
-            "compare` on one process without streaming), which these features lack"
+            "compare` on one process, streaming or not), which these features lack"
         )
     return f"needs the encoder's `{sdef.input}` (input {sdef.input!r}), which these features lack"

@@ -50,9 +50,12 @@ def _embed_all(run: Run, trainer: Any, console: Any) -> dict[str, Any]:
     return out
 
 
-def _content_views(run: Run, got: dict[str, Any], console: Any) -> dict[str, Any]:
+def _content_views(
+    run: Run, got: dict[str, Any], console: Any, collections: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Rendering statistics and content features (the pair's common rendering) of every
-    collection, for the content and appearance headlines (:mod:`semsim.features.content`)."""
+    collection, for the content and appearance headlines (:mod:`semsim.features.content`).
+    ``collections``: the images behind ``got``'s rows (default: the run's collections)."""
     from semsim.features.content import content_views
     from semsim.metrics import SCORES
 
@@ -62,7 +65,23 @@ def _content_views(run: Run, got: dict[str, Any], console: Any) -> dict[str, Any
         return got  # no score reads the views: no second pass
     extract = run.options.extract_kwargs(multi_process=False)
     extract["progress"] = run.options.progress
-    return content_views(run.collections, got, run.encoder, extract, console)
+    return content_views(collections or run.collections, got, run.encoder, extract, console)
+
+
+def _sample_content_views(run: Run, got: dict[str, Any], console: Any) -> None:
+    """Streaming: the content view of each collection's bounded sample (the rows the sample
+    scores read), attached to the sample in place."""
+    from semsim.data.collection import Subset
+    from semsim.scale import sample_indices
+
+    opts = run.options
+    subsets = {
+        w: Subset(c, sample_indices(len(c), opts.sample_size, opts.seed))
+        for w, c in run.collections.items()
+    }
+    viewed = _content_views(run, {w: s.sample for w, s in got.items()}, console, subsets)
+    for w, s in got.items():
+        s.sample = viewed[w]
 
 
 def embed(run: Run, console: Any) -> Embedded | None:
@@ -81,8 +100,11 @@ def embed(run: Run, console: Any) -> Embedded | None:
         got = run_on_trainer(run.trainer, lambda trainer: _embed_all(run, trainer, console))
         if run.trainer.global_rank != 0:
             return None  # rank 0 scores and writes
-    if not run.options.streaming and run.trainer is None:
-        got = _content_views(run, got, console)
+    if run.trainer is None:
+        if run.options.streaming:
+            _sample_content_views(run, got, console)
+        else:
+            got = _content_views(run, got, console)
     seconds = time.perf_counter() - t0
     if not run.options.streaming:
         return Embedded(got, None, seconds)
