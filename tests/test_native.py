@@ -16,6 +16,7 @@ from semsim.features.native import (
     NATIVE_NAMES,
     NativeRendering,
     blockiness,
+    central_crop,
     laplacian_response,
     native_statistics,
     noise_sigma,
@@ -138,6 +139,17 @@ def test_sharpened_detail_is_not_read_as_noise():
     b = [np.clip(y + 1.5 * (y - gaussian_filter(y, 2.0)), 0, 1) for y in _scenes(40, seed=1)]
     op_a, op_b = plan(_stats(a), _stats(b), lambda w: a if w == "a" else b)
     assert op_a.noise == 0 and op_b.noise == 0, (op_a, op_b)
+
+
+def test_a_large_image_is_read_from_its_central_crop_on_the_block_grid():
+    big = np.kron(_scenes(1, size=90)[0], np.ones((8, 8)))  # 720 x 720
+    big = _jpeg(big, 20)
+    crop = central_crop(big)
+    assert crop.shape == (512, 512)
+    top = ((720 - 512) // 2) // 8 * 8
+    np.testing.assert_array_equal(crop, big[top : top + 512, top : top + 512])
+    np.testing.assert_array_equal(native_statistics(big), native_statistics(crop))
+    assert blockiness(crop) > JPEG_RATIO  # the 8-px grid survived the crop
 
 
 def test_statistics_have_their_names():

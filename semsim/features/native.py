@@ -48,6 +48,7 @@ JPEG_RATIO = 1.15  # "blockier": block-border steps 15% above the other collecti
 NOISE_TOL = 0.01  # noise std (of [0, 1] luminance) below which a difference is not acted on
 QUALITIES = (95, 90, 80, 70, 60, 50, 40, 30, 25, 20, 15, 10, 7, 5)
 CELL = 5
+MAX_SIDE = 512  # statistics of a larger image come from its central crop (cost, not accuracy)
 WHITE = 0.5  # an excess of flat-cell variance is noise when half the resolution keeps 0-50% of it
 # the 20th percentile of cell means reads 0.78-0.80 of the std of pure Gaussian noise (measured on
 # 32-256 px noise images, 200 each); divided out so a noise image reads its own std
@@ -119,10 +120,22 @@ def resample_loss(y: np.ndarray, method: str) -> float:
 
 
 def native_statistics(y: np.ndarray) -> np.ndarray:
-    """(len(NATIVE_NAMES),) statistics of one luminance image at its own size."""
+    """(len(NATIVE_NAMES),) statistics of one luminance image at its own size (of its central
+    :data:`MAX_SIDE` x :data:`MAX_SIDE` crop, on the 8-px grid, when it is larger)."""
+    y = central_crop(y)
     return np.array(
         [noise_sigma(y), blockiness(y), resample_loss(y, "nearest"), resample_loss(y, "bicubic")]
     )
+
+
+def central_crop(y: np.ndarray, side: int | None = None) -> np.ndarray:
+    """The central ``side`` x ``side`` part of ``y`` (default :data:`MAX_SIDE`), its corner on
+    the 8-px grid of the full image (JPEG's blocks stay where they were)."""
+    side = side or MAX_SIDE
+    h, w = y.shape
+    top = (max(h - side, 0) // 2) // 8 * 8
+    left = (max(w - side, 0) // 2) // 8 * 8
+    return y[top : top + side, left : left + side]
 
 
 def jpeg(y: np.ndarray, quality: int) -> np.ndarray:
