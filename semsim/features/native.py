@@ -233,16 +233,13 @@ def plan(
     """
     medians = {"a": np.median(native_a, 0), "b": np.median(native_b, 0)}
     ops: dict[str, dict[str, Any]] = {"a": {}, "b": {}}
-    samples: dict[str, Sequence[np.ndarray]] = {}
+    views = _Samples(sample)
 
     def stat(w: str, name: str) -> float:
         k = NATIVE_NAMES.index(name)
         if not ops[w]:
             return float(medians[w][k])
-        if w not in samples:
-            samples[w] = sample(w)
-        op = NativeRendering(**ops[w])
-        return float(np.median([native_statistics(op.apply(y))[k] for y in samples[w]]))
+        return float(views.medians(w, NativeRendering(**ops[w]))[k])
 
     # 1. the coarser pixel grid: the resampling that best explains the coarser collection
     losses = {m: (stat("a", f"resample_{m}"), stat("b", f"resample_{m}"))
@@ -259,10 +256,7 @@ def plan(
     ba, bb = stat("a", "blockiness"), stat("b", "blockiness")
     for w, mine, other in (("a", ba, bb), ("b", bb, ba)):
         if other > JPEG_RATIO * mine:
-            if w not in samples:
-                samples[w] = sample(w)
-            pre = NativeRendering(**ops[w])
-            ops[w]["jpeg"] = match_jpeg([pre.apply(y) for y in samples[w]], other)
+            ops[w]["jpeg"] = match_jpeg(views.images(w, NativeRendering(**ops[w])), other)
             break
     # 3. noise: the difference of variances added to the cleaner collection, when the excess is
     # white (independent pixels): at half the resolution white noise keeps a quarter of its
@@ -271,30 +265,44 @@ def plan(
     extra = float(np.sqrt(abs(sb**2 - sa**2)))
     if extra > NOISE_TOL:
         clean, noisy = ("a", "b") if sb > sa else ("b", "a")
-        if 0 < _white_share(clean, noisy, ops, samples, sample) < WHITE:
+        imgs = {w: views.images(w, NativeRendering(**ops[w])) for w in (clean, noisy)}
+        if 0 < _white_share(imgs[clean], imgs[noisy]) < WHITE:
             ops[clean]["noise"] = extra
     return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
 
 
-def _white_share(
-    clean: str,
-    noisy: str,
-    ops: dict[str, dict[str, Any]],
-    samples: dict[str, Any],
-    sample: Callable[[str], Sequence[np.ndarray]],
-) -> float:
+class _Samples:
+    """Each collection's sample after the steps planned so far: drawn once, processed once per
+    set of steps, its statistics computed once."""
+
+    def __init__(self, sample: Callable[[str], Sequence[np.ndarray]]) -> None:
+        self.sample = sample
+        self._images: dict[tuple[str, NativeRendering], list[np.ndarray]] = {}
+        self._medians: dict[tuple[str, NativeRendering], np.ndarray] = {}
+
+    def images(self, w: str, op: NativeRendering) -> list[np.ndarray]:
+        if (w, op) not in self._images:
+            raw = self.images(w, NativeRendering()) if not op.identity else list(self.sample(w))
+            self._images[(w, op)] = raw if op.identity else [op.apply(y) for y in raw]
+        return self._images[(w, op)]
+
+    def medians(self, w: str, op: NativeRendering) -> np.ndarray:
+        if (w, op) not in self._medians:
+            stats = [native_statistics(y) for y in self.images(w, op)]
+            self._medians[(w, op)] = np.median(stats, 0)
+        return self._medians[(w, op)]
+
+
+def _white_share(clean: Sequence[np.ndarray], noisy: Sequence[np.ndarray]) -> float:
     """Share of the noisier collection's excess flat-cell variance that survives a 2x box
     down-sampling (white noise: ~0.25; image structure: ~1)."""
-    var = {}
-    for w in (clean, noisy):
-        if w not in samples:
-            samples[w] = sample(w)
-        op = NativeRendering(**ops[w])
-        ys = [op.apply(y) for y in samples[w]]
-        var[w] = (np.median([noise_sigma(y) for y in ys]) ** 2,
-                  np.median([noise_sigma(_half(y)) for y in ys]) ** 2)  # fmt: skip
-    full = var[noisy][0] - var[clean][0]
-    half = var[noisy][1] - var[clean][1]
+    var = [
+        (np.median([noise_sigma(y) for y in ys]) ** 2,
+         np.median([noise_sigma(_half(y)) for y in ys]) ** 2)
+        for ys in (clean, noisy)
+    ]  # fmt: skip
+    full = var[1][0] - var[0][0]
+    half = var[1][1] - var[0][1]
     return float(half / full) if full > 0 else 1.0
 
 
