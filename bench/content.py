@@ -37,11 +37,16 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 HUMAN_PAIRS = [("cat", "dog"), ("automobile", "truck"), ("deer", "horse"), ("airplane", "ship")]
 
 
-def _jpeg(im: Image.Image, q: int) -> Image.Image:
+def _encode(im: Image.Image, fmt: str, q: int) -> Image.Image:
+    """A round trip through a lossy codec (``"JPEG"``, ``"WEBP"``) at quality ``q``."""
     buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=q)
+    im.save(buf, fmt, quality=q)
     buf.seek(0)
     return Image.open(buf).convert("RGB")
+
+
+def _jpeg(im: Image.Image, q: int) -> Image.Image:
+    return _encode(im, "JPEG", q)
 
 
 def _noise(im: Image.Image, rng: np.random.Generator, s: float = 0.08) -> Image.Image:
@@ -57,13 +62,6 @@ def _jitter(im: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 def _downup(im: Image.Image, f: int = 2, m: int = Image.BICUBIC) -> Image.Image:
     return im.resize((im.width // f, im.height // f), m).resize(im.size, m)
-
-
-def _webp(im: Image.Image, q: int) -> Image.Image:
-    buf = io.BytesIO()
-    im.save(buf, "WEBP", quality=q)
-    buf.seek(0)
-    return Image.open(buf).convert("RGB")
 
 
 def _noisy_jpeg(im: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -89,7 +87,7 @@ HELD_OUT = {
     "sharpen+": lambda im, rng: im.filter(ImageFilter.UnsharpMask(2, 150, 0)),
     "contrast 0.5+": lambda im, rng: ImageEnhance.Contrast(im).enhance(0.5),
     "blur 2 px+": lambda im, rng: im.filter(ImageFilter.GaussianBlur(2.0)),
-    "WebP q20+": lambda im, rng: _webp(im, 20),
+    "WebP q20+": lambda im, rng: _encode(im, "WEBP", 20),
     "median 3 px+": lambda im, rng: im.filter(ImageFilter.MedianFilter(3)),
     "posterize 4 bits+": lambda im, rng: ImageOps.posterize(im, 4),
     "3x down-up+": lambda im, rng: _downup(im, 3),
@@ -100,7 +98,7 @@ HELD_OUT = {
     "mode filter 3 px*": lambda im, rng: im.filter(ImageFilter.ModeFilter(3)),
     "noise 0.03*": lambda im, rng: _noise(im, rng, 0.03),
     "4x down-up*": lambda im, rng: _downup(im, 4),
-    "WebP q50*": lambda im, rng: _webp(im, 50),
+    "WebP q50*": lambda im, rng: _encode(im, "WEBP", 50),
     "speckle 0.15*": lambda im, rng: _speckle(im, rng),
 }
 

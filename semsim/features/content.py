@@ -188,15 +188,15 @@ def content_arrays(
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{which: (content features (N, D), rendering statistics (N, R))}`` of each collection
     ("a", and "b" when given), in the pair's common rendering."""
-    cache_dir = extract.get("cache_dir")
-    stats = {
-        w: collection_statistics(
-            c, spec, batch_size=extract.get("batch_size", 64),
-            num_workers=extract.get("num_workers", 0), cache_dir=cache_dir,
-            progress=bool(extract.get("progress", False)),
-        )
-        for w, c in colls.items()
-    }  # fmt: skip
+
+    def pixel_pass(w: str, native: NativeRendering | None = None) -> PixelStatistics:
+        return collection_statistics(
+            colls[w], spec, batch_size=extract.get("batch_size", 64),
+            num_workers=extract.get("num_workers", 0), cache_dir=extract.get("cache_dir"),
+            progress=bool(extract.get("progress", False)), native=native,
+        )  # fmt: skip
+
+    stats = {w: pixel_pass(w) for w in colls}
     natives = {w: NativeRendering() for w in colls}
     spectra = {w: st.power for w, st in stats.items()}
     if "b" in stats:
@@ -215,12 +215,7 @@ def content_arrays(
             # rendered differently: both also on the 2x coarser grid (semsim.features.native),
             # and the spectra matched after the native step (a second pixel pass of each)
             natives = {w: dataclasses.replace(n, floor=True) for w, n in natives.items()}
-            for w, nat in natives.items():
-                spectra[w] = collection_statistics(
-                    colls[w], spec, batch_size=extract.get("batch_size", 64),
-                    num_workers=extract.get("num_workers", 0), cache_dir=cache_dir,
-                    progress=bool(extract.get("progress", False)), native=nat,
-                ).power  # fmt: skip
+            spectra = {w: pixel_pass(w, nat).power for w, nat in natives.items()}
             ga, gb = matching_gains(spectra["a"], spectra["b"], *ns)
         gains = {"a": ga, "b": gb}
     else:
