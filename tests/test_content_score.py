@@ -223,17 +223,25 @@ def test_small_collections_get_the_margin_of_their_sampling_noise():
     assert np.all(ga_small == 1.0) and np.all(gb_small == 1.0)
 
 
-@pytest.mark.parametrize("cap", [5000, 120])
-def test_the_gram_route_equals_the_rows_route(monkeypatch, cap):
+@pytest.mark.parametrize(
+    ("cap", "n_b", "draw"),
+    [(5000, 200, False), (120, 200, False), (5000, 300, False), (5000, 300, True)],
+)
+def test_the_gram_route_equals_the_rows_route(monkeypatch, cap, n_b, draw):
     """Resamples and class matrices read the pooled Gram matrix: the same vote as the rows,
-    including the seeded subsampling of the larger set."""
+    including the seeded subsampling of the larger set, and (equal sizes, nothing subsampled)
+    the vote merged from each set's own nearest and its nearest in the other set, with rows
+    drawn twice as a bootstrap draws them."""
     from semsim.analysis.resample import Pooled
     from semsim.metrics import content as content_mod
 
     monkeypatch.setattr(content_mod, "MAX_PER_SET", cap)
     rng = np.random.default_rng(11)
-    a, b = rng.normal(size=(300, 24)), rng.normal(size=(200, 24)) + 0.2
+    a, b = rng.normal(size=(300, 24)), rng.normal(size=(n_b, 24)) + 0.2
+    ia, ib = np.arange(300), np.arange(n_b)
+    if draw:  # a bootstrap draw: repeated rows are each other's nearest (cosine 1)
+        ia, ib = rng.integers(0, 300, 300), rng.integers(0, n_b, n_b)
     engine = content_mod.content_engine()
-    rows = content_overlap(a, b)
-    gram = Pooled(a, b).evaluate(engine, np.arange(300), 300 + np.arange(200))
+    rows = content_overlap(a[ia], b[ib])
+    gram = Pooled(a, b).evaluate(engine, ia, 300 + ib)
     assert gram == pytest.approx(rows, abs=1e-12)
