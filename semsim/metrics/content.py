@@ -21,8 +21,8 @@ way it does for a linear classifier, which pools it over all images (Lopez-Paz &
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
