@@ -10,6 +10,7 @@ import torch
 from scipy.spatial.distance import cdist
 
 from semsim.features.rendering import (
+    BANDS,
     LUMA,
     SAME_RENDERING,
     STAT_NAMES,
@@ -169,19 +170,26 @@ def test_the_registry_makes_content_and_appearance_the_two_headlines():
 
 
 def test_radial_power_against_a_numpy_full_spectrum():
-    """The half-spectrum sums equal float64 numpy's full-grid sums per frequency radius."""
+    """The power read off the DCT equals float64 numpy's FFT of the mirror-padded grid, summed
+    per frequency radius and per band of each image."""
     rng = np.random.default_rng(8)
     s = 12
     x = torch.from_numpy(rng.uniform(size=(3, 3, s, s)).astype(np.float32))
-    _, power = image_statistics(x)
+    stats, power = image_statistics(x)
     luma = (x.numpy().astype(np.float64) * np.array(LUMA)[None, :, None, None]).sum(1)
     f = np.fft.fftfreq(2 * s) * 2 * s
     rad = np.minimum(np.rint(np.hypot(f[:, None], f[None, :])), s).astype(int)
+    edges = np.unique(np.round(np.geomspace(1, s + 1, BANDS + 1)).astype(int))
+    band = np.searchsorted(edges[1:-1], rad, side="right")
     want = np.zeros(s + 1)
-    for y in luma:
+    for i, y in enumerate(luma):
         y = y - y.mean()
         e = np.block([[y, y[:, ::-1]], [y[::-1], y[::-1, ::-1]]])
-        np.add.at(want, rad, np.abs(np.fft.fft2(e)) ** 2)
+        p = np.abs(np.fft.fft2(e)) ** 2
+        np.add.at(want, rad, p)
+        sums = np.bincount(band[rad > 0], p[rad > 0], minlength=len(edges) - 1)
+        shares = np.exp(stats[i, : len(edges) - 1])  # the per-image band shares, same power
+        np.testing.assert_allclose(shares, sums / sums.sum(), rtol=1e-4, atol=1e-8)
     np.testing.assert_allclose(power, want, rtol=1e-4, atol=1e-6 * want.max())
 
 
