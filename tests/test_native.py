@@ -24,6 +24,8 @@ from semsim.features.native import (
     resample_loss,
 )
 
+RESAMPLES = ("nearest", "bicubic")
+
 
 def _scenes(n: int = 40, size: int = 32, seed: int = 0) -> list[np.ndarray]:
     """Photo-like luminance images: smooth shading, a few edges, fine texture; in [0.1, 0.9]."""
@@ -49,10 +51,16 @@ def _jpeg(y: np.ndarray, q: int) -> np.ndarray:
     return np.asarray(Image.open(buf), dtype=np.float64) / 255
 
 
-def _pixelate(y: np.ndarray) -> np.ndarray:
+def _pixelate(y: np.ndarray, f: int = 2) -> np.ndarray:
     h, w = y.shape
-    small = y.reshape(h // 2, 2, w // 2, 2).mean((1, 3))
-    return np.repeat(np.repeat(small, 2, 0), 2, 1)
+    small = y.reshape(h // f, f, w // f, f).mean((1, 3))
+    return np.repeat(np.repeat(small, f, 0), f, 1)
+
+
+def _pil_down_up(y: np.ndarray, f: int) -> np.ndarray:
+    im = Image.fromarray(y.astype(np.float32), "F")
+    small = im.resize((y.shape[1] // f, y.shape[0] // f), Image.BICUBIC)
+    return np.clip(np.asarray(small.resize(im.size, Image.BICUBIC), np.float64), 0, 1)
 
 
 def _stats(images: list[np.ndarray]) -> np.ndarray:
@@ -130,6 +138,23 @@ def test_plan_degrades_the_better_collection_to_the_poorer(degrade, check):
     # and the other way round: the same plan, mirrored
     op_b2, op_a2 = plan(_stats(b), _stats(a), lambda w: b if w == "a" else a)
     assert op_b2.identity and op_a2 == op_a
+
+
+@pytest.mark.parametrize(
+    ("degrade", "method", "factor"),
+    [(lambda y: _pixelate(y, 2), "nearest", 2), (lambda y: _pixelate(y, 4), "nearest", 4),
+     (lambda y: _pil_down_up(y, 4), None, 4), (lambda y: _pil_down_up(y, 2), None, 2)],
+    ids=["pixelate 2x", "pixelate 4x", "down-up 4x", "down-up 2x"],
+)  # fmt: skip
+def test_the_resampling_goes_to_the_coarser_collections_own_grid(degrade, method, factor):
+    """A collection that lives on a 4x coarser grid brings the other to 4x, not 2x (issue #21:
+    a 2x step left a 4x down-up set apart); one on the 2x grid stays at 2x."""
+    a, b = _scenes(40, size=64, seed=0), [degrade(y) for y in _scenes(40, size=64, seed=1)]
+    op_a, op_b = plan(_stats(a), _stats(b), lambda w: a if w == "a" else b)
+    assert op_b.identity, op_b
+    assert op_a.factor == factor and op_a.resample in ((method,) if method else RESAMPLES), op_a
+    assert (op_a.factor != 2) == ("factor" in op_a.provenance())
+    assert f"{factor}x" in op_a.describe()
 
 
 def test_sharpened_detail_is_not_read_as_noise():

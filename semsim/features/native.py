@@ -16,7 +16,8 @@ neighbour upscale. Those three are read here per image, at its own size, in lumi
 
 :func:`plan` compares the two collections (medians over their images) and degrades the *better*
 one to the poorer one's level, never the reverse: resampled on the coarser grid when the other
-collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`), JPEG-compressed
+collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`; the grid is
+the coarsest octave, 2x, 4x or 8x, on which that still holds, read on a sample), JPEG-compressed
 at the quality whose blocking matches the other's when the other is blockier
 (:data:`JPEG_RATIO`; quality found by compressing a sample, :func:`match_jpeg`), Gaussian noise
 added at its own pixel grid when the other is noisier by more than :data:`NOISE_TOL` and the
@@ -44,6 +45,7 @@ from PIL import Image
 
 NATIVE_NAMES = ("noise_sigma", "blockiness", "resample_nearest", "resample_bicubic")
 RES_RATIO = 0.3  # "lives on the coarser grid": loses < 30% of what the other collection loses
+MAX_FACTOR = 8  # the coarsest grid a resampling step goes to
 JPEG_RATIO = 1.15  # "blockier": block-border steps 15% above the other collection's
 NOISE_TOL = 0.01  # noise std (of [0, 1] luminance) below which a difference is not acted on
 QUALITIES = (95, 90, 80, 70, 60, 50, 40, 30, 25, 20, 15, 10, 7, 5)
@@ -92,18 +94,18 @@ def blockiness(y: np.ndarray) -> float:
     return float(border / (inside + 1e-6))
 
 
-def down_up(y: np.ndarray, method: str) -> np.ndarray:
-    """2x down and back up: ``"nearest"`` (2x2 box, then pixel copies) or ``"bicubic"``."""
+def down_up(y: np.ndarray, method: str, factor: int = 2) -> np.ndarray:
+    """``factor`` x down and back up: ``"nearest"`` (box, then pixel copies) or ``"bicubic"``."""
     import torch
     import torch.nn.functional as F
 
     t = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float64))[None, None]
     h, w = y.shape
     if method == "nearest":
-        d = F.avg_pool2d(t, 2, ceil_mode=True)
-        u = d.repeat_interleave(2, -2).repeat_interleave(2, -1)[..., :h, :w]
+        d = F.avg_pool2d(t, factor, ceil_mode=True)
+        u = d.repeat_interleave(factor, -2).repeat_interleave(factor, -1)[..., :h, :w]
     elif method == "bicubic":
-        d = F.interpolate(t, size=(max(h // 2, 1), max(w // 2, 1)), mode="bicubic",
+        d = F.interpolate(t, size=(max(h // factor, 1), max(w // factor, 1)), mode="bicubic",
                           antialias=True, align_corners=False)  # fmt: skip
         u = F.interpolate(d, size=(h, w), mode="bicubic", align_corners=False)
     else:
@@ -111,12 +113,12 @@ def down_up(y: np.ndarray, method: str) -> np.ndarray:
     return u[0, 0].clamp(0, 1).numpy()
 
 
-def resample_loss(y: np.ndarray, method: str) -> float:
+def resample_loss(y: np.ndarray, method: str, factor: int = 2) -> float:
     """Share of the image's detail (variance) that :func:`down_up` loses."""
-    if min(y.shape) < 4:
+    if min(y.shape) < 2 * factor:
         return 1.0
     detail = float(((y - y.mean()) ** 2).mean()) + 1e-9
-    return float(((y - down_up(y, method)) ** 2).mean() / detail)
+    return float(((y - down_up(y, method, factor)) ** 2).mean() / detail)
 
 
 def native_statistics(y: np.ndarray) -> np.ndarray:
@@ -159,7 +161,8 @@ class NativeRendering:
     pixels, so a view is deterministic and its features cacheable.
     """
 
-    resample: str | None = None  # "nearest" | "bicubic": 2x down-up on the coarser grid
+    resample: str | None = None  # "nearest" | "bicubic": down-up on the coarser grid
+    factor: int = 2  # of the resampling: 2, or 4, 8 for a collection that lives on a coarser grid
     jpeg: int | None = None  # JPEG quality
     noise: float = 0.0  # Gaussian noise std, [0, 1] luminance
     floor: bool = False  # then a 2x bicubic down-up (both collections of a pair rendered apart)
@@ -169,13 +172,16 @@ class NativeRendering:
         return self.resample is None and self.jpeg is None and self.noise <= 0 and not self.floor
 
     def provenance(self) -> dict[str, Any]:
-        return {"resample": self.resample, "jpeg": self.jpeg, "noise": round(self.noise, 5),
-                "floor": self.floor}  # fmt: skip
+        out = {"resample": self.resample, "jpeg": self.jpeg, "noise": round(self.noise, 5),
+               "floor": self.floor}  # fmt: skip
+        if self.resample and self.factor != 2:  # (2: the keys of features cached before 4x, 8x)
+            out["factor"] = self.factor
+        return out
 
     def describe(self) -> str:
         parts = []
         if self.resample:
-            parts.append(f"2x {self.resample} resampling")
+            parts.append(f"{self.factor}x {self.resample} resampling")
         if self.jpeg:
             parts.append(f"JPEG q{self.jpeg}")
         if self.noise > 0:
@@ -187,7 +193,7 @@ class NativeRendering:
     def apply(self, y: np.ndarray) -> np.ndarray:
         """The degradations on a (H, W) luminance array in [0, 1]."""
         if self.resample:
-            y = down_up(y, self.resample)
+            y = down_up(y, self.resample, self.factor)
         if self.jpeg:
             y = jpeg(y, self.jpeg)
         if self.noise > 0:
@@ -246,11 +252,10 @@ def plan(
               for m in ("nearest", "bicubic")}  # fmt: skip
     for method in sorted(losses, key=lambda m: min(losses[m])):
         la, lb = losses[method]
-        if lb < RES_RATIO * la:
-            ops["a"]["resample"] = method
-            break
-        if la < RES_RATIO * lb:
-            ops["b"]["resample"] = method
+        if lb < RES_RATIO * la or la < RES_RATIO * lb:
+            fine, coarse = ("a", "b") if lb < RES_RATIO * la else ("b", "a")
+            ops[fine]["resample"] = method
+            ops[fine]["factor"] = views.factor(fine, coarse, method)
             break
     # 2. JPEG blocking: the cleaner collection compressed to the other's blocking
     ba, bb = stat("a", "blockiness"), stat("b", "blockiness")
@@ -285,6 +290,19 @@ class _Samples:
             raw = self.images(w, NativeRendering()) if not op.identity else list(self.sample(w))
             self._images[(w, op)] = raw if op.identity else [op.apply(y) for y in raw]
         return self._images[(w, op)]
+
+    def factor(self, fine: str, coarse: str, method: str) -> int:
+        """The coarsest grid (2x, 4x, 8x) the ``coarse`` collection lives on by ``method``: each
+        octave coarser while its images lose under :data:`RES_RATIO` of what ``fine``'s lose."""
+        f = 2
+        ys = {w: self.images(w, NativeRendering()) for w in (fine, coarse)}
+        while 2 * f <= MAX_FACTOR and min(min(y.shape) for y in ys[coarse]) >= 4 * f:
+            loss = {w: float(np.median([resample_loss(y, method, 2 * f) for y in ys[w]]))
+                    for w in ys}  # fmt: skip
+            if not loss[coarse] < RES_RATIO * loss[fine]:
+                break
+            f *= 2
+        return f
 
     def medians(self, w: str, op: NativeRendering) -> np.ndarray:
         if (w, op) not in self._medians:
