@@ -148,8 +148,23 @@ def deflate_rows(x: np.ndarray) -> np.ndarray:
 
 
 def deflate_both(g: np.ndarray) -> np.ndarray:
-    """:func:`deflate_rows` applied to the rows and the columns of a cross product (Na, Nb)."""
-    return deflate_rows(deflate_rows(g).T).T
+    """:func:`deflate_rows` applied to the rows and the columns of a cross product (Na, Nb).
+
+    ``P_a g P_b`` without its first row and column, P the two Householder reflectors
+    ``I - c v v^T``: ``g - v_a (c_a v_a^T g) - (c_b g v_b - c_a c_b v_a (v_a^T g v_b)) v_b^T``,
+    as one copy and two rank-1 updates of ``g`` (rows first, then columns, was four passes with
+    a strided one).
+    """
+    na, nb = g.shape
+    va, vb = np.ones(na), np.ones(nb)
+    va[0] += math.sqrt(na)
+    vb[0] += math.sqrt(nb)
+    ca, cb = 2.0 / (va @ va), 2.0 / (vb @ vb)
+    row = ca * (va @ g)  # (Nb,): v_a^T g scaled
+    col = cb * (g @ vb - va * float(row @ vb))  # (Na,): (P_a g) v_b scaled
+    out = g[1:, 1:] - np.multiply.outer(va[1:], row[1:])
+    out -= np.multiply.outer(col[1:], vb[1:])
+    return out
 
 
 def trace_sqrt_product(
