@@ -133,3 +133,38 @@ def test_trained_head_gives_the_concepts_of_the_content_score():
     np.testing.assert_allclose(head_concepts(module, feats, "test"), feats @ w.T + b, rtol=1e-5)
     assert head_concepts(module, feats, "pretrained") is None
     assert head_concepts(SimpleNamespace(net=SimpleNamespace()), feats, "fit") is None
+
+
+def test_both_headline_matrices_come_from_the_model_being_trained(tmp_path: Path):
+    """The callback makes the content view of the test set as `semsim compare` does for one
+    collection (the model's embedding of each image in grayscale) and the rendering statistics,
+    so the content and appearance matrices are reported from inside training (issue #21)."""
+    from semsim.metrics.content import content_overlap
+
+    overrides = [o for o in SMOKE_WITH_SIMILARITY if "scores=" not in o]
+    cfg = compose("train", [*overrides, "callbacks.similarity.stages=[test]",
+                            "callbacks.similarity.scores=[content_similarity,appearance]"],
+                  tmp_path)  # fmt: skip
+    _, objects = train(cfg)
+    report = _load(tmp_path / "similarity" / "test" / "report.json")
+    names = objects["datamodule"].class_names
+    got = np.asarray(report["matrices"]["content_similarity"]["values"])
+    app = np.asarray(report["matrices"]["appearance"]["values"])
+    assert got.shape == app.shape == (len(names), len(names))
+    assert np.all((app >= 0) & (app <= 1 + 1e-9))
+    # independently: grayscale (BT.601 luma of the unnormalised input, normalised again)
+    model, dm = objects["model"], objects["datamodule"]
+    mean = torch.tensor(dm.data_config["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(dm.data_config["std"]).view(1, 3, 1, 1)
+    test_set = dm.test_set
+    x = torch.stack([test_set[i][0] for i in range(len(test_set))]).double()
+    rgb = (x * std + mean).clamp(0, 1)
+    luma = (rgb * torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64).view(1, 3, 1, 1)).sum(1)
+    gray = (luma[:, None].expand(-1, 3, -1, -1) - mean) / std
+    model.eval()
+    with torch.no_grad():
+        emb = model.embed(gray.float()).double().numpy()
+    y = test_set.labels
+    i, j = 0, len(names) - 1
+    want = content_overlap(emb[y == i], emb[y == j])["content_similarity"]
+    assert got[i, j] == pytest.approx(want, abs=0.02)

@@ -101,6 +101,34 @@ class SimilarityMatrixCallback(StageReportCallback):
         self.reports: dict[str, Report] = {}
 
     # --- work ----------------------------------------------------------------------------
+    def content_view(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, subset: Any
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The two headlines' inputs for one collection, as ``semsim compare`` makes them: the
+        model's embedding of every image in grayscale (the content view of one collection,
+        :mod:`semsim.features.content`), and per-image rendering statistics (rank 0). ``(None,
+        None)`` when no configured score reads them."""
+        from semsim.metrics import SCORES
+
+        wanted = self.scores if self.scores is not None else list(SCORES)
+        if not any(SCORES[n].input in ("content", "rendering") for n in wanted if n in SCORES):
+            return None, None
+        from semsim.features.content import pixel_pass, rendering_features
+        from semsim.features.rendering import CommonRendering
+
+        dm = trainer.datamodule
+        mean, std = dm.data_config["mean"], dm.data_config["std"]
+        view = CommonRendering(None, mean, std)
+        content = embed_dataset(
+            trainer, pl_module, subset, lambda x: pl_module.embed(view(x)), self.batch_size,
+            self.num_workers,
+        )  # fmt: skip
+        if trainer.global_rank != 0:
+            return content, None
+        stats = pixel_pass(subset, dm.eval_transform, mean, std, batch_size=self.batch_size,
+                           num_workers=self.num_workers)  # fmt: skip
+        return content, rendering_features(stats)
+
     def encoder_info(self, pl_module: L.LightningModule, stage: str) -> dict[str, Any]:
         """The report's ``encoder`` entry, named as every other command names it.
 
@@ -140,11 +168,12 @@ class SimilarityMatrixCallback(StageReportCallback):
         feats = embed_dataset(
             trainer, pl_module, subset, pl_module.embed, self.batch_size, self.num_workers
         )
+        views = self.content_view(trainer, pl_module, subset)
         if trainer.global_rank != 0:
             return None
         log.info("similarity (%s): %d images, %d-d embeddings", stage, *feats.shape)
         concepts = head_concepts(pl_module, feats, stage)
-        embedded = FeatureArrays(feats, subset.labels, subset.class_names, concepts)
+        embedded = FeatureArrays(feats, subset.labels, subset.class_names, concepts, *views)
         report = analyse(
             embedded,
             encoder=self.encoder_info(pl_module, stage),

@@ -125,8 +125,6 @@ def collection_statistics(
     """One pixel pass over ``coll`` (after the native step ``native``): native statistics at each
     image's own size, rendering statistics and spectrum at the encoder's input size (cached in
     ``cache_dir``)."""
-    from torch.utils.data import DataLoader
-
     native = native if native is not None else NativeRendering()
     path = _stats_path(cache_dir, coll, spec, native)
     if path is not None and path.is_file():
@@ -137,14 +135,41 @@ def collection_statistics(
             pass  # unreadable entry: recomputed and rewritten below
     enc = spec.build()
     mean, std = _affine(spec)
+    out = pixel_pass(coll, enc.transform, mean, std, batch_size=batch_size,
+                     num_workers=num_workers, progress=progress, native=native)  # fmt: skip
+    if path is not None:
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, power=out.power, stats=out.stats, size=out.size, native=out.native)
+        with contextlib.suppress(OSError):  # a read-only cache: the pass again next time
+            _atomic_write(path, buf.getvalue())
+    return out
+
+
+def pixel_pass(
+    coll: ImageCollection,
+    transform: Any,
+    mean: Any,
+    std: Any,
+    *,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    progress: bool = False,
+    native: NativeRendering | None = None,
+) -> PixelStatistics:
+    """:func:`collection_statistics` without a cache: ``transform`` is the encoder's (or a
+    model's) input transform, ``x * std + mean`` its output in [0, 1]."""
+    from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
+
+    native = native if native is not None else NativeRendering()
     m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
     loader = DataLoader(
-        coll.with_transform(_PixelPass(native, enc.transform)), batch_size=batch_size,
+        coll.with_transform(_PixelPass(native, transform)), batch_size=batch_size,
         num_workers=num_workers,
     )  # fmt: skip
-    from tqdm.auto import tqdm
-
     natives: list[np.ndarray] = []
 
     def batches() -> Any:
@@ -155,15 +180,7 @@ def collection_statistics(
     with tqdm(total=len(coll), desc=f"{coll.name}: rendering statistics", unit="img",
               disable=not progress, leave=False) as bar:  # fmt: skip
         out = pixel_statistics(batches(), bar.update)
-    out = dataclasses.replace(out, native=np.concatenate(natives))
-    if path is not None:
-        import io
-
-        buf = io.BytesIO()
-        np.savez(buf, power=out.power, stats=out.stats, size=out.size, native=out.native)
-        with contextlib.suppress(OSError):  # a read-only cache: the pass again next time
-            _atomic_write(path, buf.getvalue())
-    return out
+    return dataclasses.replace(out, native=np.concatenate(natives))
 
 
 def content_views(
@@ -189,14 +206,14 @@ def content_arrays(
     """``{which: (content features (N, D), rendering statistics (N, R))}`` of each collection
     ("a", and "b" when given), in the pair's common rendering."""
 
-    def pixel_pass(w: str, native: NativeRendering | None = None) -> PixelStatistics:
+    def stats_of(w: str, native: NativeRendering | None = None) -> PixelStatistics:
         return collection_statistics(
             colls[w], spec, batch_size=extract.get("batch_size", 64),
             num_workers=extract.get("num_workers", 0), cache_dir=extract.get("cache_dir"),
             progress=bool(extract.get("progress", False)), native=native,
         )  # fmt: skip
 
-    stats = {w: pixel_pass(w) for w in colls}
+    stats = {w: stats_of(w) for w in colls}
     natives = {w: NativeRendering() for w in colls}
     spectra = {w: st.power for w, st in stats.items()}
     if "b" in stats:
@@ -215,7 +232,7 @@ def content_arrays(
             # rendered differently: both also on the 2x coarser grid (semsim.features.native),
             # and the spectra matched after the native step (a second pixel pass of each)
             natives = {w: dataclasses.replace(n, floor=True) for w, n in natives.items()}
-            spectra = {w: pixel_pass(w, nat).power for w, nat in natives.items()}
+            spectra = {w: stats_of(w, nat).power for w, nat in natives.items()}
             ga, gb = matching_gains(spectra["a"], spectra["b"], *ns)
         gains = {"a": ga, "b": gb}
     else:

@@ -242,7 +242,8 @@ class CommonRendering:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         single = x.dim() == 3
         xb = x.unsqueeze(0) if single else x
-        rgb = (xb * self.std + self.mean).clamp(0, 1)
+        mean, std = self.mean.to(xb.device), self.std.to(xb.device)
+        rgb = (xb * std + mean).clamp(0, 1)
         y = luminance(rgb)
         if self.gain is not None and not np.allclose(self.gain, 1.0):
             size = y.shape[-1]
@@ -250,10 +251,10 @@ class CommonRendering:
                 raise ValueError(f"content view: gain of {len(self.gain) - 1} px, image {size} px")
             # the radial filter of the mirror-padded grid, applied in its cosine basis
             # (_cosine_power): DCT-II, gain per frequency radius, inverse DCT
-            h = torch.from_numpy(self.gain).to(y.dtype)[_radius(size)[:size, :size]]
+            h = torch.from_numpy(self.gain).to(y.dtype)[_radius(size)[:size, :size]].to(y.device)
             d, _ = _cosines(size)
-            inv = _inverse_cosines(size)
+            d, inv = d.to(y.device), _inverse_cosines(size).to(y.device)
             mu = y.mean((1, 2), keepdim=True)
             y = (inv @ ((d @ (y - mu) @ d.T) * h) @ inv.T + mu).clamp(0, 1)
-        out = (y.unsqueeze(1).expand(-1, 3, -1, -1) - self.mean) / self.std
+        out = (y.unsqueeze(1).expand(-1, 3, -1, -1) - mean) / std
         return out[0] if single else out
