@@ -178,29 +178,3 @@ def test_default_encoder_on_real_images_matches_torch(name, shared_data, tmp_pat
     assert _max_rel(got.features, ref.features) <= 1e-4
     assert _max_rel(got.concepts, ref.concepts) <= 1e-4
     np.testing.assert_array_equal(got.concepts.argmax(1), ref.concepts.argmax(1))
-
-
-@needs_runtime
-def test_one_compile_per_process_for_the_same_exported_file(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    """A compare's passes (plain and content view, A and B) share one exported file: it is
-    compiled and checked against torch once; a file whose bytes changed is checked again."""
-    name, compiled = AVAILABLE[0], []
-    real = rt._compile
-    monkeypatch.setattr(rt, "_VERIFIED", {})
-    monkeypatch.setattr(rt, "_compile", lambda *a: compiled.append(a) or real(*a))
-    first = _extract(_collection(seed=0), TINY, cache_dir=tmp_path, runtime=name)
-    second = _extract(_collection(seed=1), TINY, cache_dir=tmp_path, runtime=name)
-    assert len(compiled) == 1
-    assert second.provenance["runtime"] == first.provenance["runtime"]
-    ref = _extract(_collection(seed=1), TINY, runtime="torch")
-    assert _max_rel(second.features, ref.features) <= 1e-4
-    (onnx,) = (tmp_path / "runtime").glob("*.onnx")
-    meta = onnx.with_suffix(".json")
-    onnx.write_bytes(onnx.read_bytes() + b"\0")  # new bytes, their hash recorded: checked anew
-    import json
-
-    info = json.loads(meta.read_text())
-    info["sha256"] = rt._sha256(onnx)
-    meta.write_text(json.dumps(info))
-    _extract(_collection(seed=2), TINY, cache_dir=tmp_path, runtime=name)
-    assert len(compiled) == 2

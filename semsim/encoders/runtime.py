@@ -267,30 +267,6 @@ def load(name: str, encoder: Any, cache_dir: Path) -> Encode:
             raise RuntimeUnavailable(f"{label}: the model does not export ({reason})") from e
         meta = {"sha256": _sha256(onnx_path), "encoder": encoder.provenance()}
         _atomic(meta_path, lambda p: p.write_text(json.dumps(meta, indent=1, default=str)))
-    run = _VERIFIED.get((name, str(onnx_path), meta["sha256"]))
-    if run is None:
-        run = _verified(name, encoder, onnx_path, label)
-        _VERIFIED[(name, str(onnx_path), meta["sha256"])] = run
-
-    def encode(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        outs = run(np.ascontiguousarray(x.float().numpy()))
-        feats = torch.from_numpy(outs[0])
-        return feats, (torch.from_numpy(outs[1]) if len(outs) > 1 else None)
-
-    return encode
-
-
-_VERIFIED: dict[tuple[str, str, str], Callable[[np.ndarray], list[np.ndarray]]] = {}
-"""Compiled models of this process that passed the check against torch, by (runtime, file,
-sha256): a compare's four passes (plain and content view of each collection) compile once."""
-
-
-def _verified(
-    name: str, encoder: Any, onnx_path: Path, label: str
-) -> Callable[[np.ndarray], list[np.ndarray]]:
-    """The compiled model, checked on a probe batch against torch's features (and logits)."""
-    import torch
-
     try:
         run = _compile(name, onnx_path)
         x = _probe(encoder)
@@ -308,7 +284,13 @@ def _verified(
         raise RuntimeUnavailable(
             f"{label}: differs from torch by {err:.1e} relative (> {TOLERANCE})"
         )
-    return run
+
+    def encode(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        outs = run(np.ascontiguousarray(x.float().numpy()))
+        feats = torch.from_numpy(outs[0])
+        return feats, (torch.from_numpy(outs[1]) if len(outs) > 1 else None)
+
+    return encode
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
