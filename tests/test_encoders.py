@@ -366,3 +366,23 @@ def test_ready_configs_build_without_weights(config: str, dim: int) -> None:
     with torch.inference_mode():
         out = enc(torch.rand(1, 3, size, size) * (255 if config == "inception_fid" else 1))
     assert out.shape == (1, dim) == (1, enc.dim)
+
+
+@pytest.mark.parametrize(
+    ("name", "kw"),
+    [("test_vit", {"pretrained": False}), ("tf_efficientnet_lite0", {"crop_pct": 1.0}),
+     ("tf_efficientnet_lite0", {})],
+    ids=["test_vit", "effnet_lite0 whole image", "effnet_lite0"],
+)  # fmt: skip
+def test_the_transform_without_building_is_timms(name: str, kw: dict) -> None:
+    """The pixel pass reads the encoder's input through ``spec.transform()`` (no network built):
+    timm's own eval transform of the model's resolved data config, as the built encoder uses."""
+    from timm.data import create_transform, resolve_model_data_config
+
+    spec = EncoderSpec(name, **kw)
+    cfg = resolve_model_data_config(timm.create_model(name, pretrained=False))
+    cfg.update({k: v for k, v in kw.items() if k == "crop_pct"})
+    img = Image.fromarray(_images(1, 37, seed=3)[0])
+    want = create_transform(**cfg)(img)
+    torch.testing.assert_close(spec.transform()(img), want, rtol=0, atol=0)
+    torch.testing.assert_close(spec.build().transform(img), want, rtol=0, atol=0)

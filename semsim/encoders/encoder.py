@@ -218,6 +218,15 @@ class EncoderSpec:
         cfg = _pretrained_cfg(self.name)
         return "hub:" + str(cfg.get("hf_hub_id") or cfg.get("url") or self.name)
 
+    def transform(self) -> Callable[[Any], torch.Tensor]:
+        """The encoder's own PIL -> input tensor transform, without building the network (what
+        :meth:`build` gives the encoder)."""
+        if (registered := network(self.name)) is not None:
+            return registered.transform()
+        from timm.data import create_transform
+
+        return create_transform(**self.data_config)
+
     def concepts(self) -> tuple[str, list[str]] | None:
         """The head's ``(tag, class names)`` (see :func:`concept_vocabulary`), without building.
 
@@ -289,8 +298,11 @@ class EncoderSpec:
                 self.key,
                 registered.data_config,
                 preprocess=registered.preprocess(),
-                transform=registered.transform(),
+                transform=self.transform(),
                 spec=self,
                 concept_names=names,
             )
-        return Encoder(net, self.key, self.data_config, spec=self, concept_names=names)
+        return Encoder(
+            net, self.key, self.data_config, transform=self.transform(), spec=self,
+            concept_names=names,
+        )  # fmt: skip

@@ -133,9 +133,8 @@ def collection_statistics(
                 return PixelStatistics(z["power"], z["stats"], int(z["size"]), z["native"])
         except (OSError, ValueError, KeyError):
             pass  # unreadable entry: recomputed and rewritten below
-    enc = spec.build()
     mean, std = _affine(spec)
-    out = pixel_pass(coll, enc.transform, mean, std, batch_size=batch_size,
+    out = pixel_pass(coll, spec.transform(), mean, std, batch_size=batch_size,
                      num_workers=num_workers, progress=progress, native=native)  # fmt: skip
     if path is not None:
         import io
