@@ -212,3 +212,14 @@ def no_interval_reading(band: str, outputs: Any) -> str:
     if "n_bootstrap=0" in why:
         return f"{band} (no interval: {why})"
     return f"inconclusive: no interval ({why})"
+
+
+def int_power(k: np.ndarray, degree: float) -> np.ndarray:
+    """``k ** degree``, in place by repeated products for a small integer degree (numpy's ``**``
+    calls ``pow`` per element for any exponent but 2: 4x slower for KID's cube)."""
+    if degree not in (1, 2, 3, 4):
+        return k**degree
+    base = k.copy()
+    for _ in range(int(degree) - 1):
+        k *= base
+    return k

@@ -36,6 +36,7 @@ from semsim.metrics._common import (
     GramBlock,
     PairEngine,
     as_pair,
+    int_power,
     row_blocks,
     sq_dists,
 )
@@ -53,18 +54,7 @@ class KIDResult:
 
 
 def _poly(x: np.ndarray, y: np.ndarray, degree: int, gamma: float, coef: float) -> np.ndarray:
-    return _power(gamma * (x @ y.T) + coef, degree)
-
-
-def _power(k: np.ndarray, degree: int) -> np.ndarray:
-    """``k ** degree`` in place, by repeated multiplication for a small integer degree (numpy's
-    ``**`` calls ``pow`` per element for any exponent but 2: 4x slower for the cube of KID)."""
-    if degree != int(degree) or not 1 <= degree <= 4:
-        return k**degree
-    base = k.copy() if degree > 1 else k
-    for _ in range(int(degree) - 1):
-        k *= base
-    return k
+    return int_power(gamma * (x @ y.T) + coef, degree)
 
 
 def subset_indices(n: int, size: int, subsets: int, seed: int) -> np.ndarray:
@@ -120,7 +110,7 @@ class _KIDParams:
         if dots is not None:
             gamma = 1.0 / x.shape[1] if self.gamma is None else self.gamma
             mx, my = _masks(len(x), ix), _masks(len(y), iy)
-            k = _power(gamma * dots + self.coef, self.degree)
+            k = int_power(gamma * dots + self.coef, self.degree)
             return ((k @ my) * mx).sum(axis=0)
         if len(x) * len(y) <= count * m * m:
             mx, my = _masks(len(x), ix), _masks(len(y), iy)
