@@ -63,3 +63,30 @@ def test_compare_scores_same_with_and_without_pooled_gram(monkeypatch) -> None:
         assert p.ci is not None and f.ci == pytest.approx(p.ci, rel=1e-9, abs=1e-12), k
         if p.noise_floor is not None:
             assert f.noise_floor == pytest.approx(p.noise_floor, rel=1e-9, abs=1e-12), k
+
+
+def test_split_rows_are_the_permutation_halves_in_order() -> None:
+    """Noise-floor splits: the sets of one seeded permutation's two parts, each sorted (rows and
+    Gram blocks read in order), and together every row once."""
+    from semsim.metrics._common import split_rows
+
+    for n, n_a in ((10, 4), (101, 50), (7, 6)):
+        ia, ib = split_rows(np.random.default_rng(5), n, n_a)
+        perm = np.random.default_rng(5).permutation(n)
+        assert set(ia.tolist()) == set(perm[:n_a].tolist()) and len(ia) == n_a
+        assert set(ib.tolist()) == set(perm[n_a:].tolist()) and len(ib) == n - n_a
+        assert (np.diff(ia) > 0).all() and (np.diff(ib) > 0).all()
+
+
+def test_sliced_sides_carry_no_shifted_rows_and_blocks_still_work() -> None:
+    """A resample's sides are sliced without their (N, D) shifted rows: the engines read only
+    the Gram blocks, and a block built without a gram says what it lacks."""
+    from semsim.metrics._common import GramBlock
+
+    xa, xb = _features(4)
+    pooled = Pooled(xa, xb)
+    side, _ = pooled._blocks()
+    sub = resample._sub(side, np.arange(5))
+    assert sub.c is None and sub.x.shape == (5, xa.shape[1])
+    with pytest.raises(ValueError, match="needs its gram"):
+        GramBlock(sub, sub, 0.0)

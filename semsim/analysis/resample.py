@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from semsim.metrics import PairEngine
-from semsim.metrics._common import GramBlock, GramSide
+from semsim.metrics._common import GramBlock, GramSide, split_rows
 
 #: the largest pooled Gram matrix (entries; float64, 256 MiB) kept for resampling; larger pooled
 #: sets evaluate every resample from its rows
@@ -82,7 +82,8 @@ class Pooled:
 
 
 def _sub(side: GramSide, idx: np.ndarray) -> GramSide:
-    return GramSide(side.x[idx], side.c[idx], side.c_sq[idx], side.u[idx])
+    # no shifted rows: the blocks are sliced from the pooled Gram matrix, never recomputed
+    return GramSide(side.x[idx], None, side.c_sq[idx], side.u[idx])
 
 
 def split_noise_floors(
@@ -100,8 +101,8 @@ def split_noise_floors(
     rng = np.random.default_rng(seed)
     values: dict[str, list[float]] = {k: [] for k in keys}
     for _ in range(repeats):
-        perm = rng.permutation(len(pooled.x))
-        out = pooled.evaluate(engine, perm[: pooled.n_a], perm[pooled.n_a :])
+        ia, ib = split_rows(rng, len(pooled.x), pooled.n_a)
+        out = pooled.evaluate(engine, ia, ib)
         for k in keys:
             values[k].append(float(out[k]))
     return {k: float(np.mean(v)) for k, v in values.items()}

@@ -117,19 +117,28 @@ class PairEngine:
         return engine.pair(engine.prepare(xa), engine.prepare(xb))
 
 
+def split_rows(rng: np.random.Generator, n: int, n_a: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random split of ``range(n)`` into ``n_a`` and ``n - n_a`` rows (one permutation),
+    each part in increasing order: the same sets as the raw permutation's halves, but reading
+    rows (and Gram blocks) in order is 3-4x faster than in shuffled order."""
+    perm = rng.permutation(n)
+    return np.sort(perm[:n_a]), np.sort(perm[n_a:])
+
+
 @dataclass
 class GramSide:
     """One set of a :class:`GramBlock`: its rows, shifted by a common vector ``shift``.
 
     Attributes:
         x: (N, D) float64 features.
-        c: (N, D) ``x - shift``.
+        c: (N, D) ``x - shift``; None for a set whose blocks are all given (sliced from a
+            pooled Gram matrix), which never needs them.
         c_sq: (N,) squared row norms of ``c``.
         u: (N,) ``c @ shift`` (rebuilds the raw dot products ``x_i . y_j`` from the shifted ones).
     """
 
     x: np.ndarray
-    c: np.ndarray
+    c: np.ndarray | None
     c_sq: np.ndarray
     u: np.ndarray
 
@@ -160,7 +169,11 @@ class GramBlock:
     ) -> None:
         self.a, self.b, self.shift_sq = a, b, shift_sq
         self.same = a is b
-        self.gram = (a.c @ b.c.T) if gram is None else gram
+        if gram is None:
+            if a.c is None or b.c is None:
+                raise ValueError("a GramBlock of sets without shifted rows needs its gram")
+            gram = a.c @ b.c.T
+        self.gram = gram
         self._sq: np.ndarray | None = None
         self._dots: np.ndarray | None = None
         self._t: GramBlock | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from semsim.metrics._common import ArrayLike, as_pair
+from semsim.metrics._common import ArrayLike, as_pair, split_rows
 from semsim.metrics.registry import ScoreDef, ScoreFn, score_fn
 
 
@@ -41,6 +41,6 @@ def noise_floor(
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(repeats):
-        perm = rng.permutation(len(pooled))
-        values.append(float(fn(pooled[perm[: len(xa)]], pooled[perm[len(xa) :]])))
+        ia, ib = split_rows(rng, len(pooled), len(xa))
+        values.append(float(fn(pooled[ia], pooled[ib])))
     return float(np.mean(values))
