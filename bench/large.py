@@ -111,6 +111,10 @@ def main() -> None:
     p.add_argument("--shard-size", type=int, default=1000)
     p.add_argument("--runtime", default="auto", help="semsim runtime option (auto | torch | ...)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument(
+        "--cached", action=argparse.BooleanOptionalAction, default=True,
+        help="also time the rerun on the filled cache (--no-cached: the cold run alone)",
+    )  # fmt: skip
     p.add_argument("--kill-after", type=int, default=2, help="shards cached before the kill")
     p.add_argument("--record", action="store_true", help="write docs/generated/bench_large")
     p.add_argument("extra", nargs="*", help="more compare overrides (key=value)")
@@ -128,7 +132,11 @@ def main() -> None:
                 if f.is_file():
                     f.unlink()
         cold = run_child(compare_cmd(a, b, cache, out, args), work / f"cold{n}.log")
-        warm = run_child(compare_cmd(a, b, cache, out / "cached", args), work / f"warm{n}.log")
+        warm = (
+            run_child(compare_cmd(a, b, cache, out / "cached", args), work / f"warm{n}.log")
+            if args.cached
+            else {"wall_s": float("nan"), "peak_rss_mib": float("nan"), "rc": "-"}
+        )
         rate = 2 * n / cold["wall_s"]
         rates.append(rate)
         rows.append([f"2 x {n:,}", f"{cold['wall_s']:.0f} s", f"{rate:.1f}",
