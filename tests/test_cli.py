@@ -50,6 +50,7 @@ def _error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
         (["compare", "encoder=dinov2"], "did you mean `dinov2_vits14`?"),
         (["train", "experiment=smok"], "did you mean `smoke`?"),
         (["compare", "data=cifar10"], "`data` is not an option of `compare`"),
+        (["compare", "a=folder,fodler"], "a=fodler: no such choice for `a`"),  # a sweep's 2nd
         # a value of the wrong type
         (["compare", "seed=abc"], "seed: expected an integer, got `abc`"),
         (["compare", "batch_size=1.5"], "batch_size: expected an integer"),
@@ -131,6 +132,22 @@ def test_help_lists_sources_encoders_options_and_an_example(
     main(["train", "--help"])
     out = capsys.readouterr().out
     assert "experiment=" in out and "smoke" in out and "semsim train experiment=smoke" in out
+
+
+def test_a_correct_command_line_costs_two_compositions(monkeypatch, tmp_path) -> None:
+    """The check composes the group choices, then every override; the config without overrides
+    (what names a wrong group) only when Hydra refuses the choices."""
+    import semsim.overrides as ov
+
+    calls: list[list[str]] = []
+    compose = ov._compose
+    monkeypatch.setattr(ov, "_compose", lambda *a: calls.append(list(a[2])) or compose(*a))
+    ov.check_overrides("compare", ["a=folder", f"a.root={tmp_path}", "seed=3"])
+    assert calls == [["a=folder"], ["a=folder", f"a.root={tmp_path}", "seed=3"]]
+    calls.clear()
+    with pytest.raises(ov.UsageError, match="no such choice"):
+        ov.check_overrides("compare", ["a=fodler"])
+    assert calls == [["a=fodler"], []]
 
 
 def test_typo_costs_no_heavy_import() -> None:
