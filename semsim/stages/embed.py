@@ -100,11 +100,13 @@ def embed(run: Run, console: Any) -> Embedded | None:
         got = run_on_trainer(run.trainer, lambda trainer: _embed_all(run, trainer, console))
         if run.trainer.global_rank != 0:
             return None  # rank 0 scores and writes
-    if run.trainer is None:
-        if run.options.streaming:
-            _sample_content_views(run, got, console)
-        else:
-            got = _content_views(run, got, console)
+    # the content view of each collection; under a trainer rank 0 alone makes it, after the
+    # processes shared the plain pass (one process on its own device: the view is a second pass
+    # of every image, or of the streaming sample, not split across the processes)
+    if run.options.streaming:
+        _sample_content_views(run, got, console)
+    else:
+        got = _content_views(run, got, console)
     seconds = time.perf_counter() - t0
     if not run.options.streaming:
         return Embedded(got, None, seconds)
