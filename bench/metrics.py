@@ -125,7 +125,9 @@ def bench_class_matrix(d: int, n_per_class: int, classes: int, check: bool) -> d
     # scores reading per-image rendering statistics get what compare gives them: a 16-column
     # array (semsim.features.content.RENDERING_NAMES), not the 1,280-d features
     stats_cols = 16
-    r = gaussian_features(len(labels), stats_cols, 4) + centers[labels, :stats_cols] * 10
+    shift = np.zeros((classes, stats_cols))  # the first class-mean columns (all when d < 16)
+    shift[:, : min(d, stats_cols)] = centers[:, :stats_cols]
+    r = gaussian_features(len(labels), stats_cols, 4) + shift[labels] * 10
     on_stats = [n for n in every if SCORES[n].input == "rendering"]
     inputs = {n: (r if n in on_stats else x) for n in every}
 

@@ -2,7 +2,7 @@
 
 Builds collections from CIFAR-10 image folders (e.g. the shared test split), re-renders B, and runs
 the default compare (default encoder and image size) on each case, printing one table row per
-case: the headline `similarity` (concept_similarity) with its interval, and the rendering scores
+case: the headline `similarity` (content_similarity) with its interval, and the rendering scores
 beside it. Cases:
 
 - invariance: A = images [a0, a0 + n) of every class, B = images [0, n) of every class (disjoint),
@@ -89,7 +89,7 @@ def run_compare(a: Path, b: Path, out: Path, extra: list[str]) -> dict:
             "compare",
             overrides=[
                 "a=folder", f"a.root={a}", "b=folder", f"b.root={b}", f"out_dir={out}", "class_matrices=false", "progress=false",
-                "scores=[concept_similarity,prototype_cosine,kid,c2st,indistinguishability]",
+                "scores=[content_similarity,appearance,concept_similarity,prototype_cosine,kid,c2st,indistinguishability]",
                 *extra,
             ],
         )  # fmt: skip
@@ -133,11 +133,11 @@ def main(argv: list[str] | None = None) -> None:
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     rows = []
     print(
-        "| case | similarity [95% CI] | indistinguishability | c2st acc | kid (noise floor) | "
-        "prototype_cosine | s |",
+        "| case | similarity [95% CI] | appearance | indistinguishability | c2st acc | "
+        "kid (noise floor) | prototype_cosine | s |",
         flush=True,
     )
-    print("|---|---|---|---|---|---|---|", flush=True)
+    print("|---|---|---|---|---|---|---|---|", flush=True)
     for name, a, b in cases:
         if only and not any(o in name for o in only):
             continue
@@ -145,10 +145,11 @@ def main(argv: list[str] | None = None) -> None:
         slug = "".join(ch if ch.isalnum() else "_" for ch in name)
         r = run_compare(a, b, tmp / "out" / slug, args.overrides)
         s = r["scores"]
-        sim, ci = s["concept_similarity"]["value"], s["concept_similarity"]["ci"] or [None, None]
+        head = r["similarity"] or {"value": None, "ci": None}  # the headline: content_similarity
+        sim, ci = head["value"], head["ci"] or [None, None]
         f = lambda v, d=3: "n/a" if v is None else f"{v:.{d}f}"  # noqa: E731
         row = (f"| {name} | {f(sim)} [{f(ci[0], 2)}, {f(ci[1], 2)}] | "
-               f"{f(s['indistinguishability']['value'])} | {f(s['c2st']['value'])} | "
+               f"{f(s['appearance']['value'])} | {f(s['indistinguishability']['value'])} | {f(s['c2st']['value'])} | "
                f"{f(s['kid']['value'])} ({f(s['kid']['noise_floor'])}) | "
                f"{f(s['prototype_cosine']['value'])} | {time.perf_counter() - t0:.0f} |")  # fmt: skip
         print(row, flush=True)

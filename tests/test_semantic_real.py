@@ -2,7 +2,7 @@
 
 Uses bench/semantic.py's re-renderings and the shared CIFAR-10 test split (skipped when absent).
 Invariance: disjoint halves of the same classes, B re-rendered, stay >= 0.85. Sensitivity: vehicles
-vs animals <= 0.25; the headline falls as B draws more of its images from classes A lacks."""
+vs animals <= 0.5; the headline falls as B draws more of its images from classes A lacks."""
 
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ def test_vehicles_vs_animals_and_foreign_share(env):
     anim = [c for c in classes if c not in semantic.VEHICLES]
     a = semantic.write_set(ROOT, tmp / "veh", {c: list(range(N)) for c in veh})
     b = semantic.write_set(ROOT, tmp / "anim", {c: list(range(100, 100 + N)) for c in anim})
-    assert sim(a, b) <= 0.25
+    # the content headline's class-split target (issue #21 item 3: a 5-vs-5 split <= 0.5); the
+    # concept headline it replaced read 0.20 here, the content score 0.43 at 40 images a class
+    assert sim(a, b) <= 0.5
     b_veh = semantic.write_set(ROOT, tmp / "veh2", {c: list(range(100, 100 + N)) for c in veh})
     values = []
     for share in (0.0, 0.5, 1.0):
