@@ -18,7 +18,8 @@ from PIL import Image
 from semsim.data.collection import ArrayCollection
 from semsim.evidence import build_evidence, find_cross_duplicates, thumbnail_loader
 from semsim.report import Headline, MatrixResult, Report, ScoreResult, load_report, write_report
-from semsim.report.html import PLACEHOLDER, render_html, write_html
+from semsim.report.html import render_html, write_html
+from semsim.report.html_evidence import PLACEHOLDER
 
 NAMES = ["cat", "dog", "<script>alert(1)</script>"]
 

@@ -6,42 +6,32 @@ image pairs behind them, a few lines of CSS and of plain JavaScript (to open a c
 when a heatmap cell links into it). No network access, no script library: the file opens from
 disk in any browser. All text from the data (class names, paths) is HTML-escaped.
 
-Images come from ``thumbnails(set, index)`` when given (e.g.
-:func:`semsim.evidence.thumbnail_loader` over the two collections), else from the file path the
-evidence recorded, else a grey placeholder; so the page can be rebuilt from report.json alone.
-
-Why one module of ~475 lines: it is one page template read top to bottom (CSS, header, score
-table, heatmaps, galleries, in page order); split into files, a reader would hop between them to
-follow one page.
+This module is the page (CSS, header, headlines, score table, heatmaps) in page order; the
+images behind the numbers (thumbnails and the evidence sections placed on the page) are
+:mod:`semsim.report.html_evidence`.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from semsim.report.notes import FLOOR_DEFINITION, floor_cell, floor_notes, titled, versus
-from semsim.report.plots import format_value
-from semsim.report.schema import MatrixResult, Report, ScoreResult
-
-Thumbnails = Callable[[str, int], Any]
-"""``thumbnails(set, index) -> PIL.Image``: ``set`` is ``"a"`` or ``"b"``."""
-
-PLACEHOLDER = (
-    "data:image/svg+xml;base64,"
-    + base64.b64encode(
-        b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
-        b'<rect width="64" height="64" fill="#ccc"/><text x="32" y="38" font-size="20" '
-        b'text-anchor="middle" fill="#777">?</text></svg>'
-    ).decode()
+from semsim.report.html_evidence import (
+    Thumbnails,
+    Thumbs,
+    duplicates,
+    esc,
+    fmt,
+    gallery,
+    pairs_block,
+    representation,
+    typical,
 )
+from semsim.report.notes import FLOOR_DEFINITION, floor_cell, floor_notes, titled, versus
+from semsim.report.schema import MatrixResult, Report, ScoreResult
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1200px;
@@ -80,82 +70,6 @@ window.addEventListener('hashchange',semsimOpenTarget);semsimOpenTarget();
 """
 
 
-def _e(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "n/a"
-    try:
-        return format_value(float(x))
-    except (TypeError, ValueError):
-        return _e(x)
-
-
-class _Thumbs:
-    """Encodes each (set, index) once as a base64 JPEG data URI."""
-
-    def __init__(self, thumbnails: Thumbnails | None, px: int, quality: int) -> None:
-        self.thumbnails, self.px, self.quality = thumbnails, px, quality
-        self.cache: dict[tuple[str, int], str] = {}
-        self.missing = 0
-
-    def _load(self, which: str, index: int, path: str | None) -> Any:
-        from PIL import Image
-
-        if self.thumbnails is not None:
-            try:
-                return self.thumbnails(which, index)
-            except Exception:  # noqa: BLE001 - fall back to the path, then a placeholder
-                pass
-        if path and os.path.isfile(path):
-            try:
-                with Image.open(path) as im:
-                    im.load()
-                    return im.copy()
-            except Exception:  # noqa: BLE001
-                return None
-        return None
-
-    def uri(self, it: dict[str, Any]) -> str:
-        key = (str(it.get("set")), int(it.get("index", -1)))
-        if key in self.cache:
-            return self.cache[key]
-        im = self._load(key[0], key[1], it.get("path"))
-        if im is None:
-            self.missing += 1
-            uri = PLACEHOLDER
-        else:
-            im = im.convert("RGB")
-            im.thumbnail((self.px, self.px))
-            buf = io.BytesIO()
-            im.save(buf, format="JPEG", quality=self.quality)
-            uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
-        self.cache[key] = uri
-        return uri
-
-
-def _img(thumbs: _Thumbs, it: dict[str, Any]) -> str:
-    tip = f"{str(it.get('set', '')).upper()}[{it.get('index')}]"
-    if it.get("label"):
-        tip += f" {it['label']}"
-    if it.get("path"):
-        tip += f" {it['path']}"
-    if it.get("score") is not None:
-        tip += f" score {_fmt(it['score'])}"
-    return f'<img src="{thumbs.uri(it)}" alt="{_e(tip)}" title="{_e(tip)}" loading="lazy">'
-
-
-def _figure(thumbs: _Thumbs, it: dict[str, Any]) -> str:
-    cap = str(it.get("set", "")).upper()
-    if it.get("label"):
-        cap += f" {it['label']}"
-    if it.get("score") is not None:
-        cap += f" {_fmt(it['score'])}"
-    return f"<figure>{_img(thumbs, it)}<figcaption>{_e(cap)}</figcaption></figure>"
-
-
 def _headline(report: Report) -> str:
     out = []
     for label, sim in (
@@ -166,11 +80,11 @@ def _headline(report: Report) -> str:
             continue
         ci = ""
         if sim.ci is not None and None not in sim.ci:
-            ci = f' <span class="muted">95% CI [{_fmt(sim.ci[0])}, {_fmt(sim.ci[1])}]</span>'
+            ci = f' <span class="muted">95% CI [{fmt(sim.ci[0])}, {fmt(sim.ci[1])}]</span>'
         out.append(
-            f'<p><span class="headline">{label} {_fmt(sim.value)}</span>{ci}</p>'
-            f"<p>{_e(sim.reading)}.</p>"
-            f'<p class="muted"><code>{_e(sim.definition)}</code> (basis: {_e(sim.basis)})</p>'
+            f'<p><span class="headline">{label} {fmt(sim.value)}</span>{ci}</p>'
+            f"<p>{esc(sim.reading)}.</p>"
+            f'<p class="muted"><code>{esc(sim.definition)}</code> (basis: {esc(sim.basis)})</p>'
         )
     return "".join(out)
 
@@ -182,29 +96,29 @@ def _inputs(report: Report) -> str:
             classes = d.get("classes") or {}
             extra = f", {len(classes)} classes" if classes else ""
             rows.append(
-                f"<li><b>{_e(key.upper())}</b>: <code>{_e(d.get('name', '?'))}</code>, "
-                f"{_e(d.get('n_images', '?'))} images{_e(extra)}</li>"
+                f"<li><b>{esc(key.upper())}</b>: <code>{esc(d.get('name', '?'))}</code>, "
+                f"{esc(d.get('n_images', '?'))} images{esc(extra)}</li>"
             )
     enc = report.encoder.get("key") or report.encoder.get("name")
     if enc:
-        rows.append(f"<li>encoder: <code>{_e(enc)}</code></li>")
+        rows.append(f"<li>encoder: <code>{esc(enc)}</code></li>")
     return f"<ul>{''.join(rows)}</ul>" if rows else ""
 
 
 def _score_row(name: str, s: ScoreResult, report: Report) -> str:
     direction = "higher" if s.higher_is_more_similar else "lower"
-    meaning = _e(s.meaning)
+    meaning = esc(s.meaning)
     if s.reference:
-        meaning += f' (<a href="{_e(s.reference)}">paper</a>)'
+        meaning += f' (<a href="{esc(s.reference)}">paper</a>)'
     if s.skipped is not None:
         return (
-            f"<tr><td><code>{_e(name)}</code></td><td colspan=3>skipped: {_e(s.skipped)}</td>"
+            f"<tr><td><code>{esc(name)}</code></td><td colspan=3>skipped: {esc(s.skipped)}</td>"
             f"<td>{direction}</td><td>{meaning}</td></tr>"
         )
-    ci = "" if s.ci is None or None in s.ci else f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]"
+    ci = "" if s.ci is None or None in s.ci else f"[{fmt(s.ci[0])}, {fmt(s.ci[1])}]"
     return (
-        f"<tr><td><code>{_e(name)}</code></td><td class=num>{_fmt(s.value)}</td>"
-        f"<td class=num>{ci}</td><td class=num>{_e(floor_cell(name, s, report))}</td>"
+        f"<tr><td><code>{esc(name)}</code></td><td class=num>{fmt(s.value)}</td>"
+        f"<td class=num>{ci}</td><td class=num>{esc(floor_cell(name, s, report))}</td>"
         f"<td>{direction}</td><td>{meaning}</td></tr>"
     )
 
@@ -219,14 +133,14 @@ def _scores(report: Report) -> str:
     body = []
     for fam, items in families.items():
         if fam or len(families) > 1:
-            body.append(f'<tr class="family"><th colspan=6>{_e(fam or "other")}</th></tr>')
+            body.append(f'<tr class="family"><th colspan=6>{esc(fam or "other")}</th></tr>')
         body += [_score_row(n, s, report) for n, s in items]
-    notes = "".join(f"<li><code>{_e(n)}</code>: {_e(t)}</li>" for n, t in floor_notes(report))
+    notes = "".join(f"<li><code>{esc(n)}</code>: {esc(t)}</li>" for n, t in floor_notes(report))
     return (
-        f"<h2>Scores: {_e(versus(report))}</h2><table class=scores><thead><tr><th>score</th>"
+        f"<h2>Scores: {esc(versus(report))}</h2><table class=scores><thead><tr><th>score</th>"
         "<th>value</th><th>95% CI</th><th>noise floor</th><th>more similar</th><th>meaning</th>"
         f"</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        f"<p class=muted>{_e(FLOOR_DEFINITION)}</p>"
+        f"<p class=muted>{esc(FLOOR_DEFINITION)}</p>"
         + (f"<ul class=muted>{notes}</ul>" if notes else "")
     )
 
@@ -262,19 +176,19 @@ def _heatmap(name: str, m: MatrixResult, cell_ids: dict[tuple[str, str, str], st
     kind = "a_vs_b" if m.is_cross else "within_a"
     small_n = m.extra.get("small_n") or {}
     small = {(int(i), int(j)) for i, j in small_n.get("cells", [])}
-    head = "".join(f"<th>{_e(c)}</th>" for c in m.columns)
+    head = "".join(f"<th>{esc(c)}</th>" for c in m.columns)
     rows = []
     for i, rlabel in enumerate(m.row_labels):
         cells = []
         for j, clabel in enumerate(m.columns):
             x = v[i, j]
-            tip = f"{rlabel} / {clabel}: {_fmt(x) if np.isfinite(x) else 'n/a'}"
+            tip = f"{rlabel} / {clabel}: {fmt(x) if np.isfinite(x) else 'n/a'}"
             if np.isfinite(off[i, j]):
                 t = (x - lo) / span
                 bg, fg = _colour(t if m.higher_is_more_similar else 1 - t)
             else:
                 bg, fg = "#d9d9d9", "#000"
-            text = _fmt(x) if np.isfinite(x) and len(m.columns) <= 16 else ""
+            text = fmt(x) if np.isfinite(x) and len(m.columns) <= 16 else ""
             if (i, j) in small:  # too few images in a class (extra["small_n"])
                 text += "*"
                 tip += f" (a class of fewer than {m.extra['small_n'].get('below')} images)"
@@ -283,142 +197,23 @@ def _heatmap(name: str, m: MatrixResult, cell_ids: dict[tuple[str, str, str], st
                 key = (kind, str(clabel), str(rlabel))
             if key in cell_ids and (m.is_cross or i != j):
                 text = f'<a href="#{cell_ids[key]}">{text or "&nbsp;"}</a>'
-            cells.append(f'<td style="background:{bg};color:{fg}" title="{_e(tip)}">{text}</td>')
-        rows.append(f"<tr><th>{_e(rlabel)}</th>{''.join(cells)}</tr>")
+            cells.append(f'<td style="background:{bg};color:{fg}" title="{esc(tip)}">{text}</td>')
+        rows.append(f"<tr><th>{esc(rlabel)}</th>{''.join(cells)}</tr>")
     direction = "higher" if m.higher_is_more_similar else "lower"
     axes = ""
     if m.row_title or m.col_title:
-        axes = f" Rows: {_e(m.row_title or '')}; columns: {_e(m.col_title or '')}."
+        axes = f" Rows: {esc(m.row_title or '')}; columns: {esc(m.col_title or '')}."
     if small:
         axes += (
             f" <strong class=small-n>* {len(small)} cell(s) rest on a class of fewer than "
-            f"{_e(small_n.get('below'))} images: their values are not reliable.</strong>"
+            f"{esc(small_n.get('below'))} images: their values are not reliable.</strong>"
         )
     return (
-        f'<h3 id="matrix-{_e(name)}"><code>{_e(name)}</code></h3>'
-        f"<p class=muted>{_e(m.meaning)} ({direction} = more similar; brighter = more "
+        f'<h3 id="matrix-{esc(name)}"><code>{esc(name)}</code></h3>'
+        f"<p class=muted>{esc(m.meaning)} ({direction} = more similar; brighter = more "
         f"similar; hover a cell for its value, click it for the image pairs).{axes}</p>"
-        f'<table class="heat" data-matrix="{_e(name)}"><thead><tr><th></th>{head}</tr></thead>'
+        f'<table class="heat" data-matrix="{esc(name)}"><thead><tr><th></th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _gallery(thumbs: _Thumbs, g: dict[str, Any]) -> str:
-    items = g.get("items") or []
-    count = ""
-    if "n_outside" in g:
-        count = f" {g['n_outside']} of {g['n_scored']} score above 1."
-    figs = "".join(_figure(thumbs, it) for it in items)
-    return (
-        f'<section class="gallery" data-key="{_e(g.get("key", ""))}" data-n="{len(items)}">'
-        f"<h3>{_e(g.get('title', ''))}</h3><p class=how>{_e(g.get('how', ''))}{_e(count)}</p>"
-        f'<div class="grid">{figs}</div></section>'
-    )
-
-
-def _typical(thumbs: _Thumbs, t: dict[str, Any]) -> str:
-    classes = t.get("classes") or []
-    if not classes:
-        return ""
-    has_b = any(row.get("b") for row in classes)
-    head = "<th>class</th><th>A</th>" + ("<th>B</th>" if has_b else "")
-    rows = []
-    n = 0
-    for row in classes:
-        cells = [f"<th>{_e(row['class'])}</th>"]
-        for side in ("a", "b") if has_b else ("a",):
-            items = row.get(side) or []
-            n += len(items)
-            cells.append(f'<td><div class="grid">{"".join(_figure(thumbs, i) for i in items)}'
-                         "</div></td>")  # fmt: skip
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    return (
-        f'<section class="gallery" data-key="typical" data-n="{n}"><h3>Typical images per '
-        f"class</h3><p class=how>{_e(t.get('how', ''))}</p><table class=rows><thead><tr>{head}"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
-    )
-
-
-def _representation(thumbs: _Thumbs, r: dict[str, Any]) -> str:
-    rows, n = [], 0
-    is_concept = r.get("by") == "concept"
-    for row in r.get("rows") or []:
-        ex = row.get("examples") or []
-        n += len(ex)
-        cls = row.get("direction", "")
-        stat = f"diff {_fmt(row.get('diff'))}" if is_concept else f"z {_fmt(row.get('z'))}"
-        word = {"over": "more in B", "under": "less in B"}.get(cls, "same")
-        rows.append(
-            f"<tr><th>{_e(row['name'])}</th><td class=num>{_fmt(row.get('share_a'))}</td>"
-            f"<td class=num>{_fmt(row.get('share_b'))}</td><td class={_e(cls)}>{_e(word)}, "
-            f'{_e(stat)}</td><td><div class="grid">'
-            f"{''.join(_figure(thumbs, i) for i in ex)}</div></td></tr>"
-        )
-    share = "mean posterior" if is_concept else "share"
-    return (
-        f'<section class="gallery" data-key="representation-{_e(r.get("by", ""))}" '
-        f'data-n="{n}"><h3>Over- and under-represented in B, by {_e(r.get("by", ""))}</h3>'
-        f"<p class=how>{_e(r.get('how', ''))}</p><table class=rows><thead><tr><th></th>"
-        f"<th>{share} A</th><th>{share} B</th><th>B vs A</th><th>examples</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></section>"
-    )
-
-
-def _pairs_block(thumbs: _Thumbs, block: dict[str, Any], ids: dict) -> str:
-    kind = block.get("kind", "")
-    title = "A x B class pairs" if kind == "a_vs_b" else "A class pairs"
-    cells, n = [], 0
-    for cell in block.get("cells") or []:
-        anchor = ids[(kind, str(cell["row"]), str(cell["col"]))]
-        pairs = []
-        for p in cell.get("pairs") or []:
-            n += 2
-            pairs.append(
-                f'<span class="pair">{_img(thumbs, p["a"])}{_img(thumbs, p["b"])}'
-                f"{_fmt(p.get('score'))}</span>"
-            )
-        cells.append(
-            f'<div class="cell" id="{_e(anchor)}"><h4>{_e(cell["row"])} &times; '
-            f"{_e(cell['col'])}</h4>{''.join(pairs)}</div>"
-        )
-    return (
-        f'<details class="gallery" data-key="pairs-{_e(kind)}" data-n="{n}"><summary>{title}: '
-        f"the image pairs behind each heatmap cell ({len(cells)} cells)</summary>"
-        f"<p class=how>{_e(block.get('how', ''))}</p>{''.join(cells)}</details>"
-    )
-
-
-def _duplicates(thumbs: _Thumbs, d: dict[str, Any]) -> str:
-    ex = d.get("examples") or []
-    pairs = "".join(
-        f'<span class="pair">{_img(thumbs, p["a"])}{_img(thumbs, p["b"])}'
-        f"{_e(p.get('kind', ''))} {_fmt(p.get('score')) if p.get('score') is not None else ''}"
-        "</span>"
-        for p in ex
-    )
-    return (
-        f'<section class="gallery" data-key="duplicates" data-n="{2 * len(ex)}">'
-        f"<h2>Duplicates shared by A and B</h2><p><b>{_e(d.get('n_exact', 0))}</b> B images "
-        f"have an exact copy in A and <b>{_e(d.get('n_near', 0))}</b> more a near copy "
-        f"({_e(len(d.get('a_indices', [])))} A images involved).</p>"
-        f"<p class=how>{_e(d.get('how', ''))}</p>{_without(d)}<div class=grid>{pairs}</div></section>"
-    )
-
-
-def _without(d: dict[str, Any]) -> str:
-    """Scores recomputed without B's duplicates (``scores_without_duplicates``), when present."""
-    clean = d.get("scores_without_duplicates") or {}
-    if not clean:
-        return ""
-    rows = "".join(
-        f"<tr><td><code>{_e(name)}</code></td><td class=num>{_fmt(s.get('value'))}</td></tr>"
-        for name, s in clean.items()
-        if isinstance(s, dict)
-    )
-    return (
-        "<p>The same scores with B's duplicated images left out:</p><table class=scores>"
-        f"<thead><tr><th>score</th><th>without duplicates</th></tr></thead><tbody>{rows}"
-        "</tbody></table>"
     )
 
 
@@ -430,15 +225,15 @@ def render_html(
     quality: int = 80,
 ) -> str:
     """The text of report.html (see the module docstring)."""
-    thumbs = _Thumbs(thumbnails, thumb_px, quality)
+    thumbs = Thumbs(thumbnails, thumb_px, quality)
     ev = report.sections.get("evidence") or {}
     ids = _cell_ids(ev)
     out = [
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(report.title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{_e(report.title)}</h1>",
-        f"<p><b>{_e(versus(report))}</b></p>" if report.inputs else "",
+        f"<title>{esc(report.title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{esc(report.title)}</h1>",
+        f"<p><b>{esc(versus(report))}</b></p>" if report.inputs else "",
         _headline(report),
         _inputs(report),
         _scores(report),
@@ -448,23 +243,23 @@ def render_html(
         out += [_heatmap(name, titled(report, m), ids) for name, m in report.matrices.items()]
     dups = report.sections.get("duplicates")
     if dups:
-        out.append(_duplicates(thumbs, dups))
+        out.append(duplicates(thumbs, dups))
     if ev:
         out.append("<h2>Evidence: the images behind the numbers</h2>")
-        out += [_gallery(thumbs, g) for g in ev.get("galleries") or []]
+        out += [gallery(thumbs, g) for g in ev.get("galleries") or []]
         for r in ev.get("representation") or []:
-            out.append(_representation(thumbs, r))
+            out.append(representation(thumbs, r))
         if ev.get("typical"):
-            out.append(_typical(thumbs, ev["typical"]))
+            out.append(typical(thumbs, ev["typical"]))
         for block in ev.get("class_pairs") or []:
-            out.append(_pairs_block(thumbs, block, ids))
+            out.append(pairs_block(thumbs, block, ids))
         if ev.get("skipped"):
-            out.append(f"<p class=muted>No evidence: {_e(ev['skipped'])}.</p>")
+            out.append(f"<p class=muted>No evidence: {esc(ev['skipped'])}.</p>")
         else:
             used = ", ".join(f"{k.upper()} {v}" for k, v in (ev.get("n_used") or {}).items())
             out.append(
-                f"<p class=muted>Evidence selected with seed {_e(ev.get('seed'))}, k = "
-                f"{_e(ev.get('k'))}, on {_e(used)} images.</p>"
+                f"<p class=muted>Evidence selected with seed {esc(ev.get('seed'))}, k = "
+                f"{esc(ev.get('k'))}, on {esc(used)} images.</p>"
             )
     if thumbs.missing:
         out.append(f"<p class=muted>{thumbs.missing} images could not be loaded (grey).</p>")
