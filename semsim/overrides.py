@@ -242,7 +242,8 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> DictConfig:
             if problem:
                 raise UsageError(problem)
 
-    cfg = _compose(loader, config_name, [line for ov in parsed for line in _first_value(ov)])
+    if value_overrides:  # group choices alone: the config composed above is the answer
+        cfg = _compose(loader, config_name, [line for ov in parsed for line in _first_value(ov)])
     for key in _missing(cfg):
         raise UsageError(f"`{key}` has no value: give {key}=VALUE")
     return cfg

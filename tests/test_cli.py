@@ -145,6 +145,9 @@ def test_a_correct_command_line_costs_two_compositions(monkeypatch, tmp_path) ->
     ov.check_overrides("compare", ["a=folder", f"a.root={tmp_path}", "seed=3"])
     assert calls == [["a=folder"], ["a=folder", f"a.root={tmp_path}", "seed=3"]]
     calls.clear()
+    cfg = ov.check_overrides("compare", ["encoder=inception_fid"])  # choices alone: one
+    assert calls == [["encoder=inception_fid"]] and cfg.encoder.name == "inception_fid"
+    calls.clear()
     with pytest.raises(ov.UsageError, match="no such choice"):
         ov.check_overrides("compare", ["a=fodler"])
     assert calls == [["a=fodler"], []]
