@@ -13,7 +13,8 @@ and ``semsim.metrics.appearance``) on:
 3. CIFAR-10 class matrix of A (off-diagonal max, the 5-vs-5 split, the human pairs' ranks) and
    the margin sim(c, r(c)) > max_d sim(c, d) for every class and rendering;
 4. other domains drawn here: glyphs of the system's fonts (13 letters vs 13 others, the same 13
-   twice, glyphs vs photographs) and semsim's `synthetic` shapes;
+   twice, glyphs vs photographs), semsim's `synthetic` shapes and procedural textures
+   (`bench/textures.py`: half the kinds vs the others, two samples, textures vs photographs);
 5. appearance ladders (noise, blur, JPEG at increasing strength, 64 images vs the reference) and
    CIFAKE REAL vs FAKE.
 
@@ -345,8 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     # 4. other domains
     fonts = sorted(Path("/usr/share/fonts").rglob("*.ttf"))
     fonts = [f for f in fonts if "Math" not in f.name]
-    out(f"## Other domains (glyphs drawn from {len(fonts)} system fonts, 32 px; shapes)")
+    out(f"## Other domains (glyphs drawn from {len(fonts)} system fonts, 32 px; shapes; "
+        "procedural textures)")  # fmt: skip
     out("")
+    # photographs of every class, spread over A
+    photos = lambda m: A[np.linspace(0, len(A) - 1, m).astype(int)]  # noqa: E731
     g1, _ = glyphs("ABCDEFGHIJKLM", max(n // 2, 20), 0, fonts)
     g1b, _ = glyphs("ABCDEFGHIJKLM", max(n // 2, 20), 1, fonts)
     g2, _ = glyphs("NOPQRSTUVWXYZ", max(n // 2, 20), 2, fonts)
@@ -357,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         ("same 13 letters, two samples (target >= 0.85)", g1, g1b),
         ("same 13 letters, disjoint font halves", gf1, gf2),
         ("13 letters vs 13 other letters (target <= 0.5)", g1, g2),
-        ("letters vs CIFAR-10 photographs (target <= 0.1)", g1, A[: len(g1)]),
+        ("letters vs CIFAR-10 photographs (target <= 0.1)", g1, photos(len(g1))),
     ]
     from semsim.data.sources.synthetic import synthetic
 
@@ -374,6 +378,18 @@ def main(argv: list[str] | None = None) -> int:
     lo, hi = classes[: len(classes) // 2], classes[len(classes) // 2 :]
     rows += [("shapes: half the shape types vs the other half (target <= 0.5)",
               sh[0][np.isin(shy[0], lo)], sh[1][np.isin(shy[1], hi)])]  # fmt: skip
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for bench/textures.py
+    from textures import KINDS, textures
+
+    nt, ht = max(n // 2, 20), len(KINDS) // 2
+    t1, _ = textures(KINDS, nt, 0)
+    t2, _ = textures(KINDS, nt, 1)
+    rows += [
+        (f"{len(KINDS)} texture kinds, two samples (target >= 0.85)", t1, t2),
+        (f"textures: {ht} kinds vs the other {len(KINDS) - ht} (target <= 0.5)",
+         textures(KINDS[:ht], nt, 2)[0], textures(KINDS[ht:], nt, 3)[0]),
+        ("textures vs CIFAR-10 photographs (target <= 0.1)", t1, photos(len(t1))),
+    ]  # fmt: skip
     got_rows = []
     for label, x, y in rows:
         v = bench.views(x, y)
