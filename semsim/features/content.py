@@ -40,8 +40,9 @@ from semsim.features.rendering import (
     matching_gains,
     pixel_statistics,
 )
+from semsim.features.tone import common_tone, tone_cdf
 
-STATS_FORMAT = 2
+STATS_FORMAT = 3  # 3: the images' tone distributions
 JPEG_SAMPLE = 150  # images of a collection compressed per candidate quality (native.match_jpeg)
 
 
@@ -80,12 +81,13 @@ class _PixelPass:
     def __init__(self, native: NativeRendering, base: Any) -> None:
         self.native, self.base = native, base
 
-    def __call__(self, img: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, img: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         y = luma_array(img)
+        cdf = tone_cdf(y)  # the image's own tones (the pair's tone step is planned from them)
         if not self.native.identity:
             y = self.native.apply(y)
             img = Image.fromarray((y * 255 + 0.5).astype(np.uint8), "L").convert("RGB")
-        return torch.from_numpy(native_statistics(y)), self.base(img)
+        return torch.from_numpy(native_statistics(y)), torch.from_numpy(cdf), self.base(img)
 
 
 def _affine(spec: EncoderSpec) -> tuple[Any, Any]:
@@ -130,7 +132,8 @@ def collection_statistics(
     if path is not None and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
-                return PixelStatistics(z["power"], z["stats"], int(z["size"]), z["native"])
+                return PixelStatistics(z["power"], z["stats"], int(z["size"]), z["native"],
+                                       z["tone"])  # fmt: skip
         except (OSError, ValueError, KeyError):
             pass  # unreadable entry: recomputed and rewritten below
     mean, std = _affine(spec)
@@ -140,7 +143,8 @@ def collection_statistics(
         import io
 
         buf = io.BytesIO()
-        np.savez(buf, power=out.power, stats=out.stats, size=out.size, native=out.native)
+        np.savez(buf, power=out.power, stats=out.stats, size=out.size, native=out.native,
+                 tone=out.tone)  # fmt: skip
         with contextlib.suppress(OSError):  # a read-only cache: the pass again next time
             _atomic_write(path, buf.getvalue())
     return out
@@ -170,16 +174,18 @@ def pixel_pass(
         num_workers=num_workers,
     )  # fmt: skip
     natives: list[np.ndarray] = []
+    tones: list[np.ndarray] = []
 
     def batches() -> Any:
-        for (nat, x), _ in loader:
+        for (nat, cdf, x), _ in loader:
             natives.append(nat.numpy())
+            tones.append(cdf.numpy())
             yield (x * s + m).clamp(0, 1)
 
     with tqdm(total=len(coll), desc=f"{coll.name}: rendering statistics", unit="img",
               disable=not progress, leave=False) as bar:  # fmt: skip
         out = pixel_statistics(batches(), bar.update)
-    return dataclasses.replace(out, native=np.concatenate(natives))
+    return dataclasses.replace(out, native=np.concatenate(natives), tone=np.concatenate(tones))
 
 
 def content_views(
@@ -222,10 +228,12 @@ def content_arrays(
             pick = np.linspace(0, len(coll) - 1, min(JPEG_SAMPLE, len(coll))).astype(int)
             return [luma_array(coll.load_image(int(i))) for i in np.unique(pick)]
 
-        natives["a"], natives["b"] = plan(stats["a"].native, stats["b"].native, sample)
+        # the pair's common tone curve first (semsim.features.tone), every other step after it
+        tone = common_tone(stats["a"].tone, stats["b"].tone)
+        natives["a"], natives["b"] = plan(stats["a"].native, stats["b"].native, sample, tone)
         ns = (len(stats["a"].stats), len(stats["b"].stats))
         ga, gb = matching_gains(spectra["a"], spectra["b"], *ns)
-        if any(not n.identity for n in natives.values()) or not (
+        if any(n.degrades for n in natives.values()) or not (
             np.allclose(ga, 1.0) and np.allclose(gb, 1.0)
         ):
             # rendered differently: both also on the 2x coarser grid (semsim.features.native),

@@ -34,6 +34,7 @@ where renderings differ most and content least, and no per-kind step covers ever
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zlib
 from collections.abc import Callable, Sequence
@@ -42,6 +43,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from semsim.features.tone import apply_tone, max_shift
 
 NATIVE_NAMES = ("noise_sigma", "blockiness", "resample_nearest", "resample_bicubic")
 RES_RATIO = 0.3  # "lives on the coarser grid": loses < 30% of what the other collection loses
@@ -166,20 +169,32 @@ class NativeRendering:
     jpeg: int | None = None  # JPEG quality
     noise: float = 0.0  # Gaussian noise std, [0, 1] luminance
     floor: bool = False  # then a 2x bicubic down-up (both collections of a pair rendered apart)
+    tone: tuple[float, ...] | None = (
+        None  # first: the pair's common tone curve (semsim.features.tone)
+    )
 
     @property
     def identity(self) -> bool:
-        return self.resample is None and self.jpeg is None and self.noise <= 0 and not self.floor
+        return self.tone is None and not self.degrades
+
+    @property
+    def degrades(self) -> bool:
+        """Whether a step other than the tone map runs (the pair is rendered apart)."""
+        return self.resample is not None or self.jpeg is not None or self.noise > 0 or self.floor
 
     def provenance(self) -> dict[str, Any]:
         out = {"resample": self.resample, "jpeg": self.jpeg, "noise": round(self.noise, 5),
                "floor": self.floor}  # fmt: skip
         if self.resample and self.factor != 2:  # (2: the keys of features cached before 4x, 8x)
             out["factor"] = self.factor
+        if self.tone is not None:  # (None: the keys of features cached before the tone step)
+            out["tone"] = hashlib.sha256(np.round(self.tone, 5).tobytes()).hexdigest()[:16]
         return out
 
     def describe(self) -> str:
         parts = []
+        if self.tone is not None:
+            parts.append(f"the pair's common tone curve (largest shift {max_shift(self.tone):.2f})")
         if self.resample:
             parts.append(f"{self.factor}x {self.resample} resampling")
         if self.jpeg:
@@ -192,6 +207,8 @@ class NativeRendering:
 
     def apply(self, y: np.ndarray) -> np.ndarray:
         """The degradations on a (H, W) luminance array in [0, 1]."""
+        if self.tone is not None:
+            y = apply_tone(y, self.tone)
         if self.resample:
             y = down_up(y, self.resample, self.factor)
         if self.jpeg:
@@ -222,6 +239,7 @@ def plan(
     native_a: np.ndarray,
     native_b: np.ndarray,
     sample: Callable[[str], Sequence[np.ndarray]],
+    tone: tuple[Any, Any] = (None, None),
 ) -> tuple[NativeRendering, NativeRendering]:
     """The native-resolution degradations of A and of B that bring both to the poorer of the two.
 
@@ -233,12 +251,17 @@ def plan(
         native_a: (N_a, len(NATIVE_NAMES)) :func:`native_statistics` of A's images.
         native_b: the same for B.
         sample: ``sample("a")`` -> a sample of A's luminance images (called only when needed).
+        tone: the tone maps of A and B (:func:`semsim.features.tone.common_tone`; ``None``: none),
+            applied first; every step is then planned on the tone-mapped images.
 
     Returns:
         ``(for A, for B)``; identity on both when the two are rendered alike.
     """
     medians = {"a": np.median(native_a, 0), "b": np.median(native_b, 0)}
-    ops: dict[str, dict[str, Any]] = {"a": {}, "b": {}}
+    ops: dict[str, dict[str, Any]] = {
+        w: {} if t is None else {"tone": tuple(map(float, t))}
+        for w, t in zip("ab", tone, strict=True)
+    }
     views = _Samples(sample)
 
     def stat(w: str, name: str) -> float:

@@ -153,6 +153,7 @@ class PixelStatistics:
     stats: np.ndarray  # (N, len(STAT_NAMES))
     size: int
     native: np.ndarray | None = None  # (N, len(native.NATIVE_NAMES)) at each image's own size
+    tone: np.ndarray | None = None  # (N, tone.BINS) luminance distribution at each image's size
 
 
 def pixel_statistics(batches: Any, progress: Any = None) -> PixelStatistics:

@@ -1,0 +1,97 @@
+"""The tone step of a pair's common rendering: both collections' luminance on one tone curve.
+
+A tone curve (gamma, a contrast S-curve, a brightness lift, a film or display response) maps
+every pixel's luminance through one increasing function; it changes how an image is rendered,
+not what it shows. Applied to a whole collection it changes the collection's pooled luminance
+distribution F into F o f^-1, and nothing else that this step reads. So the pair's common tone
+is found from the two pooled distributions alone: each collection's luminance ``y`` is mapped to
+
+    T(y) = Q(F(y)),   Q = (Q_A + Q_B) / 2,
+
+with F the collection's own cumulative distribution and Q_A, Q_B the two quantile functions:
+the 1-D Wasserstein barycentre of the two distributions (Agueh & Carlier [1]; histogram
+specification [2] onto the midpoint). Two collections that differ by a tone curve map onto
+the same tones (T_B(f(y)) = T_A(y)); within each collection the map is increasing, so every
+image keeps its edges, shapes and the order of its tones, and images keep their differences from
+one another (one curve a collection, not one per image).
+
+The two are mapped only when their distributions differ by more than sampling noise: each
+collection's distribution is the mean of its images' (:func:`tone_cdf`), and a difference of
+:data:`Z` standard errors of two means at some tone (and at least :data:`MIN_SHIFT`) is a
+different tone. Different content also moves the pooled distribution (a set of skies is
+brighter than a set of frogs); the map then removes a brightness cue that is weak evidence of
+content (the encoder reads shapes and texture), which ``docs/report.md`` measures.
+
+[1] M. Agueh, G. Carlier, "Barycenters in the Wasserstein space", SIAM J. Math. Anal. 43(2),
+    2011. https://doi.org/10.1137/100805741
+[2] R. C. Gonzalez, R. E. Woods, "Digital Image Processing", 4th ed., section 3.3 (histogram
+    matching / specification).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BINS = 64  # luminance bins of an image's distribution
+LUT = 257  # points of a tone map on [0, 1] (linear in between)
+Z = 4.0  # standard errors of two means: a larger difference at some tone is not sampling noise
+MIN_SHIFT = 0.02  # a smaller difference of the two distributions is not acted on
+MAX_PIXELS = 512 * 512  # larger images are read on a strided grid (cost, not accuracy)
+EDGES = np.linspace(0.0, 1.0, BINS + 1)
+
+
+def tone_cdf(y: np.ndarray) -> np.ndarray:
+    """(BINS,) share of a luminance image's pixels below each upper bin edge (the last is 1)."""
+    step = max(1, int(np.ceil(np.sqrt(y.size / MAX_PIXELS))))
+    counts, _ = np.histogram(y[::step, ::step], BINS, (0.0, 1.0))
+    return (np.cumsum(counts) / max(counts.sum(), 1)).astype(np.float32)
+
+
+def _quantile(cdf: np.ndarray) -> np.ndarray:
+    """The quantile function at :data:`LUT` levels u in [0, 1] of a piecewise-linear CDF given
+    at :data:`EDGES` (0 at 0)."""
+    f = np.concatenate([[0.0], np.asarray(cdf, np.float64)])
+    f = np.maximum.accumulate(f) + np.arange(len(f)) * 1e-9  # strictly increasing for interp
+    f = (f - f[0]) / (f[-1] - f[0])
+    return np.interp(np.linspace(0.0, 1.0, LUT), f, EDGES)
+
+
+def common_tone(
+    cdfs_a: np.ndarray, cdfs_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """Tone maps of A and B onto their common tone curve, or ``(None, None)`` when the two
+    distributions agree within sampling noise.
+
+    Args:
+        cdfs_a: (N_a, BINS) :func:`tone_cdf` of A's images.
+        cdfs_b: (N_b, BINS) the same for B.
+
+    Returns:
+        ``(lut_a, lut_b)``, each (LUT,): the mapped luminance at ``linspace(0, 1, LUT)``.
+    """
+    ca, cb = np.asarray(cdfs_a, np.float64), np.asarray(cdfs_b, np.float64)
+    fa, fb = ca.mean(0), cb.mean(0)
+    se = np.sqrt(ca.var(0) / max(len(ca), 1) + cb.var(0) / max(len(cb), 1))
+    gap = np.abs(fa - fb)
+    if not (gap.max() >= MIN_SHIFT and np.any(gap > Z * se + 1e-12)):
+        return None, None
+    u = np.linspace(0.0, 1.0, LUT)
+    mid = 0.5 * (_quantile(fa) + _quantile(fb))  # the common quantile function at levels u
+
+    def lut(f: np.ndarray) -> np.ndarray:
+        own = np.interp(u, EDGES, np.concatenate([[0.0], f]))  # F at the LUT's inputs
+        return np.interp(own, u, mid)
+
+    return lut(fa), lut(fb)
+
+
+def apply_tone(y: np.ndarray, lut: np.ndarray | tuple[float, ...]) -> np.ndarray:
+    """``lut`` (values at ``linspace(0, 1, len(lut))``) applied to luminance ``y`` in [0, 1]."""
+    table = np.asarray(lut, np.float64)
+    return np.interp(y, np.linspace(0.0, 1.0, len(table)), table)
+
+
+def max_shift(lut: np.ndarray | tuple[float, ...]) -> float:
+    """The largest change of a luminance value under ``lut``."""
+    table = np.asarray(lut, np.float64)
+    return float(np.abs(table - np.linspace(0.0, 1.0, len(table))).max())

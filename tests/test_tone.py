@@ -1,0 +1,83 @@
+"""The tone step of the common rendering (semsim.features.tone): distributions against numpy,
+the common curve of two collections one tone curve apart, and its place in the native plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+
+from semsim.features.native import NativeRendering, plan
+from semsim.features.tone import BINS, LUT, apply_tone, common_tone, max_shift, tone_cdf
+
+
+def _scenes(n: int = 60, size: int = 32, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        y = gaussian_filter(rng.normal(size=(size, size)), 2.0)
+        y = (y - y.min()) / (np.ptp(y) + 1e-9)
+        out.append(np.clip(0.05 + 0.9 * y * rng.uniform(0.6, 1.0), 0, 1))
+    return out
+
+
+def _cdfs(ys: list[np.ndarray]) -> np.ndarray:
+    return np.stack([tone_cdf(y) for y in ys])
+
+
+def test_tone_cdf_is_the_share_below_each_bin_edge():
+    y = np.random.default_rng(1).random((40, 50))
+    edges = np.linspace(0, 1, BINS + 1)[1:]
+    ref = [(y < e).mean() for e in edges[:-1]] + [1.0]
+    assert np.allclose(tone_cdf(y), ref, atol=1e-6)
+
+
+def test_two_samples_of_one_rendering_get_no_tone_map():
+    a, b = _scenes(seed=0), _scenes(seed=1)
+    assert common_tone(_cdfs(a), _cdfs(b)) == (None, None)
+
+
+@pytest.mark.parametrize("curve", [lambda y: y**1.8, lambda y: y**0.6, lambda y: np.sqrt(y)])
+def test_a_tone_curve_is_undone_up_to_the_bins(curve):
+    a = _scenes(seed=0)
+    b = [np.round(255 * curve(y)) / 255 for y in a]  # the same images, another tone curve
+    la, lb = common_tone(_cdfs(a), _cdfs(b))
+    assert la is not None and lb is not None and la.shape == (LUT,)
+    before = np.mean([np.abs(x - y).mean() for x, y in zip(a, b, strict=True)])
+    after = np.mean(
+        [np.abs(apply_tone(x, la) - apply_tone(y, lb)).mean() for x, y in zip(a, b, strict=True)]
+    )
+    assert before > 0.04 and after < 0.1 * before, (before, after)
+    # both maps are increasing: each image keeps the order of its tones
+    assert np.all(np.diff(la) >= -1e-12) and np.all(np.diff(lb) >= -1e-12)
+
+
+def test_the_common_curve_lies_between_the_two():
+    """The barycentre: A's median tone and B's median tone both land on their midpoint."""
+    a = _scenes(seed=0)
+    b = [y**2 for y in a]
+    la, lb = common_tone(_cdfs(a), _cdfs(b))
+    ma, mb = np.median(np.concatenate(a)), np.median(np.concatenate(b))
+    assert apply_tone(np.array([ma]), la)[0] == pytest.approx(0.5 * (ma + mb), abs=0.02)
+    assert apply_tone(np.array([mb]), lb)[0] == pytest.approx(0.5 * (ma + mb), abs=0.02)
+
+
+def test_the_plan_carries_the_tone_and_reads_the_toned_images():
+    a = _scenes(seed=0)
+    b = [y**1.8 for y in _scenes(seed=1)]
+    from semsim.features.native import native_statistics
+
+    tone = common_tone(_cdfs(a), _cdfs(b))
+    na, nb = plan(
+        np.stack([native_statistics(y) for y in a]),
+        np.stack([native_statistics(y) for y in b]),
+        lambda w: a if w == "a" else b,
+        tone,
+    )
+    assert na.tone is not None and nb.tone is not None
+    assert not na.identity and not na.degrades  # a tone curve alone is not a degradation
+    assert np.allclose(na.apply(a[0]), apply_tone(a[0], tone[0]))
+    assert na.provenance() != NativeRendering().provenance()
+    assert na.provenance()["tone"] != nb.provenance()["tone"]
+    assert "tone" not in NativeRendering().provenance()  # keys of views cached before the step
+    assert max_shift(tone[1]) > 0.05 and "tone curve" in nb.describe()
