@@ -117,6 +117,80 @@ def test_png_heatmaps_are_images(tmp_path: Path) -> None:
             assert len(np.unique(pixels, axis=0)) > 50
 
 
+def _grid_box(px: np.ndarray) -> tuple[int, int, int, int]:
+    """The heatmap grid's inner box (left, top, right, bottom, exclusive) found from its black
+    frame: the first two columns and the two rows that are mostly pure black."""
+    black = (px == 0).all(axis=2)
+    cols = np.flatnonzero(black.sum(axis=0) > 0.5 * px.shape[0])
+    rows = np.flatnonzero(black.sum(axis=1) > 0.5 * px.shape[1])
+    assert len(cols) >= 4 and len(rows) == 2, (cols, rows)  # grid and colour bar; grid only
+    return int(cols[0]) + 1, int(rows[0]) + 1, int(cols[1]), int(rows[1])
+
+
+@pytest.mark.parametrize("cross", [True, False])
+@pytest.mark.parametrize("higher", [True, False])
+def test_heatmap_cells_have_their_colour_map_colour(
+    tmp_path: Path, cross: bool, higher: bool
+) -> None:
+    """Each cell is painted the colour map's colour of its value (viridis, reversed when lower
+    = more similar; limits = the finite range), a within-collection diagonal is grey and left
+    out of the limits, and every number is drawn in the contrasting colour."""
+    from matplotlib import colormaps
+
+    from semsim.report.plots import save_heatmap
+
+    rng = np.random.default_rng(3)
+    names = [f"class {k}" for k in range(10)]
+    values = rng.uniform(0.1, 0.9, (10, 10))
+    np.fill_diagonal(values, 1.0)  # identity on the diagonal: out of the colour limits within A
+    values[2, 7] = np.nan
+    m = MatrixResult(
+        values, names, [f"b{k}" for k in range(10)] if cross else None,
+        higher_is_more_similar=higher, meaning="m", row_title="A", col_title="B",
+    )  # fmt: skip
+    save_heatmap("score", m, tmp_path / "h.png")
+    with Image.open(tmp_path / "h.png") as im:
+        assert 900 <= im.width <= 1300 and 800 <= im.height <= 1200  # 9.5 x 8.5 in at 110 dpi
+        px = np.asarray(im.convert("RGB")).astype(int)
+    left, top, right, bottom = _grid_box(px)
+    w, h = (right - left) / 10, (bottom - top) / 10
+    assert 50 < w < 100 and 50 < h < 100
+    hidden = ~np.isfinite(values)
+    if not cross:
+        hidden |= np.eye(10, dtype=bool)
+    lo, hi = values[~hidden].min(), values[~hidden].max()
+    cmap = colormaps["viridis" if higher else "viridis_r"]
+    for i in range(10):
+        for j in range(10):
+            # near the cell's top left corner, away from its centred number
+            got = px[int(top + (i + 0.15) * h), int(left + (j + 0.15) * w)]
+            t = (values[i, j] - lo) / (hi - lo)
+            want = [217] * 3 if hidden[i, j] else np.round(np.array(cmap(t)[:3]) * 255)
+            assert np.abs(got - want).max() <= 1, (i, j, got, want)
+            # the number: dark on a bright (or grey) cell, white on a dark one
+            centre = px[int(top + (i + 0.4) * h) : int(top + (i + 0.6) * h),
+                        int(left + (j + 0.3) * w) : int(left + (j + 0.7) * w)].mean(axis=2)  # fmt: skip
+            bright = hidden[i, j] or (t if higher else 1 - t) > 0.6
+            assert (centre.min() < 60) if bright else (centre.max() > 200), (i, j)
+
+
+def test_large_heatmap_has_no_numbers(tmp_path: Path) -> None:
+    """Over 30 rows the cells carry no numbers: a cell's centre is its plain colour."""
+    from semsim.report.plots import save_heatmap
+
+    values = np.tile(np.linspace(0.0, 1.0, 31), (31, 1))
+    m = MatrixResult(values, [f"c{k}" for k in range(31)], [f"d{k}" for k in range(31)])
+    save_heatmap("big", m, tmp_path / "big.png")
+    with Image.open(tmp_path / "big.png") as im:
+        px = np.asarray(im.convert("RGB")).astype(int)
+    left, top, right, bottom = _grid_box(px)
+    w, h = (right - left) / 31, (bottom - top) / 31
+    for i, j in [(0, 0), (15, 15), (30, 30)]:
+        box = px[int(top + (i + 0.2) * h) : int(top + (i + 0.8) * h),
+                 int(left + (j + 0.2) * w) : int(left + (j + 0.8) * w)]  # fmt: skip
+        assert (box == box[0, 0]).all(), (i, j)
+
+
 def test_markdown_links_resolve_and_mention_everything(tmp_path: Path) -> None:
     write_report(_report(), tmp_path)
     md = (tmp_path / "report.md").read_text()

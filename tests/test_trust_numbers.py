@@ -17,7 +17,7 @@ from semsim.analysis.trust import (
 )
 from semsim.report import Headline, MatrixResult, Report, ScoreResult
 from semsim.report.html import render_html
-from semsim.report.plots import heatmap_figure
+from semsim.report.plots import heatmap_spec
 from semsim.report.writer import render_markdown
 
 
@@ -106,12 +106,10 @@ def test_small_cells_are_listed_and_drawn() -> None:
     assert cross.to_dict()["small_n"]["below"] == MIN_CELL_N  # report.json
     md = render_markdown(Report(inputs={}, encoder={}, matrices=mats), {})
     assert "**Too few images:** 4 cell(s) rest on a class of fewer than 10 images" in md
-    fig = heatmap_figure("prototype_cosine", cross)
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert (
-        sum(t.endswith("*") for t in texts) == 4
-        and "* = a class of fewer" in fig.axes[0].get_title()
-    )
+    spec = heatmap_spec("prototype_cosine", cross)  # what the heatmap PNG draws
+    texts = [t for row in spec.cell_texts for t in row]
+    assert sum(t.endswith("*") for t in texts) == 4
+    assert spec.title_lines[-1].startswith("* = a class of fewer than 10 images")
     html = render_html(Report(inputs={}, encoder={}, matrices={"prototype_cosine": cross}), None)
     assert html.count("0.500*") == 4 and "4 cell(s) rest on a class of fewer than 10" in html
 
