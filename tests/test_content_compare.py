@@ -21,8 +21,9 @@ FAST = ["encoder.pretrained=false", "encoder.image_size=32", "encoder.crop_pct=n
         "progress=false", "num_workers=0", "n_bootstrap=4", "noise_floor=false"]  # fmt: skip
 
 
-def _folders(tmp_path: Path, blur: float = 1.5) -> tuple[Path, Path]:
-    """A: 4 shapes x 16 images; B: the other 16 of each shape, blurred by ``blur`` px."""
+def _folders(tmp_path: Path, blur: float = 1.5, gamma: float = 1.0) -> tuple[Path, Path]:
+    """A: 4 shapes x 16 images; B: the other 16 of each shape, blurred by ``blur`` px and
+    through the tone curve ``v ** gamma``."""
     coll = synthetic(n_per_class=32, image_size=32, seed=0)
     a, b = tmp_path / "A", tmp_path / "B"
     for i in range(len(coll)):
@@ -31,6 +32,8 @@ def _folders(tmp_path: Path, blur: float = 1.5) -> tuple[Path, Path]:
         side = a if i % 2 == 0 else b
         if side is b and blur:
             im = im.filter(ImageFilter.GaussianBlur(blur))
+        if side is b and gamma != 1.0:
+            im = im.point(lambda v: int(255 * (v / 255) ** gamma + 0.5))
         (side / cls).mkdir(parents=True, exist_ok=True)
         im.save(side / cls / f"{i:03d}.png")
     return a, b
@@ -80,6 +83,17 @@ def test_two_samples_of_one_rendering_get_grayscale_only(tmp_path: Path) -> None
     for v in views:
         assert v["radial_gain"] == "none", v
         assert v["native"] == {"resample": None, "jpeg": None, "noise": 0.0, "floor": False}, v
+
+
+def test_a_tone_curve_puts_both_views_on_one_tone(tmp_path: Path) -> None:
+    """B through gamma 2: both views carry the pair's tone map (two different maps, one for
+    each collection); the same pair without the curve gets none (the test above)."""
+    a, b = _folders(tmp_path, blur=0, gamma=2.0)
+    compare(_cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={b}"))
+    provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
+    natives = [p["encoder"]["view"]["native"] for p in provs if "view" in p["encoder"]]
+    assert len(natives) == 2 and all(n.get("tone") for n in natives), natives
+    assert natives[0]["tone"] != natives[1]["tone"]
 
 
 def test_gains_follow_the_pixel_statistics(tmp_path: Path) -> None:
