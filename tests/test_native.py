@@ -140,6 +140,19 @@ def test_plan_degrades_the_better_collection_to_the_poorer(degrade, check):
     assert op_b2.identity and op_a2 == op_a
 
 
+def test_no_jpeg_step_against_a_collection_that_is_not_blocky():
+    """Block ratios 0.87 (a 3x grid: larger steps inside the blocks) and 1.01 (none): neither
+    is JPEG-blocky, so neither is compressed (0.87 x 1.15 < 1.01 fired the step before)."""
+    scenes = _scenes(20, seed=0)
+    base = np.median(_stats(scenes), 0)
+    sa, sb = np.tile(base, (20, 1)), np.tile(base, (20, 1))
+    sa[:, NATIVE_NAMES.index("blockiness")] = 1.01
+    sb[:, NATIVE_NAMES.index("blockiness")] = 0.87
+    assert plan(sa, sb, lambda w: scenes) == (NativeRendering(), NativeRendering())
+    sa[:, NATIVE_NAMES.index("blockiness")] = 1.3  # A blocky: B gets JPEG
+    assert plan(sa, sb, lambda w: scenes)[1].jpeg is not None
+
+
 @pytest.mark.parametrize(
     ("degrade", "method", "factor"),
     [(lambda y: _pixelate(y, 2), "nearest", 2), (lambda y: _pixelate(y, 4), "nearest", 4),

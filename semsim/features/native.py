@@ -280,10 +280,12 @@ def plan(
             ops[fine]["resample"] = method
             ops[fine]["factor"] = views.factor(fine, coarse, method)
             break
-    # 2. JPEG blocking: the cleaner collection compressed to the other's blocking
+    # 2. JPEG blocking: the cleaner collection compressed to the other's blocking; a ratio below
+    # 1 (steps inside the 8-px blocks larger than across them: a 3x pixel grid) is no cleaner
+    # than 1, so only a collection blockier than an unblocked one calls for the step
     ba, bb = stat("a", "blockiness"), stat("b", "blockiness")
     for w, mine, other in (("a", ba, bb), ("b", bb, ba)):
-        if other > JPEG_RATIO * mine:
+        if other > JPEG_RATIO * max(mine, 1.0):
             ops[w]["jpeg"] = match_jpeg(views.images(w, NativeRendering(**ops[w])), other)
             break
     # 3. noise: the difference of variances added to the cleaner collection, when the excess is
