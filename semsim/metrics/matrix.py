@@ -34,6 +34,7 @@ from semsim.metrics._common import (
     PairEngine,
     as_features,
 )
+from semsim.metrics._threads import map_ordered, workers_for
 from semsim.metrics.registry import ScoreDef, ScoreFn, get_score
 
 Diagonal = Literal["identity", "split_half"]
@@ -111,7 +112,13 @@ def _engine_matrices(
     if sized.pairs is not None:  # one batch per chunk of pairs, progress between chunks
         for start in range(0, len(todo), PAIRS_PER_BATCH):
             chunk = todo[start : start + PAIRS_PER_BATCH]
-            values = sized.pairs([(states_a[i], states_b[j]) for i, j in chunk])
+            # the chunk's pairs in one batch per core, side by side (_threads)
+            w = workers_for(len(chunk))
+            parts = [chunk[p * len(chunk) // w : (p + 1) * len(chunk) // w] for p in range(w)]
+            batches = map_ordered(
+                lambda part: sized.pairs([(states_a[i], states_b[j]) for i, j in part]), parts, w
+            )
+            values = [v for batch in batches for v in batch]
             for (i, j), v in zip(chunk, values, strict=True):
                 put(i, j, v)
             progress(len(chunk) * (2 if one_set and sized.symmetric else 1))
@@ -169,14 +176,19 @@ def _shared_block_matrices(
     sides_a = [GramSide.of(g, shift) for _, g in groups_a]
     sides_b = sides_a if one_set else [GramSide.of(g, shift) for _, g in cols]
     sized = [_sized(e, groups_a, groups_b) for e in engines]
-    states_a: list[list[Any]] = [[] for _ in engines]
-    states_b = states_a if one_set else [[] for _ in engines]
-    todo = [(sides_a, groups_a, states_a)] + ([] if one_set else [(sides_b, cols, states_b)])
-    for sides, groups, states in todo:
-        for side, (_, g) in zip(sides, groups, strict=True):
-            block = GramBlock(side, side, shift_sq)
-            for k, e in enumerate(sized):
-                states[k].append(e.prepare_block(g, block))
+
+    def prepare(item: tuple[GramSide, np.ndarray]) -> list[Any]:
+        side, g = item
+        block = GramBlock(side, side, shift_sq)
+        return [e.prepare_block(g, block) for e in sized]
+
+    # per class, then per pair: independent tasks, side by side on the cores (_threads)
+    states_a = list(map_ordered(prepare, list(zip(sides_a, [g for _, g in groups_a], strict=True))))
+    states_b = (
+        states_a
+        if one_set
+        else list(map_ordered(prepare, list(zip(sides_b, [g for _, g in cols], strict=True))))
+    )
     outs: list[dict[str, np.ndarray]] = [{} for _ in engines]
     shape = (len(groups_a), len(cols))
 
@@ -184,22 +196,26 @@ def _shared_block_matrices(
         for key, v in values.items():
             outs[k].setdefault(key, np.full(shape, np.nan))[i, j] = v
 
-    for i in range(len(groups_a)):
-        for j in range(i + 1 if one_set else 0, len(cols)):
-            block = GramBlock(sides_a[i], sides_b[j], shift_sq)
-            for k, e in enumerate(sized):
-                put(k, i, j, e.pair_block(states_a[k][i], states_b[k][j], block))
-                if one_set:
-                    if e.symmetric:
-                        put(k, j, i, {key: m[i, j] for key, m in outs[k].items()})
-                    else:
-                        put(
-                            k,
-                            j,
-                            i,
-                            e.pair_block(states_a[k][j], states_a[k][i], block.transposed()),
-                        )
-            progress(len(engines) * (2 if one_set else 1))
+    def pair(ij: tuple[int, int]) -> list[tuple[dict[str, float], dict[str, float] | None]]:
+        """Each engine's values for (i, j), and for (j, i) when a one-set engine is asymmetric."""
+        i, j = ij
+        block = GramBlock(sides_a[i], sides_b[j], shift_sq)
+        out = []
+        for k, e in enumerate(sized):
+            forth = e.pair_block(states_a[i][k], states_b[j][k], block)
+            back = None
+            if one_set and not e.symmetric:
+                back = e.pair_block(states_a[j][k], states_a[i][k], block.transposed())
+            out.append((forth, back))
+        return out
+
+    todo = [(i, j) for i in range(len(groups_a)) for j in range(i + 1 if one_set else 0, len(cols))]
+    for (i, j), values in zip(todo, map_ordered(pair, todo), strict=True):
+        for k, (forth, back) in enumerate(values):
+            put(k, i, j, forth)
+            if one_set:
+                put(k, j, i, forth if back is None else back)
+        progress(len(engines) * (2 if one_set else 1))
     if one_set:
         for k, e in enumerate(engines):
             for i in range(len(groups_a)):
