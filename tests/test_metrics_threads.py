@@ -1,5 +1,6 @@
 """Class-matrix pairs on worker threads (semsim.metrics._threads): the same values as one after the
-other in the calling thread, in order, errors raised, thread counts restored."""
+other in the calling thread (also with the C2ST's fits overlapping the Gram-block pairs), in order,
+errors raised, thread counts restored."""
 
 from __future__ import annotations
 
@@ -51,7 +52,9 @@ def test_map_ordered_raises_the_task_error_and_restores() -> None:
 
 
 @pytest.mark.skipif(th.workers_for(8) < 2, reason="numpy's BLAS threads cannot be set here")
-@pytest.mark.parametrize("scores", [SHARED, ["c2st", "indistinguishability"]])
+@pytest.mark.parametrize(
+    "scores", [SHARED, ["c2st", "indistinguishability"], [*SHARED, "c2st", "prototype_cosine"]]
+)
 def test_threaded_matrices_equal_sequential(monkeypatch: pytest.MonkeyPatch, scores) -> None:
     x, labels = _classes()
     xb, labels_b = _classes(50, seed=1)

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -103,21 +103,70 @@ def _one_blas_thread() -> Iterator[None]:
             torch.set_num_threads(torch_before)
 
 
-def map_ordered(
-    fn: Callable[[T], R], items: Sequence[T], workers: int | None = None
-) -> Iterator[R]:
-    """``fn(item)`` for every item, yielded in order; on :func:`workers_for` threads with
-    single-threaded BLAS when that is more than one, else in the calling thread. An exception
-    in a task cancels the tasks not yet started and is raised here."""
-    n = workers_for(len(items)) if workers is None else workers
-    if n <= 1:
-        yield from map(fn, items)
-        return
-    with _one_blas_thread(), ThreadPoolExecutor(n, thread_name_prefix="semsim-pair") as pool:
-        futures: list[Future[R]] = [pool.submit(fn, item) for item in items]
+class Pool:
+    """Tasks on worker threads (single-threaded BLAS), or run at once in the caller when
+    ``executor`` is None."""
+
+    def __init__(self, executor: ThreadPoolExecutor | None, workers: int) -> None:
+        self._executor = executor
+        self.workers = workers
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
+        """``fn(*args)`` as a future (computed now, in the caller, without workers)."""
+        if self._executor is not None:
+            return self._executor.submit(fn, *args)
+        fut: Future[R] = Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as e:  # noqa: BLE001 - handed to whoever reads the future
+            fut.set_exception(e)
+        return fut
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        """``fn(item)`` for every item, yielded in order (computed one by one as they are read,
+        without workers). An exception in a task cancels the tasks not yet started."""
+        if self._executor is None:
+            yield from map(fn, items)
+            return
+        futures = [self._executor.submit(fn, item) for item in items]
         try:
             for fut in futures:
                 yield fut.result()
         finally:
             for fut in futures:
                 fut.cancel()
+
+
+@contextmanager
+def pool(tasks: int = 2) -> Iterator[Pool]:
+    """A :class:`Pool` of :func:`workers_for` threads with BLAS and torch single-threaded until
+    the block ends (tasks not started are cancelled if it ends by an exception); one that runs
+    every task in the caller where that is a single worker."""
+    n = workers_for(tasks)
+    if n <= 1:
+        yield Pool(None, 1)
+        return
+    with _one_blas_thread():
+        executor = ThreadPoolExecutor(n, thread_name_prefix="semsim-matrix")
+        try:
+            yield Pool(executor, n)
+        except BaseException:
+            executor.shutdown(wait=True, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)
+
+
+def map_ordered(
+    fn: Callable[[T], R], items: Sequence[T], workers: int | None = None
+) -> Iterator[R]:
+    """``fn(item)`` for every item in order, on a :func:`pool` of its own (``workers``: that
+    many threads instead of :func:`workers_for`'s)."""
+    if workers is not None and workers <= 1:
+        yield from map(fn, items)
+        return
+    if workers is None:
+        with pool(len(items)) as p:
+            yield from p.map(fn, items)
+        return
+    with _one_blas_thread(), ThreadPoolExecutor(workers) as executor:
+        yield from Pool(executor, workers).map(fn, items)
