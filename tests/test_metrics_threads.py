@@ -66,3 +66,16 @@ def test_threaded_matrices_equal_sequential(monkeypatch: pytest.MonkeyPatch, sco
     for k in scores:  # rounding only: the eigensolver's sums may run in another order
         np.testing.assert_allclose(threaded[k], alone[k], rtol=1e-10, atol=1e-12, err_msg=k)
         np.testing.assert_allclose(cross[k], cross_alone[k], rtol=1e-10, atol=1e-12, err_msg=k)
+
+
+def test_overlapping_sections_restore_the_counts_from_before_the_first() -> None:
+    """Two threads' sections ending in the order they began: the counts stay at one until the
+    last ends, then are those from before the first (not the first's one-thread setting)."""
+    before, torch_before = _blas_threads(), torch.get_num_threads()
+    first, second = th._one_blas_thread(), th._one_blas_thread()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert torch.get_num_threads() == 1 and all(n == 1 for n in _blas_threads())
+    second.__exit__(None, None, None)
+    assert _blas_threads() == before and torch.get_num_threads() == torch_before

@@ -83,24 +83,34 @@ def workers_for(tasks: int) -> int:
     return max(1, min(tasks, _cores(), max(get() for get, _ in libs)))
 
 
+_SAVED: list = []  # [(libs, their thread counts, torch's)] while a parallel section is open
+_OPEN = [0]  # parallel sections open (threads of one process may open several at once)
+
+
 @contextmanager
 def _one_blas_thread() -> Iterator[None]:
+    """BLAS and torch on one thread until the block ends; the counts from before the first of
+    several overlapping blocks are restored when the last one ends."""
     import torch
 
     with _LOCK:
-        libs = _openblas()
-        before = [get() for get, _ in libs]
-        torch_before = torch.get_num_threads()
-        for _, put in libs:
-            put(1)
-        torch.set_num_threads(1)
+        if _OPEN[0] == 0:
+            libs = _openblas()
+            _SAVED[:] = [(libs, [get() for get, _ in libs], torch.get_num_threads())]
+            for _, put in libs:
+                put(1)
+            torch.set_num_threads(1)
+        _OPEN[0] += 1
     try:
         yield
     finally:
         with _LOCK:
-            for (_, put), n in zip(libs, before, strict=True):
-                put(n)
-            torch.set_num_threads(torch_before)
+            _OPEN[0] -= 1
+            if _OPEN[0] == 0:
+                libs, before, torch_before = _SAVED.pop()
+                for (_, put), n in zip(libs, before, strict=True):
+                    put(n)
+                torch.set_num_threads(torch_before)
 
 
 class Pool:
