@@ -77,8 +77,10 @@ def _cores() -> int:
 
 def workers_for(tasks: int) -> int:
     """Worker threads :func:`map_ordered` would use for this many tasks (1: in the caller)."""
+    if tasks < 2 or _cores() < 2:
+        return 1
     libs = _openblas()
-    if tasks < 2 or not libs:
+    if not libs:
         return 1
     return max(1, min(tasks, _cores(), max(get() for get, _ in libs)))
 
