@@ -17,6 +17,11 @@ Diagonal of a one-set matrix (``diagonal=``):
 
 Symmetric scores are computed for i <= j and mirrored. KID uses one subset size for the whole
 matrix, capped at the smallest class (the split-half diagonal caps at the smallest half).
+
+Classes, class pairs and the C2ST's batches of fits are independent tasks: they run side by side
+on worker threads, one per core, each with single-threaded BLAS (:mod:`semsim.metrics._threads`;
+in the calling thread where numpy's BLAS threads cannot be set). The values are those of the
+tasks run one after the other, up to the eigensolver's rounding.
 """
 
 from __future__ import annotations
