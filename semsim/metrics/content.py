@@ -103,10 +103,10 @@ def _pick(n_a: int, n_b: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class _Cosines:
-    """One set on the Gram route: its row norms, within-set cosine similarities, and (filled on
-    first use) each row's ``kk`` largest within-set similarities, itself left out."""
+    """One set on the Gram route: its rows' inverse norms, within-set cosine similarities, and
+    (filled on first use) each row's ``kk`` largest within-set similarities, itself left out."""
 
-    norm: np.ndarray
+    inv: np.ndarray
     cos: np.ndarray
     tops: dict = field(default_factory=dict, compare=False)
 
@@ -123,18 +123,26 @@ class _Cosines:
 def _prepare_block(x: np.ndarray, block: GramBlock) -> _Cosines:
     d = block.dots()
     norm = np.sqrt(np.maximum(np.diag(d), 0.0))
-    norm = np.where(norm > 0, norm, 1.0)
-    return _Cosines(norm, d / norm[:, None] / norm[None, :])
+    inv = 1.0 / np.where(norm > 0, norm, 1.0)
+    return _Cosines(inv, _cosines(d, inv, inv))
+
+
+def _cosines(dots: np.ndarray, inv_a: np.ndarray, inv_b: np.ndarray) -> np.ndarray:
+    """``dots * inv_a[:, None] * inv_b[None, :]`` as one new array scaled in place (two
+    divisions by the norms took 6x as long)."""
+    out = dots * inv_a[:, None]
+    out *= inv_b[None, :]
+    return out
 
 
 def _pair_block(sa: _Cosines, sb: _Cosines, cross: GramBlock, k: int, seed: int) -> dict:
     """:func:`content_overlap` from cosine blocks (the pooled Gram matrix, computed once for
     every resample and class pair) instead of the rows."""
-    cab = cross.dots() / sa.norm[:, None] / sb.norm[None, :]
-    ia, ib = _pick(len(sa.norm), len(sb.norm), seed)
+    cab = _cosines(cross.dots(), sa.inv, sb.inv)
+    ia, ib = _pick(len(sa.inv), len(sb.inv), seed)
     m = len(ia)
     kk = min(k, 2 * m - 1)
-    if m == len(sa.norm) == len(sb.norm) and kk < m:
+    if m == len(sa.inv) == len(sb.inv) and kk < m:
         # both sets whole: a row's kk nearest among the pooled others are the kk largest of its
         # own set's kk nearest (kept per set, so a class pays for them once in a class matrix)
         # and its kk nearest in the other set, so the pooled 2m x 2m matrix is never built

@@ -162,8 +162,17 @@ def deflate_both(g: np.ndarray) -> np.ndarray:
     ca, cb = 2.0 / (va @ va), 2.0 / (vb @ vb)
     row = ca * (va @ g)  # (Nb,): v_a^T g scaled
     col = cb * (g @ vb - va * float(row @ vb))  # (Na,): (P_a g) v_b scaled
-    out = g[1:, 1:] - np.multiply.outer(va[1:], row[1:])
-    out -= np.multiply.outer(col[1:], vb[1:])
+    out = np.empty((na - 1, nb - 1))
+    # a few rows at a time: full-size outer products cost their page faults (2x the arithmetic)
+    step = max(1, (1 << 16) // max(1, nb))
+    for start in range(1, na, step):
+        rows = slice(start, min(na, start + step))
+        np.subtract(
+            g[rows, 1:],
+            np.multiply.outer(va[rows], row[1:]),
+            out=out[rows.start - 1 : rows.stop - 1],
+        )
+        out[rows.start - 1 : rows.stop - 1] -= np.multiply.outer(col[rows], vb[1:])
     return out
 
 

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from semsim.metrics._common import (
     ArrayLike,
@@ -242,7 +243,7 @@ class _RBFSet:
     x: np.ndarray  # (N, D) rows as the kernel sees them (unit-norm when normalising)
     mean: np.ndarray
     within: float  # mean k(x_i, x_j) over all i, j (diagonal included)
-    sub_q: np.ndarray  # ||x_i - x_j||^2 / (2 sigma^2) over distinct pairs of <= 512 spread rows
+    sub_q: np.ndarray  # ||x_i - x_j||^2 / (2 sigma^2), distinct pairs of <= 512 spread rows, sorted
     inv: np.ndarray | None = None  # (N,) 1 / row norm (0 for zero rows), when normalising
 
 
@@ -252,17 +253,38 @@ def _spread_rows(n: int) -> np.ndarray:
 
 
 def _sub_q(sq: np.ndarray) -> np.ndarray:
-    """Off-diagonal entries (upper triangle) of a small squared-distance matrix."""
-    return sq[np.triu_indices(len(sq), 1)]
+    """Off-diagonal entries (upper triangle) of a small squared-distance matrix, sorted."""
+    return np.sort(sq[np.triu_indices(len(sq), 1)])
+
+
+def _kth_of_union(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    """The k-th smallest (0-based) value of two sorted arrays together, by bisection."""
+    lo, hi = max(0, k + 1 - len(b)), min(k + 1, len(a))
+    while lo < hi:  # smallest i (values taken from a) with a[i] >= b[k - i]
+        i = (lo + hi) // 2
+        if b[k - i] > a[i]:
+            lo = i + 1
+        else:
+            hi = i
+    j = k + 1 - lo
+    return float(max(a[lo - 1] if lo > 0 else -np.inf, b[j - 1] if j > 0 else -np.inf))
+
+
+def _median_of_union(a: np.ndarray, b: np.ndarray) -> float:
+    """``np.median(np.concatenate([a, b]))`` of two sorted arrays, in O(log n) (a class matrix
+    asks it once per pair of classes, of the same per-class arrays)."""
+    n = len(a) + len(b)
+    if n % 2:
+        return _kth_of_union(a, b, n // 2)
+    return (_kth_of_union(a, b, n // 2 - 1) + _kth_of_union(a, b, n // 2)) / 2.0
 
 
 def _check_saturation(
     sa: _RBFSet, sb: _RBFSet, cross_max_q: float, sigma: float, name: str
 ) -> None:
     """ValueError when the RBF kernel cannot tell the rows apart (all ~0 or all ~1)."""
-    within = np.concatenate([sa.sub_q, sb.sub_q])
-    if len(within):
-        median_k = float(np.exp(-np.median(within)))
+    if len(sa.sub_q) + len(sb.sub_q):
+        median_k = float(np.exp(-_median_of_union(sa.sub_q, sb.sub_q)))
         if median_k < SATURATION_MEDIAN:
             raise ValueError(
                 f"{name}: RBF kernel saturated at 0 (median kernel value between different images "
@@ -270,7 +292,7 @@ def _check_saturation(
                 f"below the feature distances, so the score would be ~1000 (1/n_a + 1/n_b) "
                 f"whatever the images; normalise the features or raise sigma"
             )
-    max_q = max(cross_max_q, float(within.max()) if len(within) else 0.0)
+    max_q = max([cross_max_q, *(float(q[-1]) for q in (sa.sub_q, sb.sub_q) if len(q))])
     if 0.0 < max_q < SATURATION_FLAT:
         raise ValueError(
             f"{name}: RBF kernel saturated at 1 (every kernel value within {SATURATION_FLAT:g} "
@@ -301,6 +323,14 @@ def _normalised_sq(block: GramBlock, sa: _RBFSet, sb: _RBFSet) -> np.ndarray:
     return d
 
 
+def _exp_mean(neg_q: np.ndarray) -> float:
+    """Mean of ``exp(neg_q)``, overwriting ``neg_q`` (torch's vectorized exp: 2.6x numpy's on an
+    AVX2 CPU, within an ulp of it)."""
+    t = torch.from_numpy(neg_q)
+    torch.exp(t, out=t)
+    return float(neg_q.mean())
+
+
 def cmmd_engine(sigma: float = 10.0, scale: float = 1000.0, normalize: bool = True) -> PairEngine:
     """CMMD engine (output ``cmmd``): within-set mean kernel values computed once per set.
 
@@ -327,24 +357,38 @@ def cmmd_engine(sigma: float = 10.0, scale: float = 1000.0, normalize: bool = Tr
         _check_saturation(sa, sb, max_q, sigma, "cmmd")
         return {"cmmd": max(0.0, scale * (sa.within + sb.within - 2.0 * cross))}
 
-    def block_sq(block: GramBlock, sa: _RBFSet | None, sb: _RBFSet | None) -> np.ndarray:
-        if not normalize:
-            return block.sq_dists()
-        return _normalised_sq(block, sa, sb)
+    def neg_q(block: GramBlock, sa: _RBFSet, sb: _RBFSet) -> np.ndarray:
+        """``-||x_i - y_j||^2 / (2 sigma^2)`` (N_a, N_b), a new array, 0 on a set's own diagonal.
+
+        Unit-norm rows, none of them zero: the squared distance is ``2 - 2 cos``, so the block's
+        raw dot products scaled in place give it (cos clamped at 1) in five passes and no
+        temporary (the general route below takes twelve)."""
+        if normalize and sa.inv.all() and sb.inv.all():
+            q = block.dots() * sa.inv[:, None]
+            q *= sb.inv[None, :]
+            np.minimum(q, 1.0, out=q)
+            q -= 1.0
+            q *= 2.0 / two_s2
+        else:
+            q = (_normalised_sq(block, sa, sb) if normalize else block.sq_dists()) / two_s2
+            np.negative(q, out=q)
+        if block.same:
+            np.fill_diagonal(q, 0.0)
+        return q
 
     def prepare_block(x: np.ndarray, block: GramBlock) -> _RBFSet:
         inv = inv_norms(x) if normalize else None
         state = _RBFSet(x, x.mean(axis=0), 0.0, np.empty(0), inv)
-        q = block_sq(block, state, state) / two_s2
+        q = neg_q(block, state, state)
         idx = _spread_rows(len(x))
-        state.within = float(np.exp(-q).mean())
-        state.sub_q = _sub_q(q[np.ix_(idx, idx)])
+        state.sub_q = _sub_q(np.negative(q[np.ix_(idx, idx)]))
+        state.within = _exp_mean(q)
         return state
 
     def pair_block(sa: _RBFSet, sb: _RBFSet, block: GramBlock) -> dict[str, float]:
-        q = block_sq(block, sa, sb) / two_s2
-        _check_saturation(sa, sb, float(q.max()), sigma, "cmmd")
-        cross = float(np.exp(-q).mean())
+        q = neg_q(block, sa, sb)
+        _check_saturation(sa, sb, -float(q.min()), sigma, "cmmd")
+        cross = _exp_mean(q)
         return {"cmmd": max(0.0, scale * (sa.within + sb.within - 2.0 * cross))}
 
     return PairEngine(

