@@ -49,3 +49,24 @@ def test_median_of_union_equals_numpy() -> None:
         b = np.sort(rng.normal(size=rng.integers(0 if len(a) else 1, 25)))
         ref = np.median(np.concatenate([a, b]))
         assert _median_of_union(a, b) == ref and _median_of_union(b, a) == ref
+
+
+def test_take_dots_hands_over_the_cache_and_dots_computes_it_again() -> None:
+    """An engine that takes a block's dot products to overwrite (content_similarity, run last)
+    leaves the block able to give them again, from either orientation."""
+    from semsim.metrics._common import GramBlock, GramSide
+
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(7, 4)), rng.normal(size=(5, 4))
+    shift = np.concatenate([x, y]).mean(axis=0)
+    ref = x @ y.T
+    block = GramBlock(GramSide.of(x, shift), GramSide.of(y, shift), float(shift @ shift))
+    first = block.dots()
+    taken = block.take_dots()
+    assert taken is first  # the cached array itself, no copy
+    taken *= 0.0  # the taker may overwrite it
+    np.testing.assert_allclose(block.dots(), ref, rtol=1e-12)
+    t = block.transposed()
+    t.dots()  # cached on the transposed side only
+    np.testing.assert_allclose(block.take_dots(), ref, rtol=1e-12)
+    np.testing.assert_allclose(t.dots(), ref.T, rtol=1e-12)

@@ -87,6 +87,9 @@ class PairEngine:
             rounding.
         pairs: like ``pair`` for many ``(state_a, state_b)`` pairs at once (the same values),
             for engines whose per-pair work batches better than it loops (the C2ST's fits).
+        takes_block: ``prepare_block``/``pair_block`` may take the block's cached arrays to
+            overwrite (:meth:`GramBlock.take_dots`), so a class matrix calls it after the other
+            engines sharing the block.
     """
 
     name: str
@@ -105,6 +108,7 @@ class PairEngine:
     pairs: Callable[[Sequence[tuple[Any, Any]]], list[dict[str, float]]] | None = field(
         default=None, compare=False
     )
+    takes_block: bool = field(default=False, compare=False)
 
     def sized(self, sizes: Sequence[int]) -> PairEngine:
         """The engine adapted to sets of these sizes (itself unless ``for_sizes`` is set)."""
@@ -209,6 +213,17 @@ class GramBlock:
             dots += self.shift_sq
             self._dots = dots
         return self._dots
+
+    def take_dots(self) -> np.ndarray:
+        """:meth:`dots` for the caller to overwrite: the cached array, forgotten here (a later
+        :meth:`dots` computes it again), else a new one. Saves an (N_a, N_b) copy for the last
+        engine reading a block."""
+        if self._dots is None and self._t is not None and self._t._dots is not None:
+            dots, self._t._dots = self._t._dots.T, None
+            return dots
+        dots = self.dots()
+        self._dots = None
+        return dots
 
     def transposed(self) -> GramBlock:
         """The block with rows and columns swapped (views of the same arrays, caches shared)."""

@@ -86,6 +86,9 @@ class _Batch:
         self.labels = [np.array([p.label for _, p in cols], dtype=np.float64) for cols in self.cols]
         self.col_problem = [np.array([i for i, _ in cols], dtype=np.int64) for cols in self.cols]
         self.mu, self.sigma = self._standardization(n_p)
+        # each group's columns' standardization, gathered once (logits read them every step)
+        self.mu_cols = [self.mu[idx] for idx in self.col_problem]
+        self.sigma_cols = [self.sigma[idx] for idx in self.col_problem]
         # a problem with two parts in one group needs an unbuffered add
         self.unique = [len(set(c.tolist())) == len(c) for c in self.col_problem]
 
@@ -128,8 +131,8 @@ class _Batch:
         logits' rate of change along it.
         """
         idx = self.col_problem[k]
-        v = theta[idx, : self.d] / self.sigma[idx]
-        c = theta[idx, self.d] - np.einsum("pd,pd->p", self.mu[idx], v)
+        v = theta[idx, : self.d] / self.sigma_cols[k]
+        c = theta[idx, self.d] - np.einsum("pd,pd->p", self.mu_cols[k], v)
         return self.groups[k] @ v.T + c
 
     def _add(self, acc: np.ndarray, k: int, term: np.ndarray) -> None:

@@ -207,11 +207,16 @@ def _shared_block_matrices(
     sides_a = [GramSide.of(g, shift) for _, g in groups_a]
     sides_b = sides_a if one_set else [GramSide.of(g, shift) for _, g in cols]
     sized = [_sized(e, groups_a, groups_b) for e in engines]
+    # engines that take the block's arrays to overwrite come last (PairEngine.takes_block)
+    order = sorted(range(len(sized)), key=lambda k: sized[k].takes_block)
 
     def prepare(item: tuple[GramSide, np.ndarray]) -> list[Any]:
         side, g = item
         block = GramBlock(side, side, shift_sq)
-        return [e.prepare_block(g, block) for e in sized]
+        states: list[Any] = [None] * len(sized)
+        for k in order:
+            states[k] = sized[k].prepare_block(g, block)
+        return states
 
     # per class, then per pair: independent tasks, side by side on the cores (_threads)
     states_a = list(workers.map(prepare, list(zip(sides_a, [g for _, g in groups_a], strict=True))))
@@ -231,13 +236,14 @@ def _shared_block_matrices(
         """Each engine's values for (i, j), and for (j, i) when a one-set engine is asymmetric."""
         i, j = ij
         block = GramBlock(sides_a[i], sides_b[j], shift_sq)
-        out = []
-        for k, e in enumerate(sized):
+        out: list[Any] = [None] * len(sized)
+        for k in order:
+            e = sized[k]
             forth = e.pair_block(states_a[i][k], states_b[j][k], block)
             back = None
             if one_set and not e.symmetric:
                 back = e.pair_block(states_a[j][k], states_a[i][k], block.transposed())
-            out.append((forth, back))
+            out[k] = (forth, back)
         return out
 
     todo = [(i, j) for i in range(len(groups_a)) for j in range(i + 1 if one_set else 0, len(cols))]
