@@ -8,7 +8,7 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from semsim.features.native import NativeRendering, plan
-from semsim.features.tone import BINS, LUT, apply_tone, common_tone, max_shift, tone_cdf
+from semsim.features.tone import BINS, BLOCKS, LUT, apply_tone, common_tone, max_shift, tone_cdf
 
 
 def _scenes(n: int = 60, size: int = 32, seed: int = 0) -> list[np.ndarray]:
@@ -25,11 +25,51 @@ def _cdfs(ys: list[np.ndarray]) -> np.ndarray:
     return np.stack([tone_cdf(y) for y in ys])
 
 
-def test_tone_cdf_is_the_share_below_each_bin_edge():
-    y = np.random.default_rng(1).random((40, 50))
+@pytest.mark.parametrize("shape", [(40, 50), (32, 32), (7, 90), (1100, 600)])
+def test_tone_cdf_is_the_share_of_block_means_below_each_bin_edge(shape):
+    y = np.random.default_rng(1).random(shape)
+    step = int(np.ceil(np.sqrt(y.size / (512 * 512))))  # large images read on a strided grid
+    ys = y[::step, ::step]
+    b = max(1, min(ys.shape) // BLOCKS)
+    means = [
+        ys[i : i + b, j : j + b].mean()  # whole blocks only, from the top left
+        for i in range(0, ys.shape[0] - b + 1, b)
+        for j in range(0, ys.shape[1] - b + 1, b)
+    ]
     edges = np.linspace(0, 1, BINS + 1)[1:]
-    ref = [(y < e).mean() for e in edges[:-1]] + [1.0]
+    ref = [(np.array(means) < e).mean() for e in edges[:-1]] + [1.0]
     assert np.allclose(tone_cdf(y), ref, atol=1e-6)
+
+
+def _sharp_scenes(n: int = 150, size: int = 32, seed: int = 0) -> list[np.ndarray]:
+    """Scenes with detail at the pixel scale (a flat patch with fine texture and edges)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        y = gaussian_filter(rng.normal(size=(size, size)), 4.0) * 4 + 0.5  # shapes
+        y += 0.1 * rng.normal(size=(size, size))  # and pixel-scale texture
+        out.append(np.clip(y, 0, 1))
+    return out
+
+
+@pytest.mark.parametrize("render", ["blur", "down-up"])
+def test_a_change_of_resolution_is_not_read_as_a_tone_curve(render):
+    """A blur or 3x down-up narrows the pixels' distribution (read on pixels, it gives a map)
+    but not the block means' one: no tone map between the two renderings."""
+    from PIL import Image
+
+    a = _sharp_scenes(seed=0)
+    if render == "blur":
+        b = [gaussian_filter(y, 1.5) for y in _sharp_scenes(seed=1)]
+    else:
+        b = []
+        for y in _sharp_scenes(seed=1):
+            im = Image.fromarray(np.float32(y), "F").resize((11, 11), Image.BILINEAR)
+            b.append(np.asarray(im.resize((32, 32), Image.BILINEAR), np.float64))
+    assert common_tone(_cdfs(a), _cdfs(b))[0] is None
+    # read on single pixels, the same two collections differ by more than noise
+    pix = [np.stack([np.cumsum(np.histogram(y, BINS, (0, 1))[0]) / y.size for y in s]) for s in (a, b)]
+    assert common_tone(pix[0], pix[1])[0] is not None
 
 
 def test_two_samples_of_one_rendering_get_no_tone_map():

@@ -42,7 +42,7 @@ from semsim.features.rendering import (
 )
 from semsim.features.tone import common_tone, tone_cdf
 
-STATS_FORMAT = 3  # 3: the images' tone distributions
+STATS_FORMAT = 4  # 3: the images' tone distributions; 4: read on block means
 JPEG_SAMPLE = 150  # images of a collection compressed per candidate quality (native.match_jpeg)
 
 

@@ -15,6 +15,12 @@ the same tones (T_B(f(y)) = T_A(y)); within each collection the map is increasin
 image keeps its edges, shapes and the order of its tones, and images keep their differences from
 one another (one curve a collection, not one per image).
 
+The distributions are read on block means (each image's short side as :data:`BLOCKS` blocks),
+not on single pixels: a blur or a change of resolution narrows the distribution of single
+pixels (fine detail averages out) and would be read as a tone curve, while the mean of a block
+many pixels wide barely moves under it; a tone curve moves block means as it moves pixels.
+The map found is applied to every pixel.
+
 The two are mapped only when their distributions differ by more than sampling noise: each
 collection's distribution is the mean of its images' (:func:`tone_cdf`), and a difference of
 :data:`Z` standard errors of two means at some tone (and at least :data:`MIN_SHIFT`) is a
@@ -36,14 +42,21 @@ BINS = 64  # luminance bins of an image's distribution
 LUT = 257  # points of a tone map on [0, 1] (linear in between)
 Z = 4.0  # standard errors of two means: a larger difference at some tone is not sampling noise
 MIN_SHIFT = 0.02  # a smaller difference of the two distributions is not acted on
+BLOCKS = 4  # an image's short side is read as this many blocks (their means are its tones)
 MAX_PIXELS = 512 * 512  # larger images are read on a strided grid (cost, not accuracy)
 EDGES = np.linspace(0.0, 1.0, BINS + 1)
 
 
 def tone_cdf(y: np.ndarray) -> np.ndarray:
-    """(BINS,) share of a luminance image's pixels below each upper bin edge (the last is 1)."""
+    """(BINS,) share of a luminance image's block means below each upper bin edge (the last is
+    1); blocks of ``min(h, w) // BLOCKS`` pixels square (at least 1), the image cut to whole
+    blocks from its top left."""
     step = max(1, int(np.ceil(np.sqrt(y.size / MAX_PIXELS))))
-    counts, _ = np.histogram(y[::step, ::step], BINS, (0.0, 1.0))
+    y = np.asarray(y, np.float32)[::step, ::step]
+    b = max(1, min(y.shape) // BLOCKS)
+    h, w = (y.shape[0] // b) * b, (y.shape[1] // b) * b
+    m = y[:h, :w].reshape(h // b, b, w // b, b).mean((1, 3))
+    counts, _ = np.histogram(m, BINS, (0.0, 1.0))
     return (np.cumsum(counts) / max(counts.sum(), 1)).astype(np.float32)
 
 
