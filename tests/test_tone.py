@@ -68,7 +68,9 @@ def test_a_change_of_resolution_is_not_read_as_a_tone_curve(render):
             b.append(np.asarray(im.resize((32, 32), Image.BILINEAR), np.float64))
     assert common_tone(_cdfs(a), _cdfs(b))[0] is None
     # read on single pixels, the same two collections differ by more than noise
-    pix = [np.stack([np.cumsum(np.histogram(y, BINS, (0, 1))[0]) / y.size for y in s]) for s in (a, b)]
+    pix = [
+        np.stack([np.cumsum(np.histogram(y, BINS, (0, 1))[0]) / y.size for y in s]) for s in (a, b)
+    ]
     assert common_tone(pix[0], pix[1])[0] is not None
 
 
