@@ -144,6 +144,32 @@ def test_corrupt_exported_model_falls_back_then_reexports(tmp_path: Path, caplog
     assert onnx.exists()
 
 
+@needs_runtime
+def test_a_checked_runtime_is_reused_in_the_process_until_its_file_changes(
+    tmp_path: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    """A compare's second collection (and its content views) reuse the compiled, checked model;
+    a rewritten exported file is compiled and checked again."""
+    name, compiled = AVAILABLE[0], []
+    real = rt._compile
+
+    def counting(*args):  # noqa: ANN002, ANN202
+        compiled.append(args[1])
+        return real(*args)
+
+    monkeypatch.setattr(rt, "_compile", counting)
+    monkeypatch.setattr(rt, "_LOADED", {})
+    first = _extract(_collection(seed=0), TINY, cache_dir=tmp_path, runtime=name)
+    second = _extract(_collection(seed=1), TINY, cache_dir=tmp_path, runtime=name)
+    assert len(compiled) == 1 and second.provenance["runtime"] == first.provenance["runtime"]
+    ref = _extract(_collection(seed=1), TINY, runtime="torch")
+    assert _max_rel(second.features, ref.features) <= rt.TOLERANCE
+    (onnx,) = (tmp_path / "runtime").glob("*.onnx")
+    onnx.write_bytes(onnx.read_bytes())  # the same bytes, written again: loaded again
+    _extract(_collection(seed=2), TINY, cache_dir=tmp_path, runtime=name)
+    assert len(compiled) == 2
+
+
 def test_bad_runtime_option_is_one_usage_error(tmp_path: Path) -> None:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
