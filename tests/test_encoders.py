@@ -376,7 +376,8 @@ def test_ready_configs_build_without_weights(config: str, dim: int) -> None:
 )  # fmt: skip
 def test_the_transform_without_building_is_timms(name: str, kw: dict) -> None:
     """The pixel pass reads the encoder's input through ``spec.transform()`` (no network built):
-    timm's own eval transform of the model's resolved data config, as the built encoder uses."""
+    timm's own eval transform of the model's resolved data config, as the built encoder uses
+    (its ToTensor + Normalize fused: equal to float32 rounding, 1.2e-7 here)."""
     from timm.data import create_transform, resolve_model_data_config
 
     spec = EncoderSpec(name, **kw)
@@ -384,5 +385,47 @@ def test_the_transform_without_building_is_timms(name: str, kw: dict) -> None:
     cfg.update({k: v for k, v in kw.items() if k == "crop_pct"})
     img = Image.fromarray(_images(1, 37, seed=3)[0])
     want = create_transform(**cfg)(img)
-    torch.testing.assert_close(spec.transform()(img), want, rtol=0, atol=0)
-    torch.testing.assert_close(spec.build().transform(img), want, rtol=0, atol=0)
+    torch.testing.assert_close(spec.transform()(img), want, rtol=0, atol=5e-7)
+    torch.testing.assert_close(spec.build().transform(img), spec.transform()(img), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("size", "mean", "std"),
+    [
+        ((224, 224), (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        ((31, 17), (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    ],
+)
+def test_fused_normalize_equals_torchvision(size, mean, std) -> None:  # noqa: ANN001
+    """ToNormalizedTensor against torchvision's ToTensor + Normalize (float64 reference)."""
+    from PIL import Image
+
+    from semsim.data.transforms import ToNormalizedTensor
+
+    rgb = np.random.default_rng(0).integers(0, 256, (*size, 3), dtype=np.uint8)
+    got = ToNormalizedTensor(mean, std)(Image.fromarray(rgb))
+    ref = (rgb.transpose(2, 0, 1) / 255.0 - np.array(mean)[:, None, None]) / np.array(std)[
+        :, None, None
+    ]
+    assert got.dtype == torch.float32 and got.shape == (3, *size) and got.is_contiguous()
+    np.testing.assert_allclose(got.numpy(), ref, rtol=0, atol=1e-6)
+    # a tensor or another mode takes torchvision's route (same values)
+    t = torch.from_numpy(rgb.transpose(2, 0, 1) / 255.0).float()
+    np.testing.assert_allclose(ToNormalizedTensor(mean, std)(t).numpy(), ref, atol=1e-6)
+
+
+def test_encoder_transform_is_timms_with_the_fused_tail() -> None:
+    """The encoder's transform is timm's eval transform with ToTensor + Normalize fused: the
+    same geometry, the same values to 1e-6, and the provenance says so (caches never mix)."""
+    from PIL import Image
+    from timm.data import create_transform
+
+    from semsim.data.transforms import ToNormalizedTensor
+
+    spec = EncoderSpec("test_efficientnet", pretrained=False, image_size=40)
+    ours, theirs = spec.transform(), create_transform(**spec.data_config)
+    assert isinstance(ours.transforms[-1], ToNormalizedTensor)
+    assert [type(t) for t in ours.transforms[:-1]] == [type(t) for t in theirs.transforms[:-2]]
+    img = Image.fromarray(np.random.default_rng(1).integers(0, 256, (50, 70, 3), dtype=np.uint8))
+    np.testing.assert_allclose(ours(img).numpy(), theirs(img).numpy(), rtol=0, atol=1e-6)
+    assert spec.provenance()["code"]["input"] == 2

@@ -94,7 +94,9 @@ class Encoder(nn.Module):
         if transform is None:
             from timm.data import create_transform
 
-            transform = create_transform(**self.data_config)
+            from semsim.data.transforms import fuse_normalize
+
+            transform = fuse_normalize(create_transform(**self.data_config))
         self.transform = transform
         self.spec = spec
         self.concept_names = list(concept_names) if concept_names else None
@@ -225,7 +227,9 @@ class EncoderSpec:
             return registered.transform()
         from timm.data import create_transform
 
-        return create_transform(**self.data_config)
+        from semsim.data.transforms import fuse_normalize
+
+        return fuse_normalize(create_transform(**self.data_config))
 
     def concepts(self) -> tuple[str, list[str]] | None:
         """The head's ``(tag, class names)`` (see :func:`concept_vocabulary`), without building.
@@ -263,7 +267,14 @@ class EncoderSpec:
         """Everything that determines the features, as JSON-able data, without building."""
         net = network(self.name)
         prep = net.preprocessing if net is not None else _jsonable(self.data_config)
-        code = net.code if net is not None else {"timm": timm_facts.timm_version()}
+        code = (
+            net.code
+            if net is not None
+            else {
+                "timm": timm_facts.timm_version(),
+                "input": 2,  # 2: ToTensor + Normalize fused (semsim.data.transforms.ToNormalizedTensor)
+            }
+        )
         weights = self.weights_id()
         official = net.fd_name(weights) if net is not None else None
         return {
