@@ -141,3 +141,49 @@ def test_streaming_makes_the_content_view_of_its_sample(tmp_path: Path) -> None:
     provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
     views = [p for p in provs if (p["encoder"].get("view") or {}).get("view") == "content"]
     assert sorted(v["collection"]["n_images"] for v in views) == [40, 40]
+
+
+def test_the_pixel_pass_rides_on_the_plain_pass(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """A cold compare decodes each image once for the plain features and the pixel statistics:
+    no pixel pass of its own, cold or cached."""
+    import semsim.features.content as content_mod
+
+    a, b = _folders(tmp_path, blur=0.0)
+    passes: list[str] = []
+    real = content_mod.pixel_pass
+
+    def counted(coll, *args, **kw):  # noqa: ANN001, ANN202
+        passes.append(coll.name)
+        return real(coll, *args, **kw)
+
+    monkeypatch.setattr(content_mod, "pixel_pass", counted)
+    cfg = _cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={b}")
+    assert compare(cfg).similarity is not None
+    assert passes == []
+    assert compare(cfg).similarity is not None  # cached: the statistics from the cache
+    assert passes == []
+
+
+def test_sidecar_statistics_equal_a_pixel_pass_of_their_own(tmp_path: Path) -> None:
+    from semsim.data.collection import ArrayCollection
+    from semsim.encoders import EncoderSpec
+    from semsim.features import extract_features
+    from semsim.features.content import PixelSidecar
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (21, 28, 36, 3), dtype=np.uint8)
+    coll = ArrayCollection(images, np.arange(21) % 3, ["a", "b", "c"], "rand")
+    spec = EncoderSpec("test_efficientnet", pretrained=False, image_size=32)
+    kw = {"batch_size": 8, "num_workers": 0, "progress": False, "device": "cpu"}
+    sidecar = PixelSidecar(spec)
+    extract_features(coll, spec, sidecar=sidecar, cache_dir=tmp_path, **kw)
+    got = sidecar.result(len(coll))
+    ref = collection_statistics(coll, spec, batch_size=8, cache_dir=None)
+    assert got is not None
+    for field in ("power", "stats", "native", "tone"):
+        np.testing.assert_allclose(getattr(got, field), getattr(ref, field), rtol=1e-6, atol=1e-9)
+    assert got.size == ref.size
+    # the features came from the cache: the sidecar saw nothing and says so
+    again = PixelSidecar(spec)
+    extract_features(coll, spec, sidecar=again, cache_dir=tmp_path, **kw)
+    assert again.result(len(coll)) is None

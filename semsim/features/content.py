@@ -3,7 +3,8 @@
 For a pair of collections (or one collection alone) :func:`content_views` makes
 
 * ``rendering``: per-image rendering statistics (:func:`semsim.features.rendering.image_statistics`)
-  from one pixel pass at the encoder's input size (cached beside the features);
+  from one pixel pass at the encoder's input size (cached beside the features; made during the
+  plain embedding pass when that pass runs, :class:`PixelSidecar`, else a pass of its own);
 * ``content``: the encoder's features of every image in the pair's common rendering
   (:class:`~semsim.features.rendering.CommonRendering`: the native-resolution step of
   :mod:`semsim.features.native` at each image's own size, planned from the two collections'
@@ -37,6 +38,7 @@ from semsim.features.rendering import (
     STAT_NAMES,
     CommonRendering,
     PixelStatistics,
+    StatisticsAccumulator,
     matching_gains,
     pixel_statistics,
 )
@@ -139,15 +141,54 @@ def collection_statistics(
     mean, std = _affine(spec)
     out = pixel_pass(coll, spec.transform(), mean, std, batch_size=batch_size,
                      num_workers=num_workers, progress=progress, native=native)  # fmt: skip
-    if path is not None:
-        import io
-
-        buf = io.BytesIO()
-        np.savez(buf, power=out.power, stats=out.stats, size=out.size, native=out.native,
-                 tone=out.tone)  # fmt: skip
-        with contextlib.suppress(OSError):  # a read-only cache: the pass again next time
-            _atomic_write(path, buf.getvalue())
+    _save_statistics(path, out)
     return out
+
+
+def _save_statistics(path: Path | None, out: PixelStatistics) -> None:
+    if path is None:
+        return
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, power=out.power, stats=out.stats, size=out.size, native=out.native,
+             tone=out.tone)  # fmt: skip
+    with contextlib.suppress(OSError):  # a read-only cache: the pass again next time
+        _atomic_write(path, buf.getvalue())
+
+
+class PixelSidecar:
+    """The pixel pass of one collection made during its plain embedding pass (the images decoded
+    and resized once, not twice): :func:`~semsim.features.extract_features` runs the encoder's
+    transform through :meth:`wrap` and hands each batch to :meth:`take`.
+    :meth:`result` is the collection's :class:`PixelStatistics` (equal to
+    :func:`collection_statistics` without a native step) when the pass saw every image in
+    order, else None (some shards came from the cache: the pixel pass runs on its own)."""
+
+    def __init__(self, spec: EncoderSpec) -> None:
+        mean, std = _affine(spec)
+        self.m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self.s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.acc = StatisticsAccumulator()
+        self.natives: list[np.ndarray] = []
+        self.tones: list[np.ndarray] = []
+
+    def wrap(self, base: Any) -> Any:
+        return _PixelPass(NativeRendering(), base)
+
+    def take(self, batch: Any) -> torch.Tensor:
+        """``(native statistics, tone distributions, encoder input)`` -> the encoder input."""
+        nat, cdf, x = batch
+        self.natives.append(nat.numpy())
+        self.tones.append(cdf.numpy())
+        self.acc.add((x * self.s + self.m).clamp(0, 1))
+        return x
+
+    def result(self, n: int) -> PixelStatistics | None:
+        if self.acc.n != n or n == 0:
+            return None
+        return dataclasses.replace(self.acc.result(), native=np.concatenate(self.natives),
+                                   tone=np.concatenate(self.tones))  # fmt: skip
 
 
 def pixel_pass(
@@ -194,9 +235,11 @@ def content_views(
     spec: EncoderSpec,
     extract: dict[str, Any],
     console: Any = None,
+    given: dict[str, PixelStatistics | None] | None = None,
 ) -> dict[str, Features]:
-    """``feats`` with ``content`` and ``rendering`` filled in for each collection ("a", "b")."""
-    arrays = content_arrays(colls, spec, extract, console)
+    """``feats`` with ``content`` and ``rendering`` filled in for each collection ("a", "b");
+    ``given``: pixel statistics already made (:class:`PixelSidecar`), by collection."""
+    arrays = content_arrays(colls, spec, extract, console, given)
     return {
         w: dataclasses.replace(feats[w], content=c, rendering=r) for w, (c, r) in arrays.items()
     }
@@ -207,11 +250,19 @@ def content_arrays(
     spec: EncoderSpec,
     extract: dict[str, Any],
     console: Any = None,
+    given: dict[str, PixelStatistics | None] | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{which: (content features (N, D), rendering statistics (N, R))}`` of each collection
-    ("a", and "b" when given), in the pair's common rendering."""
+    ("a", and "b" when given), in the pair's common rendering. ``given``: the collections' pixel
+    statistics without a native step where already made (cached here like the pass's own)."""
 
     def stats_of(w: str, native: NativeRendering | None = None) -> PixelStatistics:
+        made = (given or {}).get(w)
+        if native is None and made is not None:
+            path = _stats_path(extract.get("cache_dir"), colls[w], spec, NativeRendering())
+            if path is not None and not path.is_file():
+                _save_statistics(path, made)
+            return made
         return collection_statistics(
             colls[w], spec, batch_size=extract.get("batch_size", 64),
             num_workers=extract.get("num_workers", 0), cache_dir=extract.get("cache_dir"),

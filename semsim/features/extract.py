@@ -124,6 +124,7 @@ class _Job:
     precision: str
     channels_last: bool
     trainer: Any = None
+    sidecar: Any = None  # takes each batch's extra parts (semsim.features.content.PixelSidecar)
 
     @property
     def world(self) -> tuple[int, int]:
@@ -142,6 +143,8 @@ def _batches(job: _Job, indices: list[int]) -> Iterator[torch.Tensor]:
         drop_last=False,
     )
     for x, _ in loader:
+        if job.sidecar is not None:
+            x = job.sidecar.take(x)
         x = x.to(job.device, non_blocking=True)
         if job.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -207,6 +210,7 @@ def extract_features(
     keep: bool = True,
     on_shard: ShardHook | None = None,
     runtime: str = "torch",
+    sidecar: Any = None,
 ) -> Features:
     """Embed every image of ``collection``; reuse the disk cache when it holds them.
 
@@ -233,6 +237,10 @@ def extract_features(
         keep: keep the rows in the result (False: only ``on_shard`` sees them; memory stays flat).
         on_shard: called as ``on_shard(start, rows)`` for each shard in order.
         runtime: ``torch``, ``auto``, ``openvino`` or ``onnxruntime`` (:mod:`semsim.encoders.runtime`).
+        sidecar: a frozen encoder's images are also handed to it as they are embedded (one
+            process; ``sidecar.wrap(transform)`` is the dataset's transform, ``sidecar.take``
+            gets each batch and returns the encoder input): the pixel pass of
+            :class:`semsim.features.content.PixelSidecar` without decoding the images twice.
 
     Returns:
         :class:`Features` with ``features`` ``(N, D)`` float32 in the collection's order, and
@@ -265,11 +273,14 @@ def extract_features(
                 collection, spec_or_encoder, batch_size=batch_size, num_workers=num_workers,
                 device=device, precision=precision, channels_last=channels_last,
                 cache_dir=cache_dir, progress=progress, trainer=trainer, shard_size=shard_size,
-                keep=keep, on_shard=on_shard, runtime="torch",
+                keep=keep, on_shard=on_shard, runtime="torch", sidecar=sidecar,
             )  # fmt: skip
         spec_or_encoder.runtime_encode = runtime_encode  # what _make_job runs
     shards = plan_shards(n, shard_size, batch_size, cache, provenance, trainer)
-    job_args = (spec_or_encoder, batch_size, num_workers, device, prec, channels_last, trainer)
+    if trainer is not None or not keyed:
+        sidecar = None
+    job_args = (spec_or_encoder, batch_size, num_workers, device, prec, channels_last, sidecar,
+                trainer)  # fmt: skip
     desc = (
         f"{getattr(spec_or_encoder, 'key', 'model')} features ({getattr(collection, 'name', '')})"
     )
@@ -355,6 +366,7 @@ def _make_job(
     device: str | torch.device | None,
     precision: str,
     channels_last: bool,
+    sidecar: Any,
     trainer: Any,
 ) -> tuple[_Job, list[str] | None]:
     if trainer is not None and (device is None or str(device) == "auto"):
@@ -369,12 +381,13 @@ def _make_job(
         if channels_last:
             enc = enc.to(memory_format=torch.channels_last)
         if isinstance(data, ImageCollection):
-            data = data.with_transform(enc.transform)
+            tf = enc.transform if sidecar is None else sidecar.wrap(enc.transform)
+            data = data.with_transform(tf)
         if (encode := getattr(enc, "runtime_encode", None)) is not None:  # plain NCHW arrays
             return _Job(encode, data, enc.dim, batch_size, num_workers, dev, precision, False,
-                        trainer), enc.concept_names  # fmt: skip
+                        trainer, sidecar), enc.concept_names  # fmt: skip
         job = _Job(enc.encode, data, enc.dim, batch_size, num_workers, dev, precision,
-                   channels_last, trainer)  # fmt: skip
+                   channels_last, trainer, sidecar)  # fmt: skip
         return job, enc.concept_names
     if not callable(spec_or_encoder):
         raise ValueError(

@@ -156,21 +156,39 @@ class PixelStatistics:
     tone: np.ndarray | None = None  # (N, tone.BINS) luminance distribution at each image's size
 
 
+class StatisticsAccumulator:
+    """:func:`image_statistics` of batches added one at a time (:func:`pixel_statistics`, or
+    the embedding pass that reads the same inputs: :class:`semsim.features.content.PixelSidecar`)."""
+
+    def __init__(self) -> None:
+        self.power: np.ndarray | None = None
+        self.rows: list[np.ndarray] = []
+        self.n = self.size = 0
+
+    def add(self, x: torch.Tensor) -> None:
+        """``x``: (B, 3, S, S) RGB in [0, 1]."""
+        s, p = image_statistics(x)
+        self.rows.append(s)
+        self.power = p if self.power is None else self.power + p
+        self.n += len(x)
+        self.size = x.shape[-1]
+
+    def result(self) -> PixelStatistics:
+        if self.power is None:
+            raise ValueError("pixel_statistics: no images")
+        size = self.size
+        counts = torch.bincount(_radius(size).flatten(), minlength=size + 1).double().numpy()
+        return PixelStatistics(self.power / counts / self.n, np.concatenate(self.rows), size)
+
+
 def pixel_statistics(batches: Any, progress: Any = None) -> PixelStatistics:
     """Accumulate :func:`image_statistics` over ``batches`` of (B, 3, S, S) RGB in [0, 1]."""
-    power, rows, n, size = None, [], 0, 0
+    acc = StatisticsAccumulator()
     for x in batches:
-        s, p = image_statistics(x)
-        rows.append(s)
-        power = p if power is None else power + p
-        n += len(x)
-        size = x.shape[-1]
+        acc.add(x)
         if progress is not None:
             progress(len(x))
-    if power is None:
-        raise ValueError("pixel_statistics: no images")
-    counts = torch.bincount(_radius(size).flatten(), minlength=size + 1).double().numpy()
-    return PixelStatistics(power / counts / n, np.concatenate(rows), size)
+    return acc.result()
 
 
 def _smooth_log(p: np.ndarray, width: int = 1) -> np.ndarray:

@@ -24,8 +24,11 @@ class Embedded:
     seconds: float
 
 
-def _embed_all(run: Run, trainer: Any, console: Any) -> dict[str, Any]:
-    """Features (or streamed summaries) of every collection on this process."""
+def _embed_all(
+    run: Run, trainer: Any, console: Any, sidecars: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Features (or streamed summaries) of every collection on this process; ``sidecars``:
+    each collection's pixel pass, made during its embedding (:class:`PixelSidecar`)."""
     from semsim.features import extract_features
     from semsim.scale import stream_collection
 
@@ -44,28 +47,37 @@ def _embed_all(run: Run, trainer: Any, console: Any) -> dict[str, Any]:
             console.log(
                 f"{which.upper()}: {coll.name} ({len(coll)} images) -> {run.encoder.key} features"
             )
-        out[which] = extract_features(coll, run.encoder, **extract, trainer=trainer)
+        out[which] = extract_features(coll, run.encoder, **extract, trainer=trainer,
+                                      sidecar=(sidecars or {}).get(which))  # fmt: skip
         if out[which].from_cache and rank0:
             console.log(f"{which.upper()}: features loaded from the cache")
     return out
 
 
-def _content_views(
-    run: Run, got: dict[str, Any], console: Any, collections: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Rendering statistics and content features (the pair's common rendering) of every
-    collection, for the content and appearance headlines (:mod:`semsim.features.content`).
-    ``collections``: the images behind ``got``'s rows (default: the run's collections)."""
-    from semsim.features.content import content_views
+def _wants_views(run: Run) -> bool:
+    """Whether a score of the run reads the content view or the rendering statistics."""
     from semsim.metrics import SCORES
 
-    opts = run.options
-    wanted = {*opts.scores, *opts.matrix_scores}
-    if not any(d.input in ("content", "rendering") for n, d in SCORES.items() if n in wanted):
+    wanted = {*run.options.scores, *run.options.matrix_scores}
+    return any(d.input in ("content", "rendering") for n, d in SCORES.items() if n in wanted)
+
+
+def _content_views(
+    run: Run, got: dict[str, Any], console: Any, collections: dict[str, Any] | None = None,
+    given: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Rendering statistics and content features (the pair's common rendering) of every
+    collection, for the content and appearance headlines (:mod:`semsim.features.content`).
+    ``collections``: the images behind ``got``'s rows (default: the run's collections);
+    ``given``: pixel statistics made during the plain pass, by collection."""
+    from semsim.features.content import content_views
+
+    if not _wants_views(run):
         return got  # no score reads the views: no second pass
     extract = run.options.extract_kwargs(multi_process=False)
     extract["progress"] = run.options.progress
-    return content_views(collections or run.collections, got, run.encoder, extract, console)
+    colls = collections or run.collections
+    return content_views(colls, got, run.encoder, extract, console, given)
 
 
 def _sample_content_views(run: Run, got: dict[str, Any], console: Any) -> None:
@@ -94,8 +106,14 @@ def embed(run: Run, console: Any) -> Embedded | None:
             f"+ a sample of {run.options.sample_size} rows per collection"
         )
     t0 = time.perf_counter()
+    sidecars: dict[str, Any] = {}
     if run.trainer is None:
-        got = _embed_all(run, None, console)
+        if not run.options.streaming and _wants_views(run):
+            from semsim.features.content import PixelSidecar
+
+            # the pixel pass rides on the plain pass (each image decoded and resized once)
+            sidecars = {w: PixelSidecar(run.encoder) for w in run.collections}
+        got = _embed_all(run, None, console, sidecars)
     else:
         got = run_on_trainer(run.trainer, lambda trainer: _embed_all(run, trainer, console))
         if run.trainer.global_rank != 0:
@@ -106,7 +124,8 @@ def embed(run: Run, console: Any) -> Embedded | None:
     if run.options.streaming:
         _sample_content_views(run, got, console)
     else:
-        got = _content_views(run, got, console)
+        given = {w: sc.result(len(run.collections[w])) for w, sc in sidecars.items()}
+        got = _content_views(run, got, console, given=given)
     seconds = time.perf_counter() - t0
     if not run.options.streaming:
         return Embedded(got, None, seconds)
