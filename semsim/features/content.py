@@ -181,7 +181,7 @@ class PixelSidecar:
         nat, cdf, x = batch
         self.natives.append(nat.numpy())
         self.tones.append(cdf.numpy())
-        self.acc.add((x * self.s + self.m).clamp(0, 1))
+        self.acc.add(torch.addcmul(self.m, x, self.s).clamp_(0, 1))  # a new tensor: x goes on
         return x
 
     def result(self, n: int) -> PixelStatistics | None:
@@ -221,7 +221,7 @@ def pixel_pass(
         for (nat, cdf, x), _ in loader:
             natives.append(nat.numpy())
             tones.append(cdf.numpy())
-            yield (x * s + m).clamp(0, 1)
+            yield torch.addcmul(m, x, s).clamp_(0, 1)
 
     with tqdm(total=len(coll), desc=f"{coll.name}: rendering statistics", unit="img",
               disable=not progress, leave=False) as bar:  # fmt: skip

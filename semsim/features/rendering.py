@@ -123,7 +123,7 @@ def image_statistics(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     shares = sums / (sums.sum(1, keepdim=True) + 1e-12)
     shares = torch.cat([shares, shares.new_zeros(len(x), BANDS - n_bands)], 1)
     rgb = x.float()
-    chroma = (rgb - y.unsqueeze(1)).pow(2).mean((1, 2, 3))
+    chroma = (rgb - y.unsqueeze(1)).square_().mean((1, 2, 3))
     # 8-px block edges (JPEG-like), measured on the grid of the input size scaled to 8 px cells
     # of a 32-px image (the coarsest grid a small image can carry): differences across cell
     # borders over differences inside cells
