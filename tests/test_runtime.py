@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +169,52 @@ def test_a_checked_runtime_is_reused_in_the_process_until_its_file_changes(
     onnx.write_bytes(onnx.read_bytes())  # the same bytes, written again: loaded again
     _extract(_collection(seed=2), TINY, cache_dir=tmp_path, runtime=name)
     assert len(compiled) == 2
+
+
+@pytest.mark.skipif("openvino" not in AVAILABLE, reason="OpenVINO not installed")
+def test_released_openvino_models_leave_fork_and_subprocess_working(tmp_path: Path) -> None:
+    """Two compiled models released (a rewritten exported file, then the memo emptied), then a
+    DataLoader's forked workers and a subprocess: the process lives on. With a Core made and
+    released per model this crashed with SIGSEGV (it killed the test run itself)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    code = f"""
+import gc, subprocess, sys
+import numpy as np, torch
+from pathlib import Path
+from semsim.data.collection import ArrayCollection
+from semsim.encoders import EncoderSpec, runtime as rt
+from semsim.features import extract_features
+cache = Path({str(tmp_path)!r})
+spec = EncoderSpec("test_efficientnet", pretrained=False, image_size=32)
+def coll(seed):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (6, 24, 24, 3), dtype=np.uint8)
+    return ArrayCollection(images, np.arange(6) % 3, ["a", "b", "c"], "r")
+kw = dict(batch_size=3, num_workers=0, device="cpu", progress=False, cache_dir=cache)
+extract_features(coll(0), spec, runtime="openvino", **kw)
+(onnx,) = (cache / "runtime").glob("*.onnx")
+onnx.write_bytes(onnx.read_bytes())
+extract_features(coll(1), spec, runtime="openvino", **kw)
+rt._LOADED.clear()
+gc.collect()
+data = torch.utils.data.TensorDataset(torch.zeros(4, 2))
+loader = torch.utils.data.DataLoader(
+    data, batch_size=2, num_workers=2, multiprocessing_context="fork"
+)
+assert sum(len(x) for (x,) in loader) == 4
+child = subprocess.run([sys.executable, "-c", "print(7)"], capture_output=True, text=True)
+print("child:", child.stdout.strip())
+"""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stdout.splitlines()[-1] == "child: 7", proc.stdout
 
 
 def test_bad_runtime_option_is_one_usage_error(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ of different runtimes never mix.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -204,14 +205,22 @@ def _export(encoder: Any, onnx_path: Path) -> None:
     _atomic(onnx_path, write)
 
 
+@functools.cache
+def _ov_core() -> Any:
+    """One OpenVINO Core for the process, never released: a Core that goes unloads its CPU plugin,
+    and after two had gone a fork (a DataLoader's workers) and then a subprocess crashed the
+    process (SIGSEGV)."""
+    import openvino as ov
+
+    return ov.Core()
+
+
 def _compile(name: str, onnx_path: Path) -> Callable[[np.ndarray], list[np.ndarray]]:
     import torch
 
     threads = max(1, torch.get_num_threads())
     if name == "openvino":
-        import openvino as ov
-
-        compiled = ov.Core().compile_model(
+        compiled = _ov_core().compile_model(
             str(onnx_path),
             "CPU",
             {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"},
