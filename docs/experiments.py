@@ -52,9 +52,15 @@ def ranked_pairs(matrix: dict, higher_is_more_similar: bool, k: int = 5) -> tupl
     return say(cells[:k]), say(cells[::-1][:k])
 
 
+def minutes(seconds: float) -> str:
+    """``1 min 60 s`` never: whole seconds first, then minutes."""
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s} s"
+
+
 def wall(report: dict) -> dict[str, str]:
     total = (report.get("meta") or {}).get("total_s")
-    return {} if total is None else {"wall": f"{int(total // 60)} min {round(total % 60)} s"}
+    return {} if total is None else {"wall": minutes(total)}
 
 
 def cifar10_compare(report: dict) -> None:
@@ -123,7 +129,7 @@ def run_facts(run: Path) -> tuple[dict, dict[str, str]]:
     if len(stamps) < 2:
         return metrics, {}
     secs = (max(stamps) - min(stamps)).total_seconds()
-    return metrics, {"wall": f"{int(secs // 60)} min {round(secs % 60)} s"}
+    return metrics, {"wall": minutes(secs)}
 
 
 def _pct(metrics: dict, key: str, digits: int = 1) -> str:
