@@ -217,6 +217,28 @@ print("child:", child.stdout.strip())
     assert proc.stdout.splitlines()[-1] == "child: 7", proc.stdout
 
 
+@pytest.mark.skipif("openvino" not in AVAILABLE, reason="OpenVINO not installed")
+def test_openvino_streams_split_the_batch_and_give_the_same_features(
+    tmp_path: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    """One stream a core (each runs its share of the batch) gives the one-stream result for a
+    batch that splits evenly, unevenly, and one smaller than the streams."""
+    _extract(_collection(seed=0), TINY, cache_dir=tmp_path, runtime="openvino")
+    (onnx,) = (tmp_path / "runtime").glob("*.onnx")
+    runs = {}
+    for streams in ("1", "2", "3"):
+        monkeypatch.setenv("SEMSIM_OV_STREAMS", streams)
+        runs[streams] = rt._compile("openvino", onnx)
+    x = np.random.default_rng(0).standard_normal((7, 3, 32, 32)).astype(np.float32)
+    for rows in (x, x[:6], x[:1]):
+        want = runs["1"](rows)
+        for streams in ("2", "3"):
+            got = runs[streams](rows)
+            assert [g.shape for g in got] == [w.shape for w in want]
+            for g, w in zip(got, want, strict=True):
+                assert _max_rel(g, w) <= 1e-6, (streams, len(rows))
+
+
 def test_bad_runtime_option_is_one_usage_error(tmp_path: Path) -> None:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
