@@ -264,8 +264,9 @@ def _max_rel(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).max() / max(float(np.abs(b).max()), 1e-30))
 
 
-_LOADED: dict[tuple[str, str, int], tuple[tuple[int, ...], Callable]] = {}
-"""Compiled and checked runtimes of this process by ``(runtime, exported file, threads)``, with
+_LOADED: dict[tuple[str, str, int, int], tuple[tuple[int, ...], Callable]] = {}
+"""Compiled and checked runtimes of this process by ``(runtime, exported file, threads, streams)``,
+with
 the file's identity (inode, size, times) when it was checked: a compare's second collection and its
 content views reuse the first's (compiling and checking cost ~0.8 s a call). A file rewritten
 since is loaded and checked again."""
@@ -292,7 +293,8 @@ def load(name: str, encoder: Any, cache_dir: Path) -> Encode:
     if failed_path.exists():
         reason = failed_path.read_text().strip().splitlines()[0][:300]
         raise RuntimeUnavailable(f"{label}: could not export before ({reason}; {failed_path})")
-    memo_key = (name, str(onnx_path), max(1, torch.get_num_threads()))
+    threads = max(1, torch.get_num_threads())
+    memo_key = (name, str(onnx_path), threads, _ov_streams(threads) if name == "openvino" else 1)
     memo = _LOADED.get(memo_key)
     if memo is not None and onnx_path.exists() and memo[0] == _stamp(onnx_path):
         return _encode_with(memo[1])
