@@ -13,8 +13,14 @@ two collections' statistics:
 in [0, 1], 1 for identical fits (Bhattacharyya 1943; Kailath 1967). It bounds the overlap of the
 two distributions (1 - BC <= TV <= sqrt(1 - BC^2)), and, unlike a classifier's accuracy, it keeps
 falling smoothly as a degradation grows stronger, so a ladder of degradations reads as a ladder.
-The mean term is corrected for its finite-sample expectation (``p (1/n_a + 1/n_b) / 8`` with
-``p`` statistics); covariances are shrunk 10% towards their diagonals.
+Covariances are shrunk 10% towards their diagonals. Both terms are corrected for their
+finite-sample expectation: two samples of one distribution give a positive ``D_B`` (64 vs 64
+CIFAR-10 images of one rendering read 0.68 uncorrected), so each term has subtracted its mean
+over :data:`NULL_SPLITS` random splits of the pooled sets into parts of ``n_a`` and ``n_b``
+rows (a permutation null, seeded by the sizes, on the pooled rows in a canonical order so the
+score stays symmetric), and is clipped at 0. The analytic Gaussian expectations miss it on real
+statistics (the mean term's ``p (1/n_a + 1/n_b) / 8`` is 25-30% too high, the covariance term's
+30-40% too low: heavy tails), the permutation null does not assume a shape.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from semsim.metrics._common import PairEngine, no_interval_reading
 from semsim.metrics.scoredef import ScoreDef
 
 SHRINK = 0.1
+NULL_SPLITS = 8  # random splits of the pooled sets that estimate D_B's finite-sample bias
 MIN_N = 10
 WIDE = 0.3
 BANDS = (
@@ -42,8 +49,37 @@ def _cov(x: np.ndarray) -> np.ndarray:
     return c + 1e-9 * np.eye(len(c))
 
 
+def _terms(za: np.ndarray, zb: np.ndarray) -> tuple[float, float]:
+    """``D_B``'s mean and covariance terms of Gaussian fits of two standardised sets."""
+    sa, sb = _cov(za), _cov(zb)
+    s = (sa + sb) / 2
+    dm = za.mean(axis=0) - zb.mean(axis=0)
+    mean_term = float(dm @ np.linalg.solve(s, dm)) / 8
+    cov_term = 0.5 * (
+        np.linalg.slogdet(s)[1] - 0.5 * (np.linalg.slogdet(sa)[1] + np.linalg.slogdet(sb)[1])
+    )
+    return mean_term, float(cov_term)
+
+
+def null_terms(z: np.ndarray, n_a: int, splits: int = NULL_SPLITS) -> tuple[float, float]:
+    """Mean of :func:`_terms` over ``splits`` random splits of the pooled rows ``z`` into ``n_a``
+    and ``len(z) - n_a`` rows: both terms' expectation when the two sets are samples of one
+    distribution at these sizes. The rows are put in a canonical (lexicographic) order and the
+    generator is seeded by the sizes, so the value depends on the pooled set, not its order."""
+    n = len(z)
+    z = z[np.lexsort(z.T[::-1])]
+    n_a = min(n_a, n - n_a)
+    rng = np.random.default_rng([n_a, n])
+    got = np.zeros(2)
+    for _ in range(splits):
+        i = rng.permutation(n)
+        got += _terms(z[i[:n_a]], z[i[n_a:]])
+    return float(got[0] / splits), float(got[1] / splits)
+
+
 def bhattacharyya_coefficient(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """Bhattacharyya coefficient of Gaussian fits of (N_a, p) and (N_b, p) statistics."""
+    """Bhattacharyya coefficient of Gaussian fits of (N_a, p) and (N_b, p) statistics, each term
+    of ``D_B`` less its finite-sample expectation (:func:`null_terms`)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     both = np.concatenate([a, b])
     scale = both.std(axis=0)
@@ -55,16 +91,9 @@ def bhattacharyya_coefficient(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
         ((a - centre) / np.where(keep, scale, 1))[:, keep],
         ((b - centre) / np.where(keep, scale, 1))[:, keep],
     )
-    p = za.shape[1]
-    sa, sb = _cov(za), _cov(zb)
-    s = (sa + sb) / 2
-    dm = za.mean(axis=0) - zb.mean(axis=0)
-    maha = float(dm @ np.linalg.solve(s, dm))
-    mean_term = max(0.0, maha - p * (1 / len(za) + 1 / len(zb))) / 8
-    cov_term = 0.5 * (
-        np.linalg.slogdet(s)[1] - 0.5 * (np.linalg.slogdet(sa)[1] + np.linalg.slogdet(sb)[1])
-    )
-    cov_term = max(0.0, float(cov_term))
+    mean_term, cov_term = _terms(za, zb)
+    null_mean, null_cov = null_terms(np.concatenate([za, zb]), len(za))
+    mean_term, cov_term = max(0.0, mean_term - null_mean), max(0.0, cov_term - null_cov)
     return {
         "appearance": float(np.exp(-(mean_term + cov_term))),
         "appearance_mean_term": mean_term,
