@@ -15,7 +15,8 @@ and ``semsim.metrics.appearance``) on:
 4. other domains drawn here: glyphs of the system's fonts (13 letters vs 13 others, the same 13
    twice, glyphs vs photographs), semsim's `synthetic` shapes and procedural textures
    (`bench/textures.py`: half the kinds vs the others, two samples, textures vs photographs);
-5. appearance ladders (noise, blur, JPEG at increasing strength, 64 images vs the reference) and
+5. appearance ladders (noise, blur, JPEG, colour, a generator's checkerboard artefact at
+   increasing strength, 64 images vs the reference) and
    CIFAKE REAL vs FAKE.
 
 Usage: python bench/content.py --root CIFAR10_DIR [--cifake CIFAKE_DIR] [--n 50] [--size 96]
@@ -112,6 +113,17 @@ HELD_OUT = {
     "vignette 0.5*": lambda im, rng: _vignette(im, 0.5),
     "sepia*": lambda im, rng: ImageOps.colorize(im.convert("L"), "#2b1a0e", "#f5e6c8"),
 }
+
+
+def _checkerboard(im: Image.Image, a: float) -> Image.Image:
+    """A generator's upsampling artefact: the period-2 gain of a stride-2 transposed convolution
+    whose kernel the stride does not divide evenly (Odena et al. 2016,
+    https://doi.org/10.23915/distill.00003), ``1 + a ((-1)^x + (-1)^y) / 2`` on every pixel."""
+    x = np.asarray(im).astype(np.float32) / 255
+    s = 1 - 2 * (np.arange(im.width) % 2)
+    t = 1 - 2 * (np.arange(im.height) % 2)
+    gain = 1 + a * (s[None, :] + t[:, None]) / 2
+    return Image.fromarray((np.clip(x * gain[..., None], 0, 1) * 255 + 0.5).astype(np.uint8))
 
 
 def _tone(im: Image.Image, f) -> Image.Image:  # noqa: ANN001
@@ -410,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
         "JPEG quality": ([95, 75, 50, 25, 10], lambda v: lambda im, r: _jpeg(im, v)),
         "colour saturation": ([1.0, 0.8, 0.6, 0.4, 0.2], lambda v: lambda im, r:
                               ImageEnhance.Color(im).enhance(v)),
+        "checkerboard gain": ([0.0, 0.02, 0.05, 0.1, 0.2], lambda v: lambda im, r:
+                              _checkerboard(im, v)),
     }  # fmt: skip
     from semsim.features.content import collection_statistics, rendering_features
 

@@ -15,8 +15,10 @@ from semsim.features.native import (
     JPEG_RATIO,
     NATIVE_NAMES,
     NativeRendering,
+    KEPT_LEVEL,
     blockiness,
     central_crop,
+    dct_kept,
     laplacian_response,
     native_statistics,
     noise_sigma,
@@ -192,3 +194,38 @@ def test_a_large_image_is_read_from_its_central_crop_on_the_block_grid():
 
 def test_statistics_have_their_names():
     assert native_statistics(_scenes(1)[0]).shape == (len(NATIVE_NAMES),)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (45, 70), (8, 8), (7, 30)])
+def test_dct_kept_against_scipy_block_dcts(shape):
+    """The share of kept AC coefficients against scipy's orthonormal DCT-II of every whole 8 x 8
+    block, in float64."""
+    from scipy.fft import dctn
+
+    y = np.random.default_rng(shape[0]).uniform(0, 1, size=shape)
+    y = gaussian_filter(y, 0.7)  # a mix of coefficients above and under the level
+    h, w = shape[0] // 8 * 8, shape[1] // 8 * 8
+    if h == 0 or w == 0:
+        assert dct_kept(y) == 1.0
+        return
+    coefs = [
+        dctn(y[i : i + 8, j : j + 8], norm="ortho").ravel()[1:]
+        for i in range(0, h, 8)
+        for j in range(0, w, 8)
+    ]
+    want = float(np.mean(np.abs(np.concatenate(coefs)) >= KEPT_LEVEL))
+    assert 0.05 < want < 0.95
+    assert dct_kept(y) == pytest.approx(want, abs=1e-12)
+
+
+def test_dct_kept_falls_with_the_jpeg_quality_and_stands_faint_noise():
+    """Averaged over photo-like scenes: each lower JPEG quality keeps fewer coefficients, and a
+    1% white noise on a quality-50 copy moves the share less than the step from quality 50 to
+    25 does."""
+    scenes = _scenes(30, size=64, seed=3)
+    kept = [np.mean([dct_kept(_jpeg(y, q)) for y in scenes]) for q in (90, 70, 50, 35, 25, 15)]
+    assert all(a > b for a, b in zip(kept, kept[1:], strict=False)), kept
+    rng = np.random.default_rng(4)
+    noisy = np.mean([dct_kept(np.clip(_jpeg(y, 50) + rng.normal(0, 0.01, y.shape), 0, 1))
+                     for y in scenes])  # fmt: skip
+    assert abs(noisy - kept[2]) < (kept[2] - kept[4])

@@ -44,7 +44,7 @@ from semsim.features.rendering import (
 )
 from semsim.features.tone import common_tone, tone_cdf
 
-STATS_FORMAT = 4  # 3: the images' tone distributions; 4: read on block means
+STATS_FORMAT = 5  # 3: the images' tone distributions; 4: read on block means; 5: dct_kept
 JPEG_SAMPLE = 150  # images of a collection compressed per candidate quality (native.match_jpeg)
 
 
@@ -310,15 +310,17 @@ def content_arrays(
 
 def rendering_features(st: PixelStatistics) -> np.ndarray:
     """(N, len(RENDERING_NAMES)) per-image rendering statistics the appearance score reads: those
-    at the encoder's input size, then the native ones (noise level, JPEG blocking and the two
-    resampling losses, in logs)."""
-    native = st.native if st.native is not None else np.full((len(st.stats), 4), np.nan)
+    at the encoder's input size, then the native ones (noise level, JPEG blocking, the two
+    resampling losses and the share of DCT coefficients kept, in logs)."""
+    native = st.native
+    if native is None:
+        native = np.full((len(st.stats), len(NATIVE_FLOOR)), np.nan)
     return np.concatenate([st.stats, np.log(native + NATIVE_FLOOR)], 1)
 
 
-NATIVE_FLOOR = np.array([1e-4, 0.0, 1e-6, 1e-6])  # log floors of NATIVE_NAMES
+NATIVE_FLOOR = np.array([1e-4, 0.0, 1e-6, 1e-6, 1e-3])  # log floors of NATIVE_NAMES
 RENDERING_NAMES = (*STAT_NAMES, "log_noise_sigma", "log_block_ratio", "log_loss_nearest",
-                   "log_loss_bicubic")  # fmt: skip
+                   "log_loss_bicubic", "log_dct_kept")  # fmt: skip
 
 
 def _describe(gain: np.ndarray | None, native: NativeRendering) -> str:

@@ -12,7 +12,13 @@ neighbour upscale. Those three are read here per image, at its own size, in lumi
   the steps across 8k+3 | 8k+4 (inside the blocks; a 2x or 4x pixel grid has edges at both);
 * ``resample_nearest`` / ``resample_bicubic``: the share of the image's detail that a 2x
   down-and-up resampling (box + nearest, bicubic + bicubic) loses; an image that already lives on
-  the coarser grid loses nothing.
+  the coarser grid loses nothing;
+* ``dct_kept``: the share of the AC coefficients of the 8 x 8 blocks of JPEG's grid (orthonormal
+  DCT-II of the luminance) at least :data:`KEPT_LEVEL` grey levels in magnitude: what a JPEG
+  quantiser leaves of the detail (it rounds every coefficient under half its step to 0, and the
+  steps grow as the quality falls), read by the appearance score only. It keeps falling with
+  the quality where the block edges and the spectrum do not (re-compressing JPEG images at 40 or
+  at 25 adds as much high-frequency power at block edges as it removes inside the blocks).
 
 :func:`plan` compares the two collections (medians over their images) and degrades the *better*
 one to the poorer one's level, never the reverse: resampled on the coarser grid when the other
@@ -39,6 +45,7 @@ import io
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -46,7 +53,11 @@ from PIL import Image
 
 from semsim.features.tone import apply_tone, max_shift
 
-NATIVE_NAMES = ("noise_sigma", "blockiness", "resample_nearest", "resample_bicubic")
+NATIVE_NAMES = ("noise_sigma", "blockiness", "resample_nearest", "resample_bicubic", "dct_kept")
+# a DCT coefficient "kept": 8 of 255 grey levels, far above the rounding noise of 8-bit pixels
+# (< 1 level) and a white noise of 1% (2.6 levels), under the AC steps of JPEG's standard
+# luminance table at quality 50 (10-121 levels)
+KEPT_LEVEL = 8 / 255
 RES_RATIO = 0.3  # "lives on the coarser grid": loses < 30% of what the other collection loses
 MAX_FACTOR = 8  # the coarsest grid a resampling step goes to
 JPEG_RATIO = 1.15  # "blockier": block-border steps 15% above the other collection's
@@ -97,6 +108,28 @@ def blockiness(y: np.ndarray) -> float:
     return float(border / (inside + 1e-6))
 
 
+@lru_cache(maxsize=1)
+def _dct8() -> np.ndarray:
+    """(8, 8) orthonormal DCT-II matrix."""
+    n = np.arange(8)
+    d = np.cos(np.pi * n[:, None] * (2 * n[None, :] + 1) / 16) * np.sqrt(2 / 8)
+    d[0] /= np.sqrt(2)
+    return d
+
+
+def dct_kept(y: np.ndarray) -> float:
+    """Share of the 8 x 8 blocks' AC DCT coefficients (JPEG's grid from the top-left corner, the
+    partial blocks at the right and bottom edges left out) at least :data:`KEPT_LEVEL` in
+    magnitude; 1.0 for an image without a whole block."""
+    h, w = (y.shape[0] // 8) * 8, (y.shape[1] // 8) * 8
+    if h == 0 or w == 0:
+        return 1.0
+    d = _dct8()
+    blocks = y[:h, :w].reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3)
+    c = (d @ blocks @ d.T).reshape(-1, 64)[:, 1:]
+    return float(np.mean(np.abs(c) >= KEPT_LEVEL))
+
+
 def down_up(y: np.ndarray, method: str, factor: int = 2) -> np.ndarray:
     """``factor`` x down and back up: ``"nearest"`` (box, then pixel copies) or ``"bicubic"``."""
     import torch
@@ -129,7 +162,13 @@ def native_statistics(y: np.ndarray) -> np.ndarray:
     :data:`MAX_SIDE` x :data:`MAX_SIDE` crop, on the 8-px grid, when it is larger)."""
     y = central_crop(y)
     return np.array(
-        [noise_sigma(y), blockiness(y), resample_loss(y, "nearest"), resample_loss(y, "bicubic")]
+        [
+            noise_sigma(y),
+            blockiness(y),
+            resample_loss(y, "nearest"),
+            resample_loss(y, "bicubic"),
+            dct_kept(y),
+        ]
     )
 
 

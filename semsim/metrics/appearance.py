@@ -3,7 +3,8 @@
 Input: per-image *rendering statistics* (:data:`semsim.features.content.RENDERING_NAMES`: at the
 encoder's input size the shape of the luminance spectrum in 8 log-spaced bands, contrast,
 brightness, colourfulness, 8-px block edges; at the image's own size its noise level, JPEG
-blocking and how much a 2x resampling loses, :mod:`semsim.features.native`), which describe how
+blocking, how much a 2x resampling loses and the share of its 8 x 8 DCT coefficients a JPEG
+quantiser would have kept, :mod:`semsim.features.native`), which describe how
 an image is rendered (sharpness, noise, compression, colour, tone) far more than what it shows. The score is the Bhattacharyya coefficient of Gaussian fits of the
 two collections' statistics:
 
@@ -147,7 +148,9 @@ SCORE_DEFS = (
         method="`appearance` (the second headline) describes every image by how it is "
         "rendered, not what it shows: the shares of its luminance power in 8 log-spaced "
         "frequency bands (sharpness, noise), its contrast, brightness and colourfulness, and "
-        "its 8-px block edges (compression); the score is the Bhattacharyya coefficient of "
-        "Gaussian fits of the two collections' statistics (1 = rendered alike).",
+        "its 8-px block edges, and at its own size its noise level, JPEG blocking, the detail "
+        "a 2x resampling loses and the share of its 8 x 8 DCT coefficients a JPEG quantiser "
+        "keeps (compression); the score is the Bhattacharyya coefficient of Gaussian fits of "
+        "the two collections' statistics, less what sampling alone gives (1 = rendered alike).",
     ),
 )
