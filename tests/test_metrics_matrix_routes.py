@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from semsim.metrics import class_matrices
-from semsim.metrics.kernels import _median_of_union
+from semsim.metrics.cmmd import _median_of_union
 
 
 def _cmmd_direct(x: np.ndarray, y: np.ndarray, sigma: float = 10.0) -> float:

@@ -13,9 +13,9 @@ from scipy.signal import convolve2d
 
 from semsim.features.native import (
     JPEG_RATIO,
+    KEPT_LEVEL,
     NATIVE_NAMES,
     NativeRendering,
-    KEPT_LEVEL,
     blockiness,
     central_crop,
     dct_kept,

@@ -18,7 +18,7 @@ Today's scores:
   and ``prototype_cosine`` (cosine of the two mean embeddings; the draft method).
 * rendering: ``appearance`` (the second headline: Bhattacharyya coefficient of per-image rendering
   statistics; :mod:`semsim.metrics.appearance`), ``fd`` (reported as ``fd_<encoder>`` or ``fid``; :mod:`semsim.metrics.frechet`),
-  ``kid``/``cmmd`` (:mod:`semsim.metrics.kernels`), ``precision``/``recall``/``density``/
+  ``kid`` (:mod:`semsim.metrics.kid`), ``cmmd`` (:mod:`semsim.metrics.cmmd`), ``precision``/``recall``/``density``/
   ``coverage`` (:mod:`semsim.metrics.knn`), ``c2st`` and ``indistinguishability``
   (:mod:`semsim.metrics.classifier`).
 
@@ -38,6 +38,7 @@ from semsim.metrics.classifier import (
     indistinguishability,
     indistinguishability_interval,
 )
+from semsim.metrics.cmmd import cmmd, cmmd_engine
 from semsim.metrics.concepts import concept_similarity, concept_similarity_engine
 from semsim.metrics.frechet import (
     fd_engine,
@@ -46,7 +47,7 @@ from semsim.metrics.frechet import (
     gaussian_stats,
     trace_sqrt_product,
 )
-from semsim.metrics.kernels import KIDResult, cmmd, cmmd_engine, kid, kid_engine
+from semsim.metrics.kid import KIDResult, kid, kid_engine
 from semsim.metrics.knn import prdc, prdc_engine
 from semsim.metrics.matrix import class_matrices, class_matrix
 from semsim.metrics.prototype import cosine_matrix, prototype_cosine, prototype_cosine_engine
