@@ -16,11 +16,11 @@ and ``semsim.metrics.appearance``) on:
    twice, glyphs vs photographs), semsim's `synthetic` shapes and procedural textures
    (`bench/textures.py`: half the kinds vs the others, two samples, textures vs photographs);
 5. appearance ladders (noise, blur, JPEG, colour, a generator's checkerboard artefact at
-   increasing strength, 64 images vs the reference) and
-   CIFAKE REAL vs FAKE.
+   increasing strength, 64 images vs the reference; five draws of the 64: how many fall
+   monotonically and how well they rank the strengths) and CIFAKE REAL vs FAKE.
 
 Usage: python bench/content.py --root CIFAR10_DIR [--cifake CIFAKE_DIR] [--n 50] [--size 96]
-    [--out FILE.md] [--record]
+    [--out FILE.md] [--record] [--only NAMES | --classes-only | --ladders-only]
 Prints markdown; ``--out`` also writes it. Features are cached (``--cache``).
 """
 
@@ -232,6 +232,46 @@ def appearance(a: np.ndarray, b: np.ndarray) -> float:
     return bhattacharyya_coefficient(a, b)["appearance"]
 
 
+LADDER_DRAWS = 5
+LADDER_COLUMNS = ["ladder", "strengths", "appearance (first draw)", "monotone",
+                  "draws monotone", "rank agreement (Spearman, mean of draws)"]  # fmt: skip
+
+
+def ladder_rows(bench: Bench, A: np.ndarray, B: np.ndarray) -> list[list[str]]:  # noqa: N803
+    """Appearance of 64 images of B, rendered at increasing strength, against all of A; for
+    :data:`LADDER_DRAWS` draws of the 64 (the first is the recorded column): how many draws fall
+    monotonically, and the mean Spearman correlation of strength and dissimilarity (1: the
+    ladder's order; a visible proxy of ranking generators from 64 samples)."""
+    from scipy.stats import spearmanr
+
+    from semsim.features.content import collection_statistics, rendering_features
+
+    def stats(x: np.ndarray) -> np.ndarray:
+        return rendering_features(collection_statistics(bench.coll(x, None, "B"), bench.spec))
+
+    ref = stats(A)
+    draws = [B[np.random.default_rng(d).permutation(len(B))[:64]] for d in range(LADDER_DRAWS)]
+    ladders = {
+        "noise sigma": ([0.0, 0.01, 0.02, 0.04, 0.08], lambda v: lambda im, r: _noise(im, r, v)),
+        "blur px": ([0.0, 0.3, 0.6, 1.0, 1.5], lambda v: lambda im, r: im.filter(
+            ImageFilter.GaussianBlur(v))),
+        "JPEG quality": ([95, 75, 50, 25, 10], lambda v: lambda im, r: _jpeg(im, v)),
+        "colour saturation": ([1.0, 0.8, 0.6, 0.4, 0.2], lambda v: lambda im, r:
+                              ImageEnhance.Color(im).enhance(v)),
+        "checkerboard gain": ([0.0, 0.02, 0.05, 0.1, 0.2], lambda v: lambda im, r:
+                              _checkerboard(im, v)),
+    }  # fmt: skip
+    rows = []
+    for label, (vals, mk) in ladders.items():
+        got = np.array([[appearance(ref, stats(render(x, mk(v)))) for v in vals] for x in draws])
+        mono = [bool(np.all(np.diff(g) <= 1e-9)) for g in got]
+        rho = np.mean([-spearmanr(np.arange(len(vals)), g)[0] for g in got])
+        rows.append([label, ", ".join(map(str, vals)), ", ".join(f"{g:.2f}" for g in got[0]),
+                     "yes" if mono[0] else "no", f"{sum(mono)}/{len(mono)}", f"{rho:.2f}"])  # fmt: skip
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", required=True, type=Path, help="CIFAR-10 folder (test/<class>/)")
@@ -247,6 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="comma-separated parts of rendering names: the class matrix and those renderings "
         "only (a quick look; not recorded)",
+    )
+    p.add_argument(
+        "--ladders-only",
+        action="store_true",
+        help="only the appearance ladders (item 5; a quick look, not recorded)",
     )
     p.add_argument(
         "--classes-only",
@@ -277,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     # 3. class matrix of A (gray view) and the renderings' margins
     A, ya = load_cifar(args.root, 0, n, CLASSES)
     B, yb = load_cifar(args.root, n, 2 * n, CLASSES)
+    if args.ladders_only:
+        for row in ladder_rows(bench, A, B):
+            print(row)
+        return 0
     ca, ra = bench.views(A, None)["a"]
     k = len(CLASSES)
     M = np.ones((k, k))
@@ -410,33 +459,9 @@ def main(argv: list[str] | None = None) -> int:
     table("domains", ["case", "content", "appearance"], got_rows)
     out("")
     # 5. appearance ladders (64 images vs the reference A) and CIFAKE
-    out("## Appearance ladders: 64 images of B vs A")
+    out(f"## Appearance ladders: 64 images of B vs A ({LADDER_DRAWS} draws of the 64)")
     out("")
-    ref = bench.views(A, None)["a"][1]
-    rng = np.random.default_rng(0)
-    B64 = B[rng.permutation(len(B))[:64]]
-    ladders = {
-        "noise sigma": ([0.0, 0.01, 0.02, 0.04, 0.08], lambda v: lambda im, r: _noise(im, r, v)),
-        "blur px": ([0.0, 0.3, 0.6, 1.0, 1.5], lambda v: lambda im, r: im.filter(
-            ImageFilter.GaussianBlur(v))),
-        "JPEG quality": ([95, 75, 50, 25, 10], lambda v: lambda im, r: _jpeg(im, v)),
-        "colour saturation": ([1.0, 0.8, 0.6, 0.4, 0.2], lambda v: lambda im, r:
-                              ImageEnhance.Color(im).enhance(v)),
-        "checkerboard gain": ([0.0, 0.02, 0.05, 0.1, 0.2], lambda v: lambda im, r:
-                              _checkerboard(im, v)),
-    }  # fmt: skip
-    from semsim.features.content import collection_statistics, rendering_features
-
-    rows = []
-    for label, (vals, mk) in ladders.items():
-        got = []
-        for v in vals:
-            st = collection_statistics(bench.coll(render(B64, mk(v)), None, "B"), bench.spec)
-            got.append(appearance(ref, rendering_features(st)))
-        mono = all(x >= y - 1e-9 for x, y in zip(got, got[1:], strict=False))
-        rows.append([label, ", ".join(map(str, vals)), ", ".join(f"{g:.2f}" for g in got),
-                     "yes" if mono else "no"])  # fmt: skip
-    table("ladders", ["ladder", "strengths", "appearance", "monotone"], rows)
+    table("ladders", LADDER_COLUMNS, ladder_rows(bench, A, B))
     out("")
     if args.cifake is not None:
         real = sorted((args.cifake / "train" / "REAL").glob("*.jpg"))[: 10 * n]
