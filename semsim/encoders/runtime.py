@@ -223,12 +223,20 @@ def _ov_streams(threads: int) -> int:
     return max(1, int(forced)) if forced.isdigit() else threads
 
 
-def _compile(name: str, onnx_path: Path) -> Callable[[np.ndarray], list[np.ndarray]]:
+def _settings(name: str) -> tuple[int, int]:
+    """``(threads, streams)`` a runtime is compiled with: torch's thread count, and for OpenVINO
+    its streams (:func:`_ov_streams`; 1 for the others). Part of the runtime memo's key."""
     import torch
 
     threads = max(1, torch.get_num_threads())
+    return threads, _ov_streams(threads) if name == "openvino" else 1
+
+
+def _compile(
+    name: str, onnx_path: Path, settings: tuple[int, int] | None = None
+) -> Callable[[np.ndarray], list[np.ndarray]]:
+    threads, streams = settings or _settings(name)
     if name == "openvino":
-        streams = _ov_streams(threads)
         config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
         if streams > 1:  # one stream a core, each running its share of the batch
             config |= {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams}
@@ -265,11 +273,10 @@ def _max_rel(a: np.ndarray, b: np.ndarray) -> float:
 
 
 _LOADED: dict[tuple[str, str, int, int], tuple[tuple[int, ...], Callable]] = {}
-"""Compiled and checked runtimes of this process by ``(runtime, exported file, threads, streams)``,
-with
-the file's identity (inode, size, times) when it was checked: a compare's second collection and its
-content views reuse the first's (compiling and checking cost ~0.8 s a call). A file rewritten
-since is loaded and checked again."""
+"""Compiled and checked runtimes of this process by ``(runtime, exported file, threads, streams)``
+(:func:`_settings`), with the file's identity (inode, size, times) when it was checked: a
+compare's second collection and its content views reuse the first's (compiling and checking cost
+~0.8 s a call). A file rewritten since is loaded and checked again."""
 _LOADED_MAX = 4
 
 
@@ -293,8 +300,8 @@ def load(name: str, encoder: Any, cache_dir: Path) -> Encode:
     if failed_path.exists():
         reason = failed_path.read_text().strip().splitlines()[0][:300]
         raise RuntimeUnavailable(f"{label}: could not export before ({reason}; {failed_path})")
-    threads = max(1, torch.get_num_threads())
-    memo_key = (name, str(onnx_path), threads, _ov_streams(threads) if name == "openvino" else 1)
+    settings = _settings(name)
+    memo_key = (name, str(onnx_path), *settings)
     memo = _LOADED.get(memo_key)
     if memo is not None and onnx_path.exists() and memo[0] == _stamp(onnx_path):
         return _encode_with(memo[1])
@@ -315,7 +322,7 @@ def load(name: str, encoder: Any, cache_dir: Path) -> Encode:
         meta = {"sha256": _sha256(onnx_path), "encoder": encoder.provenance()}
         _atomic(meta_path, lambda p: p.write_text(json.dumps(meta, indent=1, default=str)))
     try:
-        run = _compile(name, onnx_path)
+        run = _compile(name, onnx_path, settings)
         x = _probe(encoder)
         got = run(x.numpy())
         with torch.inference_mode():
