@@ -11,6 +11,7 @@ import semsim.analysis.resample as resample
 from semsim import metrics
 from semsim.analysis import compare_scores
 from semsim.analysis.resample import Pooled, split_noise_floors
+from semsim.metrics._common import split_rows
 
 
 def _features(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -90,3 +91,85 @@ def test_sliced_sides_carry_no_shifted_rows_and_blocks_still_work() -> None:
     assert sub.c is None and sub.x.shape == (5, xa.shape[1])
     with pytest.raises(ValueError, match="needs its gram"):
         GramBlock(sub, sub, 0.0)
+
+
+def _splits(rng: np.random.Generator, n_a: int, n_b: int, count: int) -> list:
+    return [
+        (np.sort(rng.choice(n_a, n_a // 2, replace=False)),
+         n_a + np.sort(rng.choice(n_b, n_b // 2, replace=False)))
+        for _ in range(count)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("engine_name", ["cmmd", "cmmd_raw", "content"])
+@pytest.mark.parametrize("sizes", [(60, 50), (24, 90)])
+def test_batched_resamples_equal_one_engine_call_per_split(engine_name, sizes) -> None:
+    """CMMD's kernel quadratic forms and the content score's pooled neighbour lists give, for
+    every split at once, what the engine gives on each split's rows (half-samples and random
+    partitions, unequal sizes, a zero row, duplicated rows)."""
+    from semsim.metrics.cmmd import cmmd_engine
+    from semsim.metrics.content import content_engine
+
+    engine = {
+        "cmmd": cmmd_engine(),
+        "cmmd_raw": cmmd_engine(sigma=4.0, normalize=False),
+        "content": content_engine(),
+    }[engine_name]
+    key = "content_similarity" if engine_name == "content" else "cmmd"
+    n_a, n_b = sizes
+    rng = np.random.default_rng(sum(sizes))
+    xa = rng.normal(size=(n_a, 12)) + 2.0
+    xb = rng.normal(size=(n_b, 12)) * 1.3 + 2.4
+    if engine_name != "content":  # (a zero row's cosines all tie: its neighbours are arbitrary)
+        xa[3] = 0.0  # a zero row (unit_rows keeps it zero)
+    xb[7] = xa[5]  # the same image on both sides
+    x = np.concatenate([xa, xb])
+    splits = _splits(rng, n_a, n_b, 5)
+    splits += [split_rows(rng, n_a + n_b, n_a) for _ in range(2)]
+    got = engine.resamples(x, splits)
+    for out, (ia, ib) in zip(got, splits, strict=True):
+        want = engine(x[ia], x[ib])
+        assert out[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12)
+    # not a constant: the splits differ
+    assert len({round(o[key], 9) for o in got}) > 1
+
+
+def test_content_resamples_look_up_rows_short_of_neighbours(monkeypatch) -> None:
+    """With neighbour lists too short for some rows (slack 1: a resample holds k of a row's
+    listed neighbours only on average), those rows are looked up directly: still exact."""
+    import semsim.metrics.content as content
+
+    rng = np.random.default_rng(11)
+    n_a, n_b = 120, 160
+    x = np.concatenate([rng.normal(size=(n_a, 6)), rng.normal(size=(n_b, 6)) + 0.4])
+    splits = _splits(rng, n_a, n_b, 4)
+    engine = content.content_engine()
+    calls = []
+    monkeypatch.setattr(content, "NEIGHBOUR_SLACK", 1)
+    real_top = content._top_indices
+    monkeypatch.setattr(
+        content, "_top_indices", lambda s, kk: calls.append(s.shape) or real_top(s, kk)
+    )
+    got = engine.resamples(x, splits)
+    assert any(shape[1] == 2 * 60 for shape in calls)  # a direct look-up on a resample's rows
+    for out, (ia, ib) in zip(got, splits, strict=True):
+        assert out == pytest.approx(engine(x[ia], x[ib]))
+
+
+@pytest.mark.parametrize("name", ["cmmd", "content_similarity"])
+def test_half_sample_ci_same_with_and_without_the_batched_route(name) -> None:
+    import dataclasses
+
+    from semsim.analysis.intervals import half_sample_ci
+
+    xa, xb = _features(5)
+    sdef = metrics.get_score(name)
+    engine = sdef.engine()
+    point = engine(xa, xb)
+    ticks = []
+    args = ([sdef], point, xa, xb, 12, 3, 0.95, ticks.append)
+    batched = half_sample_ci(engine, *args)
+    assert len(ticks) == 12  # the progress bar still counts every replicate
+    looped = half_sample_ci(dataclasses.replace(engine, resamples=None), *args)
+    assert batched[sdef.key] == pytest.approx(looped[sdef.key], rel=1e-9, abs=1e-12)
+    assert batched[sdef.key][0] < batched[sdef.key][1]

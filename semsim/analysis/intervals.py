@@ -71,7 +71,9 @@ def half_sample_ci(
     still shows its sampling spread.
 
     ``pooled`` (A's rows then B's, :class:`~semsim.analysis.resample.Pooled`) lets engines that
-    read pairwise products take every replicate from one Gram matrix (same values up to rounding).
+    read pairwise products take every replicate from one Gram matrix, and engines with a batched
+    route (:attr:`~semsim.metrics.PairEngine.resamples`) every replicate in one pass (same values
+    up to rounding).
 
     Returns:
         ``{score key: (lo, hi)}``.
@@ -81,11 +83,18 @@ def half_sample_ci(
     rng = np.random.default_rng(seed)
     half_a, half_b = len(xa) // 2, len(xb) // 2
     raw = {d.key: f"{d.key}_unclipped" if f"{d.key}_unclipped" in point else d.key for d in defs}
-    reps = {d.key: np.empty(n) for d in defs}
-    for i in range(n):
+    splits = []
+    for _ in range(n):
         ia = np.sort(rng.choice(len(xa), half_a, replace=False))
         ib = np.sort(rng.choice(len(xb), half_b, replace=False))
-        out = pooled.evaluate(engine, ia, pooled.n_a + ib)
+        splits.append((ia, pooled.n_a + ib))
+    reps = {d.key: np.empty(n) for d in defs}
+    # an engine with a batched route takes every replicate in one pass (the progress bar then
+    # advances when they are all done)
+    batched = engine.sized([half_a, half_b]).resamples is not None
+    outs = pooled.evaluate_many(engine, splits) if batched else None
+    for i, (ia, ib) in enumerate(splits):
+        out = outs[i] if outs is not None else pooled.evaluate(engine, ia, ib)
         for d in defs:
             reps[d.key][i] = out[raw[d.key]]
         advance(None)

@@ -8,8 +8,10 @@ Engines that read pairwise products (:attr:`PairEngine.prepare_block` /
 then need only slices of the pooled rows' Gram matrix, which :class:`Pooled` computes once per
 input array: the resamples cost slicing plus each engine's elementwise work instead of three
 fresh (n/2 x n/2 x D) products each. Values equal the engine's plain call up to rounding (the
-engines' block routes are tested against it). Other engines (KID, C2ST, the concept score) are
-called on the sliced rows as before.
+engines' block routes are tested against it). Engines with a batched route
+(:attr:`PairEngine.resamples`: CMMD's kernel sums, the content score's pooled neighbours) take
+every resample in one pass over the pooled rows, at any size (:meth:`Pooled.evaluate_many`).
+Other engines (KID, C2ST) are called on the sliced rows as before.
 """
 
 from __future__ import annotations
@@ -81,6 +83,21 @@ class Pooled:
         return sized.pair_block(state_a, state_b, cross)
 
 
+    def evaluate_many(
+        self, engine: PairEngine, splits: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> list[dict[str, float]]:
+        """:meth:`evaluate` of every ``(ia, ib)`` in ``splits``: at once through the engine's
+        batched route when it has one (and every set is large enough), else one by one."""
+        sized = engine.sized([len(splits[0][0]), len(splits[0][1])]) if splits else engine
+        if (
+            sized.resamples is not None
+            and all(min(len(ia), len(ib)) >= sized.min_n for ia, ib in splits)
+            and len({(len(ia), len(ib)) for ia, ib in splits}) <= 1
+        ):
+            return sized.resamples(self.x, list(splits))
+        return [self.evaluate(engine, ia, ib) for ia, ib in splits]
+
+
 def _sub(side: GramSide, idx: np.ndarray) -> GramSide:
     # no shifted rows: the blocks are sliced from the pooled Gram matrix, never recomputed
     return GramSide(side.x[idx], None, side.c_sq[idx], side.u[idx])
@@ -99,10 +116,6 @@ def split_noise_floors(
     if repeats < 1:
         raise ValueError(f"noise_floor needs repeats >= 1, got {repeats}")
     rng = np.random.default_rng(seed)
-    values: dict[str, list[float]] = {k: [] for k in keys}
-    for _ in range(repeats):
-        ia, ib = split_rows(rng, len(pooled.x), pooled.n_a)
-        out = pooled.evaluate(engine, ia, ib)
-        for k in keys:
-            values[k].append(float(out[k]))
-    return {k: float(np.mean(v)) for k, v in values.items()}
+    splits = [split_rows(rng, len(pooled.x), pooled.n_a) for _ in range(repeats)]
+    outs = pooled.evaluate_many(engine, splits)
+    return {k: float(np.mean([float(out[k]) for out in outs])) for k in keys}

@@ -90,6 +90,10 @@ class PairEngine:
         takes_block: ``prepare_block``/``pair_block`` may take the block's cached arrays to
             overwrite (:meth:`GramBlock.take_dots`), so a class matrix calls it after the other
             engines sharing the block.
+        resamples: ``(x, splits) -> [pair(x[ia], x[ib]) for ia, ib in splits]`` (the same values
+            up to rounding) for many disjoint row sets ``(ia, ib)`` of one pooled array ``x``
+            at once: the half-sample intervals and noise floors, for engines whose resamples
+            share most of their work (a kernel's pooled sums, the pooled nearest neighbours).
     """
 
     name: str
@@ -109,6 +113,10 @@ class PairEngine:
         default=None, compare=False
     )
     takes_block: bool = field(default=False, compare=False)
+    resamples: (
+        Callable[[np.ndarray, Sequence[tuple[np.ndarray, np.ndarray]]], list[dict[str, float]]]
+        | None
+    ) = field(default=None, compare=False)
 
     def sized(self, sizes: Sequence[int]) -> PairEngine:
         """The engine adapted to sets of these sizes (itself unless ``for_sizes`` is set)."""

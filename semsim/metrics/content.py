@@ -36,6 +36,10 @@ K = 10
 MIN_N = K + 1
 MAX_PER_SET = 5000  # the pooled k-NN is O(n^2): larger sets are subsampled (seeded)
 WIDE = 0.3
+NEIGHBOUR_SLACK = 8
+"""Resamples (:func:`_resamples`) list each pooled row's nearest neighbours long enough that a
+resample holds this many times ``k`` of them on average; rows short of ``k`` are looked up
+directly."""
 BANDS = (
     (0.85, "same content: the two collections depict the same things in like proportions"),
     (0.6, "mostly the same content, with a share that differs"),
@@ -73,9 +77,7 @@ def knn_accuracy(a: np.ndarray, b: np.ndarray, k: int = K, seed: int = 0) -> flo
 def _votes_right(s: np.ndarray, y: np.ndarray, truth: np.ndarray, kk: int) -> float:
     """How many rows of similarities ``s`` (self excluded) the majority of their ``kk`` nearest
     columns' labels ``y`` gets right (a tie counts a half)."""
-    import torch
-
-    nn = torch.topk(torch.from_numpy(s), kk, dim=1).indices.numpy()  # threaded; argpartition is not
+    nn = _top_indices(s, kk)
     vote = y[nn].mean(axis=1)
     right = np.where(truth == 1, vote > 0.5, vote < 0.5).astype(float)
     return float(np.where(vote == 0.5, 0.5, right).sum())
@@ -177,6 +179,70 @@ def _merged_votes_right(own: torch.Tensor, other: torch.Tensor, kk: int) -> floa
     return float(torch.where(vote == 0.5, 0.5, (vote > 0.5).double()).sum())
 
 
+def _resamples(
+    x: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], k: int, seed: int
+) -> list[dict[str, float]]:
+    """:func:`content_overlap` of ``x[ia]`` vs ``x[ib]`` for every split, from each pooled row's
+    nearest neighbours found once: a resample's ``kk`` nearest of a row are the first ``kk`` of
+    the row's pooled neighbours (in order) that the resample holds. The list is long enough that
+    a resample holds :data:`NEIGHBOUR_SLACK` ``kk`` of them on average; a row with fewer than ``kk`` among them gets its
+    neighbours from its resample's rows directly. Same values as the engine up to rounding and
+    the order of exactly tied similarities."""
+    u = _unit(np.asarray(x, np.float64))
+    n = len(u)
+    picks = []
+    for ia, ib in splits:
+        pa, pb = _pick(len(ia), len(ib), seed)
+        picks.append((ia[pa], ib[pb]))
+    fewest = min(len(sa) for sa, _ in picks)
+    width = min(n - 1, max(k, int(np.ceil(NEIGHBOUR_SLACK * k * n / (2 * fewest)))))
+    nearest = _pooled_nearest(u, width)
+    out = []
+    for sa, sb in picks:
+        m = len(sa)
+        kk = min(k, 2 * m - 1)
+        label = np.zeros(n, np.int8)
+        label[sa], label[sb] = 1, 2
+        rows = np.concatenate([sa, sb])
+        own = label[rows]
+        lab = label[nearest[rows]]
+        held = lab > 0
+        rank = np.cumsum(held, axis=1, dtype=np.int32)
+        same = ((rank <= kk) & held & (lab == own[:, None])).sum(axis=1)
+        short = np.flatnonzero(rank[:, -1] < kk)
+        if len(short):  # too few of the row's listed neighbours in this resample
+            s = u[rows[short]] @ u[rows].T
+            s[np.arange(len(short)), short] = -np.inf
+            nn = _top_indices(s, kk)
+            same[short] = (own[nn] == own[short, None]).sum(axis=1)
+        right = np.where(2 * same > kk, 1.0, np.where(2 * same == kk, 0.5, 0.0)).sum()
+        acc = float(right) / (2 * m)
+        out.append({"content_similarity": float(np.clip(2.0 - 2.0 * acc, 0.0, 1.0)),
+                    "content_similarity_knn_acc": acc})  # fmt: skip
+    return out
+
+
+def _top_indices(s: np.ndarray, kk: int) -> np.ndarray:
+    """Column indices of each row's ``kk`` largest values, largest first (torch's topk is
+    threaded; numpy's argpartition is not)."""
+    import torch
+
+    return torch.topk(torch.from_numpy(s), kk, dim=1).indices.numpy()
+
+
+def _pooled_nearest(u: np.ndarray, width: int) -> np.ndarray:
+    """(N, width) each unit row's ``width`` most similar other rows (cosine), most similar first."""
+    n = len(u)
+    nearest = np.empty((n, width), np.int64)
+    step = max(1, (1 << 24) // max(1, n))
+    for lo in range(0, n, step):
+        s = u[lo : lo + step] @ u.T
+        rows = np.arange(len(s))
+        s[rows, lo + rows] = -np.inf
+        nearest[lo : lo + step] = _top_indices(s, width)
+    return nearest
+
+
 def content_engine(k: int = K, seed: int = 0) -> PairEngine:
     """Engine: rows are kept as they are; every pair runs the pooled k-NN vote (from the rows,
     or from the pooled Gram matrix when the analysis shares one)."""
@@ -190,6 +256,7 @@ def content_engine(k: int = K, seed: int = 0) -> PairEngine:
         prepare_block=_prepare_block,
         pair_block=lambda p, q, cross: _pair_block(p, q, cross, k, seed),
         takes_block=True,
+        resamples=lambda x, splits: _resamples(x, splits, k, seed),
     )
 
 
