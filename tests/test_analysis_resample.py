@@ -101,21 +101,23 @@ def _splits(rng: np.random.Generator, n_a: int, n_b: int, count: int) -> list:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("engine_name", ["cmmd", "cmmd_raw", "content"])
+@pytest.mark.parametrize("engine_name", ["cmmd", "cmmd_raw", "content", "prdc"])
 @pytest.mark.parametrize("sizes", [(60, 50), (24, 90)])
 def test_batched_resamples_equal_one_engine_call_per_split(engine_name, sizes) -> None:
-    """CMMD's kernel quadratic forms and the content score's pooled neighbour lists give, for
+    """CMMD's kernel quadratic forms and the content score's and PRDC's pooled neighbour lists
+    give, for
     every split at once, what the engine gives on each split's rows (half-samples and random
     partitions, unequal sizes, a zero row, duplicated rows)."""
     from semsim.metrics.cmmd import cmmd_engine
     from semsim.metrics.content import content_engine
+    from semsim.metrics.knn import prdc_engine
 
     engine = {
         "cmmd": cmmd_engine(),
         "cmmd_raw": cmmd_engine(sigma=4.0, normalize=False),
         "content": content_engine(),
+        "prdc": prdc_engine(),
     }[engine_name]
-    key = "content_similarity" if engine_name == "content" else "cmmd"
     n_a, n_b = sizes
     rng = np.random.default_rng(sum(sizes))
     xa = rng.normal(size=(n_a, 12)) + 2.0
@@ -129,9 +131,11 @@ def test_batched_resamples_equal_one_engine_call_per_split(engine_name, sizes) -
     got = engine.resamples(x, splits)
     for out, (ia, ib) in zip(got, splits, strict=True):
         want = engine(x[ia], x[ib])
-        assert out[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12)
+        assert set(want) <= set(out)
+        for key in want:
+            assert out[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12), key
     # not a constant: the splits differ
-    assert len({round(o[key], 9) for o in got}) > 1
+    assert len({tuple(round(v, 9) for v in o.values()) for o in got}) > 1
 
 
 def test_content_resamples_look_up_rows_short_of_neighbours(monkeypatch) -> None:
@@ -156,7 +160,7 @@ def test_content_resamples_look_up_rows_short_of_neighbours(monkeypatch) -> None
         assert out == pytest.approx(engine(x[ia], x[ib]))
 
 
-@pytest.mark.parametrize("name", ["cmmd", "content_similarity"])
+@pytest.mark.parametrize("name", ["cmmd", "content_similarity", "coverage"])
 def test_half_sample_ci_same_with_and_without_the_batched_route(name) -> None:
     import dataclasses
 
@@ -173,3 +177,25 @@ def test_half_sample_ci_same_with_and_without_the_batched_route(name) -> None:
     looped = half_sample_ci(dataclasses.replace(engine, resamples=None), *args)
     assert batched[sdef.key] == pytest.approx(looped[sdef.key], rel=1e-9, abs=1e-12)
     assert batched[sdef.key][0] < batched[sdef.key][1]
+
+
+def test_prdc_resamples_compute_rows_whose_list_stops_inside_their_ball(monkeypatch) -> None:
+    """Neighbour lists shorter than some balls (slack 1, and a dense fake cloud around a sparse
+    real set, so real rows' k-th real neighbour lies past many fakes): those rows are computed
+    from their resample's rows, and all four scores stay exact."""
+    import semsim.metrics.knn as knn
+
+    rng = np.random.default_rng(12)
+    real = rng.normal(size=(40, 5)) * 2.0
+    fake = rng.normal(size=(200, 5)) * 0.7
+    x = np.concatenate([real, fake])
+    splits = _splits(rng, 40, 200, 4)
+    engine = knn.prdc_engine()
+    sizes = []
+    real_sq = knn.sq_dists
+    monkeypatch.setattr(knn, "NEIGHBOUR_SLACK", 1)
+    monkeypatch.setattr(knn, "sq_dists", lambda *a: sizes.append(a[0].shape[0]) or real_sq(*a))
+    got = engine.resamples(x, splits)
+    assert len(sizes) > 1  # the pooled lists, then the rows computed directly
+    for out, (ia, ib) in zip(got, splits, strict=True):
+        assert out == pytest.approx(engine(x[ia], x[ib]))
