@@ -49,7 +49,8 @@ def test_split_noise_floors_equal_metrics_noise_floor() -> None:
 
 
 def test_compare_scores_same_with_and_without_pooled_gram(monkeypatch) -> None:
-    """Intervals and noise floors equal those of plain engine calls (MAX_POOLED_GRAM = 0)."""
+    """Intervals and noise floors equal those without the pooled Gram matrix (MAX_POOLED_GRAM =
+    0: plain engine calls, or the batched route of the engines that have one)."""
     xa, xb = _features(3)
     a = SimpleNamespace(features=xa, concepts=None, labels=None, class_names=None)
     b = SimpleNamespace(features=xb, concepts=None, labels=None, class_names=None)
@@ -161,7 +162,9 @@ def test_content_resamples_look_up_rows_short_of_neighbours(monkeypatch) -> None
 
 
 @pytest.mark.parametrize("name", ["cmmd", "content_similarity", "coverage"])
-def test_half_sample_ci_same_with_and_without_the_batched_route(name) -> None:
+def test_half_sample_ci_same_with_and_without_the_batched_route(name, monkeypatch) -> None:
+    """Past the pooled Gram matrix's size the intervals take the batched route, with the same
+    intervals as one call a replicate; below it the Gram route (the batched one is not called)."""
     import dataclasses
 
     from semsim.analysis.intervals import half_sample_ci
@@ -169,13 +172,21 @@ def test_half_sample_ci_same_with_and_without_the_batched_route(name) -> None:
     xa, xb = _features(5)
     sdef = metrics.get_score(name)
     engine = sdef.engine()
+    calls = []
+    counted = dataclasses.replace(
+        engine, resamples=lambda x, splits: calls.append(len(splits)) or engine.resamples(x, splits)
+    )
     point = engine(xa, xb)
     ticks = []
     args = ([sdef], point, xa, xb, 12, 3, 0.95, ticks.append)
-    batched = half_sample_ci(engine, *args)
-    assert len(ticks) == 12  # the progress bar still counts every replicate
+    gram = half_sample_ci(counted, *args)
+    assert calls == []  # 110 pooled rows: their Gram matrix serves every engine
+    monkeypatch.setattr(resample, "MAX_POOLED_GRAM", 0)
+    batched = half_sample_ci(counted, *args)
+    assert calls == [12] and len(ticks) == 24  # the bar still counts every replicate
     looped = half_sample_ci(dataclasses.replace(engine, resamples=None), *args)
-    assert batched[sdef.key] == pytest.approx(looped[sdef.key], rel=1e-9, abs=1e-12)
+    for other in (looped, gram):
+        assert batched[sdef.key] == pytest.approx(other[sdef.key], rel=1e-9, abs=1e-12)
     assert batched[sdef.key][0] < batched[sdef.key][1]
 
 

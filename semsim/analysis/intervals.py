@@ -71,9 +71,9 @@ def half_sample_ci(
     still shows its sampling spread.
 
     ``pooled`` (A's rows then B's, :class:`~semsim.analysis.resample.Pooled`) lets engines that
-    read pairwise products take every replicate from one Gram matrix, and engines with a batched
-    route (:attr:`~semsim.metrics.PairEngine.resamples`) every replicate in one pass (same values
-    up to rounding).
+    read pairwise products take every replicate from one Gram matrix, and, when that matrix is too
+    large, engines with a batched route (:attr:`~semsim.metrics.PairEngine.resamples`) every
+    replicate in one pass (same values up to rounding).
 
     Returns:
         ``{score key: (lo, hi)}``.
@@ -91,8 +91,7 @@ def half_sample_ci(
     reps = {d.key: np.empty(n) for d in defs}
     # an engine with a batched route takes every replicate in one pass (the progress bar then
     # advances when they are all done)
-    batched = engine.sized([half_a, half_b]).resamples is not None
-    outs = pooled.evaluate_many(engine, splits) if batched else None
+    outs = pooled.evaluate_many(engine, splits) if pooled.batched(engine, splits) else None
     for i, (ia, ib) in enumerate(splits):
         out = outs[i] if outs is not None else pooled.evaluate(engine, ia, ib)
         for d in defs:

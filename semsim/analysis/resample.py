@@ -8,10 +8,11 @@ Engines that read pairwise products (:attr:`PairEngine.prepare_block` /
 then need only slices of the pooled rows' Gram matrix, which :class:`Pooled` computes once per
 input array: the resamples cost slicing plus each engine's elementwise work instead of three
 fresh (n/2 x n/2 x D) products each. Values equal the engine's plain call up to rounding (the
-engines' block routes are tested against it). Engines with a batched route
-(:attr:`PairEngine.resamples`: CMMD's kernel sums, the content score's pooled neighbours) take
-every resample in one pass over the pooled rows, at any size (:meth:`Pooled.evaluate_many`).
-Other engines (KID, C2ST) are called on the sliced rows as before.
+engines' block routes are tested against it). Above that size, engines with a
+batched route (:attr:`PairEngine.resamples`: CMMD's kernel sums, the content score's and PRDC's
+pooled neighbour lists) take every resample in one pass over the pooled rows
+(:meth:`Pooled.evaluate_many`) instead of three fresh Gram blocks each. Other engines (KID, C2ST)
+are called on the sliced rows as before.
 """
 
 from __future__ import annotations
@@ -86,16 +87,25 @@ class Pooled:
     def evaluate_many(
         self, engine: PairEngine, splits: Sequence[tuple[np.ndarray, np.ndarray]]
     ) -> list[dict[str, float]]:
-        """:meth:`evaluate` of every ``(ia, ib)`` in ``splits``: at once through the engine's
-        batched route when it has one (and every set is large enough), else one by one."""
-        sized = engine.sized([len(splits[0][0]), len(splits[0][1])]) if splits else engine
-        if (
-            sized.resamples is not None
-            and all(min(len(ia), len(ib)) >= sized.min_n for ia, ib in splits)
-            and len({(len(ia), len(ib)) for ia, ib in splits}) <= 1
-        ):
+        """:meth:`evaluate` of every ``(ia, ib)`` in ``splits``: one by one from slices of the
+        pooled Gram matrix when the engine reads it and it fits :data:`MAX_POOLED_GRAM` (computed
+        once for every engine, the cheaper route there), else at once through the engine's
+        batched route when it has one (:meth:`batched`), else one by one from the rows."""
+        if self.batched(engine, splits):
+            sized = engine.sized([len(splits[0][0]), len(splits[0][1])])
             return sized.resamples(self.x, list(splits))
         return [self.evaluate(engine, ia, ib) for ia, ib in splits]
+
+    def batched(self, engine: PairEngine, splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> bool:
+        """Whether :meth:`evaluate_many` takes ``splits`` through the engine's batched route."""
+        if not splits or self.uses_gram(engine):
+            return False
+        sized = engine.sized([len(splits[0][0]), len(splits[0][1])])
+        return (
+            sized.resamples is not None
+            and all(min(len(ia), len(ib)) >= sized.min_n for ia, ib in splits)
+            and len({(len(ia), len(ib)) for ia, ib in splits}) == 1
+        )
 
 
 def _sub(side: GramSide, idx: np.ndarray) -> GramSide:
