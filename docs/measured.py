@@ -67,10 +67,6 @@ SOURCES: dict[str, Source] = {
         f"{PY} bench/large.py --ns 50000 --shard-size 5000 --no-resume --record",
         "the large-set path: a default streaming compare of 2 x 50,000 images",
     ),
-    "bench_intervals": Source(
-        f"{PY} bench/intervals.py --n 5000 --record",
-        "half-sample intervals: the batched resample route against one call a replicate",
-    ),
     "bench_compare": Source(
         f"{PY} bench/compare.py --n 1000 --record", "2 x 1,000-image compare, cold and cached"
     ),
