@@ -83,7 +83,6 @@ class Pooled:
         cross = GramBlock(sa, sb, self._shift_sq, gram[np.ix_(ia, ib)])
         return sized.pair_block(state_a, state_b, cross)
 
-
     def evaluate_many(
         self, engine: PairEngine, splits: Sequence[tuple[np.ndarray, np.ndarray]]
     ) -> list[dict[str, float]]:

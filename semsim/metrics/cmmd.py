@@ -219,7 +219,11 @@ def cmmd_engine(sigma: float = 10.0, scale: float = 1000.0, normalize: bool = Tr
         m = _quadratic_forms(c, c_sq, w, two_s2)
         within = np.diag(m)
         return [
-            {"cmmd": max(0.0, scale * (within[2 * j] + within[2 * j + 1] - 2 * m[2 * j, 2 * j + 1]))}
+            {
+                "cmmd": max(
+                    0.0, scale * (within[2 * j] + within[2 * j + 1] - 2 * m[2 * j, 2 * j + 1])
+                )
+            }
             for j in range(len(splits))
         ]
 
