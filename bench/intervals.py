@@ -62,7 +62,8 @@ def main() -> None:
     from semsim.analysis import compare_scores, resample
     from semsim.features import Features
 
-    print(f"load average {os.getloadavg()[0]:.2f} at the start; {os.cpu_count()} cores")
+    start_load = os.getloadavg()[0]
+    print(f"load average {start_load:.2f} at the start; {os.cpu_count()} cores")
     rng = np.random.default_rng(0)
     mix = rng.normal(size=(64, args.dim)) / 8
     xa, xb = features(args.n, args.dim, 0.0, rng, mix), features(args.n, args.dim, 0.15, rng, mix)
@@ -130,8 +131,8 @@ def main() -> None:
         path = record(
             "bench_intervals",
             tables=tables,
-            note=f" 2 x {args.n:,} synthetic rows of {args.dim} dimensions, "
-            f"{args.replicates} half-samples.",
+            note=f" 2 x {args.n:,} synthetic rows of {args.dim:,} dimensions, "
+            f"{args.replicates} half-samples. Load average {start_load:.1f} at the start.",
         )
         print(f"wrote {path}")
 

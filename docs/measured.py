@@ -64,8 +64,12 @@ SOURCES: dict[str, Source] = {
     ),
     "bench_memory": Source(f"{PY} bench/memory.py --record", "streaming memory over n"),
     "bench_large": Source(
-        f"{PY} bench/large.py --ns 50000 --shard-size 5000 --no-resume --record",
+        f"{PY} bench/large.py --ns 50000 --shard-size 5000 --kill-after 3 --no-cached --record",
         "the large-set path: a default streaming compare of 2 x 50,000 images",
+    ),
+    "bench_intervals": Source(
+        f"{PY} bench/intervals.py --n 5000 --record",
+        "half-sample intervals: the batched resample route against one call a replicate",
     ),
     "bench_compare": Source(
         f"{PY} bench/compare.py --n 1000 --record", "2 x 1,000-image compare, cold and cached"
