@@ -11,6 +11,7 @@ import semsim.analysis.resample as resample
 from semsim import metrics
 from semsim.analysis import compare_scores
 from semsim.analysis.resample import Pooled, split_noise_floors
+from semsim.metrics import _common
 from semsim.metrics._common import split_rows
 
 
@@ -70,8 +71,6 @@ def test_compare_scores_same_with_and_without_pooled_gram(monkeypatch) -> None:
 def test_split_rows_are_the_permutation_halves_in_order() -> None:
     """Noise-floor splits: the sets of one seeded permutation's two parts, each sorted (rows and
     Gram blocks read in order), and together every row once."""
-    from semsim.metrics._common import split_rows
-
     for n, n_a in ((10, 4), (101, 50), (7, 6)):
         ia, ib = split_rows(np.random.default_rng(5), n, n_a)
         perm = np.random.default_rng(5).permutation(n)
@@ -104,7 +103,10 @@ def _splits(rng: np.random.Generator, n_a: int, n_b: int, count: int) -> list:
 
 @pytest.mark.parametrize("engine_name", ["cmmd", "cmmd_raw", "content", "prdc"])
 @pytest.mark.parametrize("sizes", [(60, 50), (24, 90)])
-def test_batched_resamples_equal_one_engine_call_per_split(engine_name, sizes) -> None:
+@pytest.mark.parametrize("block", [None, 600])
+def test_batched_resamples_equal_one_engine_call_per_split(
+    engine_name, sizes, block, monkeypatch
+) -> None:
     """CMMD's kernel quadratic forms and the content score's and PRDC's pooled neighbour lists
     give, for
     every split at once, what the engine gives on each split's rows (half-samples and random
@@ -119,6 +121,8 @@ def test_batched_resamples_equal_one_engine_call_per_split(engine_name, sizes) -
         "content": content_engine(),
         "prdc": prdc_engine(),
     }[engine_name]
+    if block:  # bands of a few rows: the kernel's triangle by bands, the lists in chunks
+        monkeypatch.setattr(_common, "BLOCK_ELEMENTS", block)
     n_a, n_b = sizes
     rng = np.random.default_rng(sum(sizes))
     xa = rng.normal(size=(n_a, 12)) + 2.0
@@ -151,6 +155,7 @@ def test_content_resamples_look_up_rows_short_of_neighbours(monkeypatch) -> None
     engine = content.content_engine()
     calls = []
     monkeypatch.setattr(content, "NEIGHBOUR_SLACK", 1)
+    monkeypatch.setattr(_common, "BLOCK_ELEMENTS", 2000)  # the look-ups in chunks
     real_top = content._top_indices
     monkeypatch.setattr(
         content, "_top_indices", lambda s, kk: calls.append(s.shape) or real_top(s, kk)
@@ -205,6 +210,7 @@ def test_prdc_resamples_compute_rows_whose_list_stops_inside_their_ball(monkeypa
     sizes = []
     real_sq = knn.sq_dists
     monkeypatch.setattr(knn, "NEIGHBOUR_SLACK", 1)
+    monkeypatch.setattr(_common, "BLOCK_ELEMENTS", 2000)  # the rows computed in chunks
     monkeypatch.setattr(knn, "sq_dists", lambda *a: sizes.append(a[0].shape[0]) or real_sq(*a))
     got = engine.resamples(x, splits)
     assert len(sizes) > 1  # the pooled lists, then the rows computed directly

@@ -21,14 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from semsim.metrics._common import (
-    BLOCK_ELEMENTS,
-    ArrayLike,
-    GramBlock,
-    PairEngine,
-    row_blocks,
-    sq_dists,
-)
+from semsim.metrics._common import ArrayLike, GramBlock, PairEngine, row_blocks, sq_dists
 from semsim.metrics.scoredef import INF, ScoreDef, StreamOptions, Summaries
 
 SATURATION_MEDIAN = 0.01
@@ -238,9 +231,8 @@ def _quadratic_forms(c: np.ndarray, c_sq: np.ndarray, w: np.ndarray, two_s2: flo
     diagonal exactly 1), computed a band of rows at a time over the upper triangle only."""
     n = len(c)
     out = np.zeros((w.shape[1], w.shape[1]))
-    step = max(1, BLOCK_ELEMENTS // max(1, n))
-    for s in range(0, n, step):
-        e = min(n, s + step)
+    for band in row_blocks(n, n):
+        s, e = band.start, band.stop
         q = c[s:e] @ c[s:].T  # the band's rows against every row from s on
         q *= -2.0
         q += c_sq[s:e, None]

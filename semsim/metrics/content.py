@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semsim.metrics._common import GramBlock, PairEngine, no_interval_reading
+from semsim.metrics._common import GramBlock, PairEngine, no_interval_reading, row_blocks
 from semsim.metrics.scoredef import ScoreDef
 
 if TYPE_CHECKING:
@@ -209,8 +209,9 @@ def _resamples(
         held = lab > 0
         rank = np.cumsum(held, axis=1, dtype=np.int32)
         same = ((rank <= kk) & held & (lab == own[:, None])).sum(axis=1)
-        short = np.flatnonzero(rank[:, -1] < kk)
-        if len(short):  # too few of the row's listed neighbours in this resample
+        shorts = np.flatnonzero(rank[:, -1] < kk)  # too few of their listed neighbours held
+        for chunk in row_blocks(len(shorts), len(rows)):  # bounded memory however many
+            short = shorts[chunk]
             s = u[rows[short]] @ u[rows].T
             s[np.arange(len(short)), short] = -np.inf
             nn = _top_indices(s, kk)
@@ -234,12 +235,10 @@ def _pooled_nearest(u: np.ndarray, width: int) -> np.ndarray:
     """(N, width) each unit row's ``width`` most similar other rows (cosine), most similar first."""
     n = len(u)
     nearest = np.empty((n, width), np.int64)
-    step = max(1, (1 << 24) // max(1, n))
-    for lo in range(0, n, step):
-        s = u[lo : lo + step] @ u.T
-        rows = np.arange(len(s))
-        s[rows, lo + rows] = -np.inf
-        nearest[lo : lo + step] = _top_indices(s, width)
+    for rows in row_blocks(n, n):
+        s = u[rows] @ u.T
+        s[np.arange(len(s)), np.arange(rows.start, rows.stop)] = -np.inf
+        nearest[rows] = _top_indices(s, width)
     return nearest
 
 

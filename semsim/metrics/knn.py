@@ -138,8 +138,9 @@ def _resamples(x: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], k: in
         in_real = [nearest[rows][hits & real[:, None]]]  # fakes in real balls, once a ball
         in_fake = [nearest[rows][hits & ~real[:, None]]]  # reals in fake balls
         covered = int(hits[real].any(axis=1).sum())
-        if redo.any():
-            at = np.flatnonzero(redo)
+        redone = np.flatnonzero(redo)
+        for chunk in row_blocks(len(redone), len(rows)):  # bounded memory however many
+            at = redone[chunk]
             d = sq_dists(c[rows[at]], c[rows], c_sq[rows[at]], c_sq[rows])
             d[np.arange(len(at)), at] = np.inf
             _, exact = _balls(d, np.broadcast_to(own, d.shape), own[at], k)
