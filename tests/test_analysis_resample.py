@@ -168,8 +168,9 @@ def test_content_resamples_look_up_rows_short_of_neighbours(monkeypatch) -> None
 
 @pytest.mark.parametrize("name", ["cmmd", "content_similarity", "coverage"])
 def test_half_sample_ci_same_with_and_without_the_batched_route(name, monkeypatch) -> None:
-    """Past the pooled Gram matrix's size the intervals take the batched route, with the same
-    intervals as one call a replicate; below it the Gram route (the batched one is not called)."""
+    """The intervals take the batched route past the pooled Gram matrix's size, or below it with
+    at least MIN_BATCHED_SPLITS replicates, with the same intervals as one call a replicate;
+    below it with fewer, the Gram route (the batched one is not called)."""
     import dataclasses
 
     from semsim.analysis.intervals import half_sample_ci
@@ -185,10 +186,17 @@ def test_half_sample_ci_same_with_and_without_the_batched_route(name, monkeypatc
     ticks = []
     args = ([sdef], point, xa, xb, 12, 3, 0.95, ticks.append)
     gram = half_sample_ci(counted, *args)
-    assert calls == []  # 110 pooled rows: their Gram matrix serves every engine
+    assert calls == []  # 110 pooled rows, 12 replicates: sliced from the Gram matrix
+    monkeypatch.setattr(resample, "MIN_BATCHED_SPLITS", 12)
+    many = half_sample_ci(counted, *args)
+    assert calls == [12] and len(ticks) == 24
+    assert many[sdef.key] == pytest.approx(gram[sdef.key], rel=1e-9, abs=1e-12)
+    calls.clear()
+    ticks.clear()
+    monkeypatch.setattr(resample, "MIN_BATCHED_SPLITS", 13)
     monkeypatch.setattr(resample, "MAX_POOLED_GRAM", 0)
     batched = half_sample_ci(counted, *args)
-    assert calls == [12] and len(ticks) == 24  # the bar still counts every replicate
+    assert calls == [12] and len(ticks) == 12  # the bar still counts every replicate
     looped = half_sample_ci(dataclasses.replace(engine, resamples=None), *args)
     for other in (looped, gram):
         assert batched[sdef.key] == pytest.approx(other[sdef.key], rel=1e-9, abs=1e-12)

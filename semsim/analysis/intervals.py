@@ -71,9 +71,10 @@ def half_sample_ci(
     still shows its sampling spread.
 
     ``pooled`` (A's rows then B's, :class:`~semsim.analysis.resample.Pooled`) lets engines that
-    read pairwise products take every replicate from one Gram matrix, and, when that matrix is too
-    large, engines with a batched route (:attr:`~semsim.metrics.PairEngine.resamples`) every
-    replicate in one pass (same values up to rounding).
+    read pairwise products take every replicate from one Gram matrix, and engines with a batched
+    route (:attr:`~semsim.metrics.PairEngine.resamples`) every replicate in one pass (at least
+    :data:`~semsim.analysis.resample.MIN_BATCHED_SPLITS` replicates, or any number once the Gram
+    matrix is too large to keep; same values up to rounding).
 
     Returns:
         ``{score key: (lo, hi)}``.

@@ -8,11 +8,11 @@ Engines that read pairwise products (:attr:`PairEngine.prepare_block` /
 then need only slices of the pooled rows' Gram matrix, which :class:`Pooled` computes once per
 input array: the resamples cost slicing plus each engine's elementwise work instead of three
 fresh (n/2 x n/2 x D) products each. Values equal the engine's plain call up to rounding (the
-engines' block routes are tested against it). Above that size, engines with a
-batched route (:attr:`PairEngine.resamples`: CMMD's kernel sums, the content score's and PRDC's
-pooled neighbour lists) take every resample in one pass over the pooled rows
-(:meth:`Pooled.evaluate_many`) instead of three fresh Gram blocks each. Other engines (KID, C2ST)
-are called on the sliced rows as before.
+engines' block routes are tested against it). Engines with a batched route
+(:attr:`PairEngine.resamples`: CMMD's kernel sums, the content score's and PRDC's pooled
+neighbour lists) take many resamples (the intervals' replicates) in one pass over the pooled rows
+(:meth:`Pooled.evaluate_many`), and every resample once the Gram matrix is too large to keep.
+Other engines (KID, C2ST) are called on the sliced rows as before.
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ from semsim.metrics._common import GramBlock, GramSide, split_rows
 #: the largest pooled Gram matrix (entries; float64, 256 MiB) kept for resampling; larger pooled
 #: sets evaluate every resample from its rows
 MAX_POOLED_GRAM = 1 << 25
+
+#: fewest resamples an engine's batched route takes while the pooled Gram matrix is kept: one
+#: pass over the pooled rows costs about what 10-20 resamples sliced from the Gram matrix do
+#: (2 x 1,000 and 2 x 2,500 rows of 1,280 dims, quiet: 3 resamples 2-8x cheaper sliced, 20 about
+#: even, 50 batched 2-4x cheaper), so the noise floors' 3 splits are sliced
+MIN_BATCHED_SPLITS = 20
 
 
 class Pooled:
@@ -86,18 +92,20 @@ class Pooled:
     def evaluate_many(
         self, engine: PairEngine, splits: Sequence[tuple[np.ndarray, np.ndarray]]
     ) -> list[dict[str, float]]:
-        """:meth:`evaluate` of every ``(ia, ib)`` in ``splits``: one by one from slices of the
-        pooled Gram matrix when the engine reads it and it fits :data:`MAX_POOLED_GRAM` (computed
-        once for every engine, the cheaper route there), else at once through the engine's
-        batched route when it has one (:meth:`batched`), else one by one from the rows."""
+        """:meth:`evaluate` of every ``(ia, ib)`` in ``splits``: at once through the engine's
+        batched route when :meth:`batched` says so, else one by one (from slices of the pooled
+        Gram matrix when the engine reads it and it fits :data:`MAX_POOLED_GRAM`, else from the
+        rows)."""
         if self.batched(engine, splits):
             sized = engine.sized([len(splits[0][0]), len(splits[0][1])])
             return sized.resamples(self.x, list(splits))
         return [self.evaluate(engine, ia, ib) for ia, ib in splits]
 
     def batched(self, engine: PairEngine, splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> bool:
-        """Whether :meth:`evaluate_many` takes ``splits`` through the engine's batched route."""
-        if not splits or self.uses_gram(engine):
+        """Whether :meth:`evaluate_many` takes ``splits`` through the engine's batched route:
+        the engine has one, and either the pooled Gram matrix is too large to keep or there are
+        at least :data:`MIN_BATCHED_SPLITS` splits."""
+        if not splits or (self.uses_gram(engine) and len(splits) < MIN_BATCHED_SPLITS):
             return False
         sized = engine.sized([len(splits[0][0]), len(splits[0][1])])
         return (
