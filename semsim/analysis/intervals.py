@@ -89,15 +89,10 @@ def half_sample_ci(
         ia = np.sort(rng.choice(len(xa), half_a, replace=False))
         ib = np.sort(rng.choice(len(xb), half_b, replace=False))
         splits.append((ia, pooled.n_a + ib))
-    reps = {d.key: np.empty(n) for d in defs}
     # an engine with a batched route takes every replicate in one pass (the progress bar then
     # advances when they are all done)
-    outs = pooled.evaluate_many(engine, splits) if pooled.batched(engine, splits) else None
-    for i, (ia, ib) in enumerate(splits):
-        out = outs[i] if outs is not None else pooled.evaluate(engine, ia, ib)
-        for d in defs:
-            reps[d.key][i] = out[raw[d.key]]
-        advance(None)
+    outs = pooled.evaluate_many(engine, splits, advance)
+    reps = {d.key: np.array([out[raw[d.key]] for out in outs], dtype=float) for d in defs}
     cis = {}
     q = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
     for d in defs:

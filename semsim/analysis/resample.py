@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from semsim.analysis.progress import Advance
 from semsim.metrics import PairEngine
 from semsim.metrics._common import GramBlock, GramSide, split_rows
 
@@ -90,16 +91,28 @@ class Pooled:
         return sized.pair_block(state_a, state_b, cross)
 
     def evaluate_many(
-        self, engine: PairEngine, splits: Sequence[tuple[np.ndarray, np.ndarray]]
+        self,
+        engine: PairEngine,
+        splits: Sequence[tuple[np.ndarray, np.ndarray]],
+        advance: Advance | None = None,
     ) -> list[dict[str, float]]:
         """:meth:`evaluate` of every ``(ia, ib)`` in ``splits``: at once through the engine's
         batched route when :meth:`batched` says so, else one by one (from slices of the pooled
         Gram matrix when the engine reads it and it fits :data:`MAX_POOLED_GRAM`, else from the
-        rows)."""
+        rows). ``advance(None)`` is called once a split (a progress bar), after the batch when
+        batched."""
+        tick = advance or (lambda _: None)
         if self.batched(engine, splits):
             sized = engine.sized([len(splits[0][0]), len(splits[0][1])])
-            return sized.resamples(self.x, list(splits))
-        return [self.evaluate(engine, ia, ib) for ia, ib in splits]
+            outs = sized.resamples(self.x, list(splits))
+            for _ in outs:
+                tick(None)
+            return outs
+        outs = []
+        for ia, ib in splits:
+            outs.append(self.evaluate(engine, ia, ib))
+            tick(None)
+        return outs
 
     def batched(self, engine: PairEngine, splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> bool:
         """Whether :meth:`evaluate_many` takes ``splits`` through the engine's batched route:

@@ -231,8 +231,8 @@ def _quadratic_forms(c: np.ndarray, c_sq: np.ndarray, w: np.ndarray, two_s2: flo
     diagonal exactly 1), computed a band of rows at a time over the upper triangle only."""
     n = len(c)
     out = np.zeros((w.shape[1], w.shape[1]))
-    for band in row_blocks(n, n):
-        s, e = band.start, band.stop
+    for rows in row_blocks(n, n):
+        s, e = rows.start, rows.stop
         q = c[s:e] @ c[s:].T  # the band's rows against every row from s on
         q *= -2.0
         q += c_sq[s:e, None]
@@ -242,10 +242,10 @@ def _quadratic_forms(c: np.ndarray, c_sq: np.ndarray, w: np.ndarray, two_s2: flo
         q *= -1.0 / two_s2
         t = torch.from_numpy(q)
         torch.exp(t, out=t)
-        band = w[s:e].T @ (q @ w[s:])  # the band's diagonal block and everything right of it
+        upper = w[s:e].T @ (q @ w[s:])  # the band's diagonal block and everything right of it
         diag = w[s:e].T @ (q[:, : e - s] @ w[s:e])
-        out += band
-        out += (band - diag).T  # the blocks below the diagonal, by symmetry
+        out += upper
+        out += (upper - diag).T  # the blocks below the diagonal, by symmetry
     return out
 
 
