@@ -185,8 +185,8 @@ def _resamples(
     """:func:`content_overlap` of ``x[ia]`` vs ``x[ib]`` for every split, from each pooled row's
     nearest neighbours found once: a resample's ``kk`` nearest of a row are the first ``kk`` of
     the row's pooled neighbours (in order) that the resample holds. The list is long enough that
-    a resample holds :data:`NEIGHBOUR_SLACK` ``kk`` of them on average; a row with fewer than ``kk`` among them gets its
-    neighbours from its resample's rows directly. Same values as the engine up to rounding and
+    a resample holds :data:`NEIGHBOUR_SLACK` ``kk`` of them on average; a row with fewer than
+    ``kk`` among them gets its neighbours from its resample's rows directly. Same values as the engine up to rounding and
     the order of exactly tied similarities."""
     u = _unit(np.asarray(x, np.float64))
     n = len(u)

@@ -131,12 +131,13 @@ def _resamples(x: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], k: in
         label[ia], label[ib] = 1, 2
         rows = np.concatenate([ia, ib])
         own = label[rows]
-        radius, hits = _balls(dist[rows], label[nearest[rows]], own, k)
-        redo = dist[rows, -1] <= radius  # the list may stop inside the ball
+        listed, near = dist[rows], nearest[rows]
+        radius, hits = _balls(listed, label[near], own, k)
+        redo = listed[:, -1] <= radius  # the list may stop inside the ball
         hits[redo] = False
         real = own == 1
-        in_real = [nearest[rows][hits & real[:, None]]]  # fakes in real balls, once a ball
-        in_fake = [nearest[rows][hits & ~real[:, None]]]  # reals in fake balls
+        in_real = [near[hits & real[:, None]]]  # fakes in real balls, once a ball
+        in_fake = [near[hits & ~real[:, None]]]  # reals in fake balls
         covered = int(hits[real].any(axis=1).sum())
         redone = np.flatnonzero(redo)
         for chunk in row_blocks(len(redone), len(rows)):  # bounded memory however many
