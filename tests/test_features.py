@@ -234,16 +234,16 @@ def test_ddp_two_cpu_processes_give_identical_features_in_order(tmp_path: Path) 
 def test_channels_last_is_the_default_for_encoders_and_keeps_the_features(monkeypatch) -> None:  # noqa: ANN001
     """An encoder runs channels-last unless told otherwise (measured faster on CPU); the features
     equal the contiguous layout's and the one-image-at-a-time reference to 1e-4."""
-    import semsim.features.extract as ex
+    import semsim.features.loop as loop
 
     seen: list[bool] = []
-    real_job = ex._Job
+    real_job = loop.Job
 
     def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         seen.append(args[7])  # the job's channels_last
         return real_job(*args, **kwargs)
 
-    monkeypatch.setattr(ex, "_Job", spy)
+    monkeypatch.setattr(loop, "Job", spy)
     coll = _collection(8)
     default = _extract(coll).features
     contiguous = _extract(coll, channels_last=False).features

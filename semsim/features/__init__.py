@@ -20,7 +20,8 @@ from semsim.features.distributed import (
     make_trainer,
     run_on_trainer,
 )
-from semsim.features.extract import Features, extract_features, resolve_device
+from semsim.features.extract import Features, extract_features
+from semsim.features.loop import resolve_device
 
 __all__ = [
     "CACHE_FORMAT",

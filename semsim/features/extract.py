@@ -10,22 +10,21 @@ equals a single-process pass.
 
 Rows are processed in *shards* of ``shard_size`` consecutive images: each finished shard is cached
 (so a killed job resumes at the first missing shard) and handed to ``on_shard`` (so a streaming
-summary can reduce it); ``keep=False`` drops the rows after that, keeping memory flat.
+summary can reduce it); ``keep=False`` drops the rows after that, keeping memory flat. The loop
+that embeds one shard's rows on each process is :mod:`semsim.features.loop`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
-from torch.utils.data import Subset as TorchSubset
+from torch.utils.data import Dataset
 
 from semsim.data.collection import ImageCollection
 from semsim.encoders import Encoder, EncoderSpec
@@ -39,12 +38,11 @@ from semsim.features.cache import (
     remove_entry,
     save_cached,
 )
+from semsim.features.loop import EncoderLike, Job, Progress, embed_rows, make_job, resolve_device
 from semsim.features.shards import Shards, cached_whole, plan_shards
 
 log = logging.getLogger(__name__)
 
-_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "16": torch.float16}
-EncoderLike = EncoderSpec | Encoder | Callable[[torch.Tensor], torch.Tensor]
 ShardHook = Callable[[int, Embedded], None]
 
 
@@ -82,106 +80,6 @@ class Features:
 
     def __len__(self) -> int:
         return len(self.features)
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    if precision == "32":
-        return contextlib.nullcontext()
-    if precision == "16" and device.type == "cpu":
-        raise ValueError("precision=16-mixed needs a GPU; use bf16-mixed or 32 on CPU")
-    return torch.autocast(device_type=device.type, dtype=_AUTOCAST_DTYPES[precision])
-
-
-class _Progress:
-    def __init__(self, total: int, desc: str, enabled: bool) -> None:
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, desc=desc, unit="img", disable=not enabled, leave=False)
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.close()
-
-
-@dataclass
-class _Job:
-    """Everything the loop needs, fixed for one call."""
-
-    encode: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
-    dataset: Dataset
-    dim: int | None
-    batch_size: int
-    num_workers: int
-    device: torch.device
-    precision: str
-    channels_last: bool
-    trainer: Any = None
-    sidecar: Any = None  # takes each batch's extra parts (semsim.features.content.PixelSidecar)
-
-    @property
-    def world(self) -> tuple[int, int]:
-        if self.trainer is None:
-            return 1, 0
-        return int(self.trainer.world_size), int(self.trainer.global_rank)
-
-
-def _batches(job: _Job, indices: list[int]) -> Iterator[torch.Tensor]:
-    loader = DataLoader(
-        TorchSubset(job.dataset, indices),
-        batch_size=job.batch_size,
-        shuffle=False,
-        num_workers=job.num_workers,
-        pin_memory=job.device.type == "cuda",
-        drop_last=False,
-    )
-    for x, _ in loader:
-        if job.sidecar is not None:
-            x = job.sidecar.take(x)
-        x = x.to(job.device, non_blocking=True)
-        if job.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        yield x
-
-
-def _embed_local(job: _Job, indices: list[int], bar: _Progress) -> torch.Tensor:
-    """``(len(indices), D [+ C])`` float32 rows of this process: features, then concept logits."""
-    chunks: list[torch.Tensor] = []
-    with torch.inference_mode(), _autocast(job.device, job.precision):
-        for x in _batches(job, indices):
-            f, logits = job.encode(x)
-            row = f.float() if logits is None else torch.cat([f.float(), logits.float()], 1)
-            chunks.append(row.cpu())
-            bar.bar.update(len(x) * job.world[0])
-    return torch.cat(chunks) if chunks else torch.zeros(0, 0)
-
-
-def _embed_rows(job: _Job, start: int, stop: int, bar: _Progress) -> np.ndarray:
-    """Rows ``start:stop`` in order, gathered from every process onto every process."""
-    world, rank = job.world
-    local = _embed_local(job, list(range(start + rank, stop, world)), bar)
-    if world == 1:
-        return local.numpy()
-    strategy, n = job.trainer.strategy, stop - start
-    device = strategy.root_device
-    width = int(strategy.reduce(torch.tensor(local.shape[1], device=device), reduce_op="max"))
-    rows = (n + world - 1) // world
-    padded = torch.zeros(rows, width, device=device)
-    if len(local):
-        padded[: len(local)] = local.to(device)
-    gathered = strategy.all_gather(padded).cpu()  # (world, rows, width)
-    out = torch.zeros(n, width)
-    for r in range(world):
-        idx = torch.arange(r, n, world)
-        out[idx] = gathered[r, : len(idx)]
-    return out.numpy()
 
 
 def _split(rows: np.ndarray, dim: int | None, names: list[str] | None) -> Embedded:
@@ -275,7 +173,7 @@ def extract_features(
                 cache_dir=cache_dir, progress=progress, trainer=trainer, shard_size=shard_size,
                 keep=keep, on_shard=on_shard, runtime="torch", sidecar=sidecar,
             )  # fmt: skip
-        spec_or_encoder.runtime_encode = runtime_encode  # what _make_job runs
+        spec_or_encoder.runtime_encode = runtime_encode  # what make_job runs
     shards = plan_shards(n, shard_size, batch_size, cache, provenance, trainer)
     if trainer is not None or not keyed:
         sidecar = None
@@ -286,7 +184,7 @@ def extract_features(
     )
     rank0 = trainer is None or trainer.global_rank == 0
     try:
-        with _Progress(shards.to_compute, desc, progress and rank0) as bar:
+        with Progress(shards.to_compute, desc, progress and rank0) as bar:
             parts, computed = _run_shards(shards, collection, job_args, bar, keep, on_shard)
     finally:
         if rt != "torch":  # the caller's encoder is left as it came
@@ -317,13 +215,13 @@ def _result(
 
 
 def _run_shards(
-    shards: Shards, collection: Any, job_args: tuple, bar: _Progress, keep: bool,
+    shards: Shards, collection: Any, job_args: tuple, bar: Progress, keep: bool,
     on_shard: ShardHook | None,
 ) -> tuple[list[Embedded], int]:  # fmt: skip
     """Each shard from the cache or the encoder (cached as it finishes), in order."""
     trainer = job_args[-1]
     rank0 = trainer is None or trainer.global_rank == 0
-    job: _Job | None = None
+    job: Job | None = None
     names: list[str] | None = None
     parts: list[Embedded] = []
     computed = 0
@@ -334,8 +232,8 @@ def _run_shards(
                 raise RuntimeError(f"shard {i} of {shards.cache} vanished or is corrupt; rerun")
         else:
             if job is None:
-                job, names = _make_job(collection, *job_args)
-            part = _split(_embed_rows(job, a, b, bar), job.dim, names)
+                job, names = make_job(collection, *job_args)
+            part = _split(embed_rows(job, a, b, bar), job.dim, names)
             computed += 1
             if shards.cache is not None and rank0:  # one shard: it is the whole entry
                 entry = shards.provenances[i] if shards.sharded else shards.whole
@@ -356,49 +254,3 @@ def _concat(parts: list[Embedded]) -> Embedded:
         return parts[0]
     concepts = None if parts[0].concepts is None else np.concatenate([p.concepts for p in parts])
     return Embedded(np.concatenate([p.features for p in parts]), concepts, parts[0].concept_names)
-
-
-def _make_job(
-    data: ImageCollection | Dataset,
-    spec_or_encoder: EncoderLike,
-    batch_size: int,
-    num_workers: int,
-    device: str | torch.device | None,
-    precision: str,
-    channels_last: bool,
-    sidecar: Any,
-    trainer: Any,
-) -> tuple[_Job, list[str] | None]:
-    if trainer is not None and (device is None or str(device) == "auto"):
-        dev = trainer.strategy.root_device
-    else:
-        dev = resolve_device(device or "auto")
-    if isinstance(spec_or_encoder, EncoderSpec):
-        spec_or_encoder = spec_or_encoder.build()
-    if isinstance(spec_or_encoder, Encoder):
-        enc = spec_or_encoder.to(dev)
-        channels_last = True if channels_last is None else channels_last
-        if channels_last:
-            enc = enc.to(memory_format=torch.channels_last)
-        if isinstance(data, ImageCollection):
-            tf = enc.transform if sidecar is None else sidecar.wrap(enc.transform)
-            data = data.with_transform(tf)
-        if (encode := getattr(enc, "runtime_encode", None)) is not None:  # plain NCHW arrays
-            return _Job(encode, data, enc.dim, batch_size, num_workers, dev, precision, False,
-                        trainer, sidecar), enc.concept_names  # fmt: skip
-        job = _Job(enc.encode, data, enc.dim, batch_size, num_workers, dev, precision,
-                   channels_last, trainer, sidecar)  # fmt: skip
-        return job, enc.concept_names
-    if not callable(spec_or_encoder):
-        raise ValueError(
-            f"expected an EncoderSpec, Encoder or callable, got {type(spec_or_encoder).__name__}"
-        )
-    fn = spec_or_encoder
-
-    def encode(x: torch.Tensor) -> tuple[torch.Tensor, None]:
-        return fn(x), None
-
-    channels_last = bool(channels_last)  # None: a model being trained keeps its own layout
-
-    return _Job(encode, data, None, batch_size, num_workers, dev, precision, channels_last,
-                trainer), None  # fmt: skip
