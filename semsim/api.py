@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from semsim.utils import did_you_mean
+from semsim.utils import did_you_mean, workers_value
 
 if TYPE_CHECKING:
     from semsim.data.collection import ImageCollection
@@ -271,7 +271,7 @@ def extract_options(cfg: DictConfig) -> dict[str, Any]:
     shard = cfg.get("shard_size")
     return {
         "batch_size": int(get("batch_size", 64)),
-        "num_workers": int(get("num_workers", 2)),
+        "num_workers": workers_value(get("num_workers", "auto")),
         "device": str(get("device", "auto")),
         "precision": str(get("precision", "32")),
         "channels_last": bool(get("channels_last", True)),

@@ -203,14 +203,25 @@ def check_writable_dir(path: str | os.PathLike[str], option: str, fix: str = "")
     return full
 
 
+def workers_value(value: Any) -> int | str:
+    """``num_workers`` as the embedding takes it: ``"auto"`` or a count (validated before, by
+    :func:`check_compare_options`)."""
+    text = str(value).strip().lower()
+    if text == "auto":
+        return text
+    if isinstance(value, bool) or not text.isdigit():
+        raise UsageError(f"num_workers: expected an integer >= 0 or auto, got `{value}`")
+    return int(text)
+
+
 RUNTIMES = ("auto", "torch", "openvino", "onnxruntime")  # the encoder's CPU inference runtimes
 
 
 def check_compare_options(cfg: DictConfig) -> list[str]:
     """Validate ``semsim.compare``'s options before any data is read or any cache entry looked up.
 
-    Checks ``seed``, ``batch_size`` (1 to :data:`semsim.guards.MAX_BATCH_SIZE`), ``num_workers >=
-    0``, ``n_bootstrap`` (0 or 2 to :data:`semsim.guards.MAX_BOOTSTRAP`), ``device`` (present on
+    Checks ``seed``, ``batch_size`` (1 to :data:`semsim.guards.MAX_BATCH_SIZE`), ``num_workers``
+    (``auto`` or an integer >= 0), ``n_bootstrap`` (0 or 2 to :data:`semsim.guards.MAX_BOOTSTRAP`), ``device`` (present on
     this machine), ``encoder.image_size`` (one batch fits in memory), and ``out_dir`` and
     ``cache_dir`` with a real create/write/remove (:func:`semsim.guards.probe_dir`). Raises
     :class:`UsageError` (a ValueError) naming the option.
@@ -224,7 +235,7 @@ def check_compare_options(cfg: DictConfig) -> list[str]:
 
     _int_option(cfg, "seed", 0)
     batch_size = _int_option(cfg, "batch_size", 64, low=1)
-    _int_option(cfg, "num_workers", 2, low=0)
+    workers_value(cfg.get("num_workers", "auto"))
     n_bootstrap = _int_option(cfg, "n_bootstrap", 50, low=0)
     if n_bootstrap == 1:
         raise UsageError("n_bootstrap: expected 0 (no intervals) or >= 2, got 1")

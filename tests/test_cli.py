@@ -217,7 +217,8 @@ def _compare_cfg(tmp_path: Path, *overrides: str):
     ("override", "expected"),
     [
         ("batch_size=0", "batch_size: expected an integer >= 1, got 0"),
-        ("num_workers=-1", "num_workers: expected an integer >= 0, got -1"),
+        ("num_workers=-1", "num_workers: expected an integer >= 0 or auto, got `-1`"),
+        ("num_workers=many", "num_workers: expected an integer >= 0 or auto, got `many`"),
         ("device=cuda:99", "device=cuda:99"),
         ("device=gpu", "device=gpu: unknown device"),
         ("seed=abc", "seed: expected an integer, got `abc`"),

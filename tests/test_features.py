@@ -256,3 +256,68 @@ def test_channels_last_is_the_default_for_encoders_and_keeps_the_features(monkey
     data = [(pil_to_tensor(coll.load_image(i)).float() / 255, 0) for i in range(4)]
     _extract(data, lambda x: x.flatten(1)[:, :5])  # a callable (a model in training): as is
     assert seen == [False]
+
+
+def test_num_workers_auto_decodes_in_process_on_a_small_cpu_only(monkeypatch) -> None:  # noqa: ANN001
+    """``num_workers="auto"`` (the default): no loader processes on a CPU with at most 2 usable
+    cores, 2 on more cores or a GPU; a count is taken as given; anything else is refused."""
+    import semsim.features.loop as loop
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    for cores, want_cpu in ((1, 0), (2, 0), (3, 2), (16, 2)):
+        monkeypatch.setattr(loop, "usable_cpus", lambda cores=cores: cores)
+        assert loop.resolve_workers("auto", cpu) == want_cpu, cores
+        assert loop.resolve_workers("AUTO", gpu) == 2, cores
+        assert loop.resolve_workers(3, cpu) == 3 and loop.resolve_workers("0", gpu) == 0
+    for bad in (-1, "two", True, "1.5"):
+        with pytest.raises(ValueError, match="num_workers"):
+            loop.resolve_workers(bad, cpu)
+    # the loader extract_features builds gets the resolved count; the features do not change
+    counts: list[int] = []
+    real_loader = loop.DataLoader
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        counts.append(kwargs["num_workers"])
+        return real_loader(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "DataLoader", spy)
+    coll = _collection(6)
+    monkeypatch.setattr(loop, "usable_cpus", lambda: 2)
+    inline = _extract(coll, num_workers="auto").features
+    monkeypatch.setattr(loop, "usable_cpus", lambda: 8)
+    workers = _extract(coll, num_workers="auto").features
+    assert counts == [0, 2]
+    np.testing.assert_array_equal(inline, workers)
+
+
+def test_prefetched_keeps_order_raises_errors_and_stops_when_closed() -> None:
+    """The runtime's loader thread: items in order, an error raised to the consumer, and a
+    consumer that stops early stops the thread (no thread left behind, no item made past it)."""
+    import threading
+
+    from semsim.features.loop import prefetched
+
+    assert list(prefetched(iter(range(7)))) == list(range(7))
+    assert list(prefetched(iter([]))) == []
+
+    def failing():  # noqa: ANN202
+        yield 1
+        raise OSError("image 3 is corrupt")
+
+    got = []
+    with pytest.raises(OSError, match="image 3 is corrupt"):
+        for item in prefetched(failing()):
+            got.append(item)
+    assert got == [1]
+    made = []
+
+    def counting():  # noqa: ANN202
+        for i in range(1000):
+            made.append(i)
+            yield i
+
+    it = prefetched(counting())
+    assert next(it) == 0
+    it.close()
+    assert len(made) <= 3  # the one consumed, the one waiting, the one being made
+    assert not any(t.name == "semsim-prefetch" for t in threading.enumerate())

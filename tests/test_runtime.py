@@ -221,16 +221,18 @@ print("child:", child.stdout.strip())
 def test_openvino_streams_split_the_batch_and_give_the_same_features(
     tmp_path: Path, monkeypatch
 ) -> None:  # noqa: ANN001
-    """One stream a core (each runs its share of the batch) gives the one-stream result for a
-    batch that splits evenly, unevenly, and one smaller than the streams."""
+    """One stream a core (each taking the batch's next chunk of OV_CHUNK images as it finishes
+    one) gives the one-stream result, in order, for a batch of many chunks, one that splits
+    evenly, unevenly, and one smaller than a chunk."""
     _extract(_collection(seed=0), TINY, cache_dir=tmp_path, runtime="openvino")
     (onnx,) = (tmp_path / "runtime").glob("*.onnx")
+    monkeypatch.setattr(rt, "OV_CHUNK", 2)
     runs = {}
     for streams in ("1", "2", "3"):
         monkeypatch.setenv("SEMSIM_OV_STREAMS", streams)
         runs[streams] = rt._compile("openvino", onnx)
-    x = np.random.default_rng(0).standard_normal((7, 3, 32, 32)).astype(np.float32)
-    for rows in (x, x[:6], x[:1]):
+    x = np.random.default_rng(0).standard_normal((11, 3, 32, 32)).astype(np.float32)
+    for rows in (x, x[:6], x[:5], x[:1]):
         want = runs["1"](rows)
         for streams in ("2", "3"):
             got = runs[streams](rows)

@@ -33,6 +33,7 @@ from semsim.data.collection import ImageCollection
 from semsim.encoders import EncoderSpec
 from semsim.features.cache import _atomic_write
 from semsim.features.extract import Features, extract_features
+from semsim.features.loop import resolve_workers
 from semsim.features.native import NativeRendering, luma_array, native_statistics, plan
 from semsim.features.rendering import (
     STAT_NAMES,
@@ -198,7 +199,7 @@ def pixel_pass(
     std: Any,
     *,
     batch_size: int = 64,
-    num_workers: int = 0,
+    num_workers: int | str = 0,
     progress: bool = False,
     native: NativeRendering | None = None,
 ) -> PixelStatistics:
@@ -212,7 +213,7 @@ def pixel_pass(
     s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
     loader = DataLoader(
         coll.with_transform(_PixelPass(native, transform)), batch_size=batch_size,
-        num_workers=num_workers,
+        num_workers=resolve_workers(num_workers, torch.device("cpu")),  # the pass runs on a CPU
     )  # fmt: skip
     natives: list[np.ndarray] = []
     tones: list[np.ndarray] = []

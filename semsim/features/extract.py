@@ -97,7 +97,7 @@ def extract_features(
     spec_or_encoder: EncoderLike,
     *,
     batch_size: int = 64,
-    num_workers: int = 2,
+    num_workers: int | str = "auto",
     device: str | torch.device | None = "auto",
     precision: str = "32",
     channels_last: bool | None = None,
@@ -118,7 +118,9 @@ def extract_features(
         spec_or_encoder: an :class:`EncoderSpec` (built only when something must be computed), a
             built Encoder (its provenance is its spec's, or a digest of its weights), or a callable
             ``(B, 3, H, W) -> (B, D)`` such as a training module's ``embed`` (never cached).
-        num_workers: DataLoader worker processes decoding and transforming images.
+        num_workers: DataLoader worker processes decoding and transforming images; ``"auto"``
+            (default): none on a CPU with at most 2 usable cores (the images are decoded in this
+            process between batches), else 2 (:func:`semsim.features.loop.resolve_workers`).
         device: ``"auto"`` (CUDA when available; with ``trainer``: its device), ``"cpu"``...
         precision: ``"32"``, ``"bf16-mixed"`` or ``"16-mixed"`` (autocast; 16 needs a GPU).
         channels_last: run the network in channels-last memory format. ``None`` (default): yes

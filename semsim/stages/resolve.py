@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from semsim.utils import check_compare_options, one_line
+from semsim.utils import check_compare_options, one_line, workers_value
 
 if TYPE_CHECKING:
     from semsim.data.collection import ImageCollection
@@ -38,7 +38,7 @@ class Options:
     noise_floor: bool
     device: str
     batch_size: int
-    num_workers: int
+    num_workers: int | str  # "auto": semsim.features.loop.resolve_workers
     cache_dir: Path | None
     shard_size: int | None
     streaming: bool
@@ -202,7 +202,7 @@ def resolve(cfg: DictConfig, say: Callable[[str], Any] = lambda _: None) -> Run:
         matrix_scores=tuple(scores if matrix is None else score_names(list(matrix))),
         class_matrices=want_matrices, n_bootstrap=n_bootstrap,
         noise_floor=bool(_get(cfg, "noise_floor")), device=str(_get(cfg, "device")),
-        batch_size=int(_get(cfg, "batch_size")), num_workers=int(_get(cfg, "num_workers")),
+        batch_size=int(_get(cfg, "batch_size")), num_workers=workers_value(_get(cfg, "num_workers")),
         cache_dir=None if cache in (None, "", False) else Path(str(cache)).expanduser(),
         shard_size=shard_size, streaming=streaming, sample_size=sample_size,
         precision=str(_get(cfg, "precision")), channels_last=bool(_get(cfg, "channels_last")),
