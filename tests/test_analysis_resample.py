@@ -68,6 +68,58 @@ def test_compare_scores_same_with_and_without_pooled_gram(monkeypatch) -> None:
             assert f.noise_floor == pytest.approx(p.noise_floor, rel=1e-9, abs=1e-12), k
 
 
+def test_c2st_noise_floors_take_the_pooled_fits() -> None:
+    """The C2ST's noise floor splits are fitted together, masked over the pooled rows (one call
+    of its batched route), with the floors of one fit a split."""
+    import dataclasses
+
+    xa, xb = _features(4)
+    engine = metrics.get_score("c2st").engine()
+    calls = []
+    counted = dataclasses.replace(
+        engine, resamples=lambda x, splits: calls.append(len(splits)) or engine.resamples(x, splits)
+    )
+    keys = ["c2st", "indistinguishability"]
+    got = split_noise_floors(Pooled(xa, xb), counted, keys, repeats=3, seed=5)
+    assert calls == [3]
+    plain = dataclasses.replace(engine, resamples=None)
+    assert got == split_noise_floors(Pooled(xa, xb), plain, keys, repeats=3, seed=5)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_c2st_value_and_noise_floors_in_one_batched_call(seed, monkeypatch) -> None:
+    """compare_scores takes the C2ST's value and its noise floors' fits in one batched call when
+    the floors' engine (its defaults: seed 0) is the value's; the value, interval and floor equal
+    those evaluated apart. With another seed they are evaluated apart (the floors keep seed 0)."""
+    import semsim.analysis.scores as scores_mod
+
+    xa, xb = _features(6)
+    a = SimpleNamespace(features=xa, concepts=None, labels=None, class_names=None)
+    b = SimpleNamespace(features=xb, concepts=None, labels=None, class_names=None)
+    calls = []
+    real = scores_mod.value_and_floors
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        out = real(*args, **kwargs)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(scores_mod, "value_and_floors", spy)
+    names = ["c2st", "indistinguishability"]
+    together = compare_scores(a, b, names, n_bootstrap=0, seed=seed)
+    assert calls == ([True] if seed == 0 else [])
+    monkeypatch.setattr(scores_mod, "value_and_floors", lambda *args, **kwargs: None)
+    apart = compare_scores(a, b, names, n_bootstrap=0, seed=seed)
+    for name in names:
+        assert together[name].value == apart[name].value
+        assert together[name].ci == apart[name].ci
+        assert together[name].noise_floor == apart[name].noise_floor
+    assert together["c2st"].noise_floor == pytest.approx(
+        metrics.noise_floor("c2st", xa, xb, repeats=3, seed=seed), rel=1e-12
+    )
+    assert together["c2st"].value == metrics.get_score("c2st").engine(seed=seed)(xa, xb)["c2st"]
+
+
 def test_split_rows_are_the_permutation_halves_in_order() -> None:
     """Noise-floor splits: the sets of one seeded permutation's two parts, each sorted (rows and
     Gram blocks read in order), and together every row once."""
@@ -101,16 +153,17 @@ def _splits(rng: np.random.Generator, n_a: int, n_b: int, count: int) -> list:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("engine_name", ["cmmd", "cmmd_raw", "content", "prdc"])
+@pytest.mark.parametrize("engine_name", ["cmmd", "cmmd_raw", "content", "prdc", "c2st"])
 @pytest.mark.parametrize("sizes", [(60, 50), (24, 90)])
 @pytest.mark.parametrize("block", [None, 600])
 def test_batched_resamples_equal_one_engine_call_per_split(
     engine_name, sizes, block, monkeypatch
 ) -> None:
-    """CMMD's kernel quadratic forms and the content score's and PRDC's pooled neighbour lists
-    give, for
-    every split at once, what the engine gives on each split's rows (half-samples and random
-    partitions, unequal sizes, a zero row, duplicated rows)."""
+    """CMMD's kernel quadratic forms, the content score's and PRDC's pooled neighbour lists and
+    the C2ST's fits masked over the pooled rows give, for every split at once, what the engine
+    gives on each split's rows (half-samples and random partitions, unequal sizes: the C2ST's
+    balanced subsamples of the larger side; a zero row, duplicated rows)."""
+    from semsim.metrics.classifier import c2st_engine
     from semsim.metrics.cmmd import cmmd_engine
     from semsim.metrics.content import content_engine
     from semsim.metrics.knn import prdc_engine
@@ -120,6 +173,7 @@ def test_batched_resamples_equal_one_engine_call_per_split(
         "cmmd_raw": cmmd_engine(sigma=4.0, normalize=False),
         "content": content_engine(),
         "prdc": prdc_engine(),
+        "c2st": c2st_engine(),
     }[engine_name]
     if block:  # bands of a few rows: the kernel's triangle by bands, the lists in chunks
         monkeypatch.setattr(_common, "BLOCK_ELEMENTS", block)

@@ -133,19 +133,49 @@ def _sub(side: GramSide, idx: np.ndarray) -> GramSide:
     return GramSide(side.x[idx], None, side.c_sq[idx], side.u[idx])
 
 
+def floor_splits(pooled: Pooled, repeats: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The noise floors' splits: seeded shuffles of the pooled rows, split at the original sizes
+    (as :func:`semsim.metrics.noise_floor` draws them)."""
+    if repeats < 1:
+        raise ValueError(f"noise_floor needs repeats >= 1, got {repeats}")
+    rng = np.random.default_rng(seed)
+    return [split_rows(rng, len(pooled.x), pooled.n_a) for _ in range(repeats)]
+
+
 def split_noise_floors(
-    pooled: Pooled, engine: PairEngine, keys: Sequence[str], repeats: int, seed: int
+    pooled: Pooled,
+    engine: PairEngine,
+    keys: Sequence[str],
+    repeats: int,
+    seed: int,
+    outs: Sequence[dict[str, float]] | None = None,
 ) -> dict[str, float]:
     """Noise floors of every output ``keys`` of one engine, as :func:`semsim.metrics.noise_floor`
     computes each (the same seeded shuffles of the pooled rows, split at the original sizes,
-    averaged over ``repeats``), with one engine evaluation per shuffle for all of them.
+    averaged over ``repeats``), with one engine evaluation per shuffle for all of them
+    (``outs``: those evaluations, made already by :func:`value_and_floors`).
 
     Raises:
         ValueError: ``repeats < 1`` or the engine's own error on a split.
     """
-    if repeats < 1:
-        raise ValueError(f"noise_floor needs repeats >= 1, got {repeats}")
-    rng = np.random.default_rng(seed)
-    splits = [split_rows(rng, len(pooled.x), pooled.n_a) for _ in range(repeats)]
-    outs = pooled.evaluate_many(engine, splits)
+    splits = floor_splits(pooled, repeats, seed)
+    if outs is None:
+        outs = pooled.evaluate_many(engine, splits)
     return {k: float(np.mean([float(out[k]) for out in outs])) for k in keys}
+
+
+def value_and_floors(
+    pooled: Pooled, engine: PairEngine, repeats: int, seed: int
+) -> tuple[dict[str, float], list[dict[str, float]]] | None:
+    """``engine``'s value on A vs B and its evaluations on the noise floors' splits, in one call
+    of its batched route, for an engine that reads no Gram matrix (the C2ST: A vs B and the
+    floors' splits are fits masked over the same pooled rows); None where that route does not
+    take them (the caller evaluates them apart)."""
+    if engine.resamples is None or engine.prepare_block is not None:
+        return None
+    value = (np.arange(pooled.n_a), pooled.b_rows)
+    splits = [value, *floor_splits(pooled, repeats, seed)]
+    if not pooled.batched(engine, splits):
+        return None
+    outs = pooled.evaluate_many(engine, splits)
+    return outs[0], outs[1:]

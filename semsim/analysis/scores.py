@@ -9,6 +9,7 @@ reading, whether it is the headline) comes from its registry entry.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,8 +27,8 @@ from semsim.analysis.naming import (
 )
 from semsim.analysis.plan import check_n_bootstrap
 from semsim.analysis.progress import Advance, Steps
-from semsim.analysis.resample import Pooled, split_noise_floors
-from semsim.metrics import ScoreDef
+from semsim.analysis.resample import Pooled, split_noise_floors, value_and_floors
+from semsim.metrics import PairEngine, ScoreDef
 from semsim.metrics._common import NO_INTERVAL
 from semsim.report import Headline, ScoreResult
 
@@ -68,20 +69,22 @@ def engine_entries(
     advance: Advance,
     pooled: Pooled | None = None,
     timings: dict[str, float] | None = None,
+    point: dict[str, float] | None = None,
 ) -> dict[str, ScoreResult]:
     """Every requested score of one engine: value, interval, side outputs and reading.
 
     Engine outputs are shared out by name: ``<key>_ci_low``/``_high`` are the interval of a
     score whose registry entry says its engine computes one; other ``<key>_<x>`` outputs are
     extras of that score; outputs that match no score of the engine are extras of all of them.
+    ``point``: the engine's outputs on A vs B when already evaluated (:func:`_value_and_floors`).
     """
-    factory = todo[0][0].engine
-    engine = factory(seed=seed) if todo[0][0].seeded else factory()
+    engine = _engine(todo, seed)
     try:
-        point = engine(xa, xb)
+        point = engine(xa, xb) if point is None else point
     except ValueError as e:
         return {name: skipped_entry(d, str(e)) for d, name in todo}
     advance(engine.name)
+    factory = todo[0][0].engine
     engine_defs = [d for d in metrics.SCORES.values() if d.engine is factory]
     for d, _ in todo:
         if d not in engine_defs:
@@ -232,11 +235,14 @@ def compare_scores(
                 pooled[group[0].input] = Pooled(xa, xb)
             pool = pooled[group[0].input]
             t0 = time.perf_counter()
-            results.update(engine_entries(todo, xa, xb, n_boot, seed, level, advance, pool, spent))
+            both = _value_and_floors(todo, pool, noise_floor_repeats, seed) if noise_floor else None
+            point, floor_outs = both if both is not None else (None, None)
+            results.update(engine_entries(todo, xa, xb, n_boot, seed, level, advance, pool, spent,
+                                          point))  # fmt: skip
             _add(spent, "values_s", time.perf_counter() - t0)
             if noise_floor:
                 t0 = time.perf_counter()
-                _noise_floors(todo, results, pool, noise_floor_repeats, seed, advance)
+                _noise_floors(todo, results, pool, noise_floor_repeats, seed, advance, floor_outs)
                 _add(spent, "noise_floors_s", time.perf_counter() - t0)
             if head in group and len(groups) > 1:
                 steps.note(first_answer(report_name(head, encoder), results))
@@ -267,6 +273,32 @@ def _add(timings: dict[str, float] | None, key: str, seconds: float) -> None:
         timings[key] = timings.get(key, 0.0) + seconds
 
 
+def _engine(todo: list[tuple[ScoreDef, str]], seed: int) -> PairEngine:
+    """The engine of one group of scores, built with ``seed`` where the registry says so."""
+    factory = todo[0][0].engine
+    return factory(seed=seed) if todo[0][0].seeded else factory()
+
+
+def _value_and_floors(
+    todo: list[tuple[ScoreDef, str]], pool: Pooled, repeats: int, seed: int
+) -> tuple[dict[str, float], list[dict[str, float]]] | None:
+    """The engine's value and its noise floors' evaluations in one batched call
+    (:func:`~semsim.analysis.resample.value_and_floors`: the C2ST's fits on the same pooled
+    rows), where the floors want them from the same engine (the floors use its defaults: a
+    seeded engine only when ``seed`` is its default); None: evaluated apart, as before."""
+    if not any(d.noise_floor for d, _ in todo):
+        return None
+    factory = todo[0][0].engine
+    if todo[0][0].seeded:
+        default = inspect.signature(factory).parameters.get("seed")
+        if default is None or default.default != seed:
+            return None
+    try:
+        return value_and_floors(pool, _engine(todo, seed), repeats, seed)
+    except ValueError:  # the engine's own error: evaluated apart, where it is reported
+        return None
+
+
 def _noise_floors(
     todo: list[tuple[ScoreDef, str]],
     results: dict[str, ScoreResult],
@@ -274,14 +306,16 @@ def _noise_floors(
     repeats: int,
     seed: int,
     advance: Advance,
+    outs: list[dict[str, float]] | None = None,
 ) -> None:
     """Noise floors of the divergences of one engine (:func:`semsim.metrics.noise_floor`'s
-    splits and engine defaults, one evaluation per split for all of them)."""
+    splits and engine defaults, one evaluation per split for all of them; ``outs``: those
+    evaluations, made already)."""
     wanted = [(d, name) for d, name in todo if d.noise_floor and results[name].skipped is None]
     if wanted:
         try:  # as ScoreDef.compute: the engine with its defaults
             floors = split_noise_floors(
-                pool, wanted[0][0].engine(), [d.key for d, _ in wanted], repeats, seed
+                pool, wanted[0][0].engine(), [d.key for d, _ in wanted], repeats, seed, outs
             )
         except ValueError as e:
             for _, name in wanted:

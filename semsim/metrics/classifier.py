@@ -177,7 +177,8 @@ def _c2st_batch(
     level: float,
     max_subsamples: int,
 ) -> list[C2STResult]:
-    """:func:`c2st_many` on checked arguments."""
+    """:func:`c2st_many` on checked arguments: each array one group (the same object once),
+    a subsample of the larger set a group of its own rows."""
     groups: list[np.ndarray] = []
     index: dict[int, int] = {}
 
@@ -187,36 +188,83 @@ def _c2st_batch(
             groups.append(x)
         return index[id(x)]
 
+    tasks = [(whole(xa), np.arange(len(xa)), whole(xb), np.arange(len(xb))) for xa, xb in pairs]
+    return _c2st_tasks(groups, tasks, folds, l2, seed, level, max_subsamples, copy=True)
+
+
+def c2st_resamples(
+    x: np.ndarray,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    folds: int = 5,
+    l2: float = 0.1,
+    seed: int = 0,
+    level: float = 0.95,
+    max_subsamples: int = 20,
+) -> list[C2STResult]:
+    """``[c2st(x[ia], x[ib]) for ia, ib in splits]`` with every fit reading one group, the pooled
+    rows ``x`` (each split's rows are masks over it): one step of all fits is one product of
+    ``x`` with all their weight columns, instead of one per split (the noise floors' random
+    splits of the pooled rows; :attr:`PairEngine.resamples`)."""
+    _check_args(folds, l2, level, max_subsamples)
+    tasks = [(0, np.asarray(ia), 0, np.asarray(ib)) for ia, ib in splits]
+    for ia, ib in splits:
+        if min(len(ia), len(ib)) < folds:
+            raise ValueError(f"c2st needs at least {folds} rows on each side, got {len(ia)} and "
+                             f"{len(ib)}")  # fmt: skip
+    return _c2st_tasks([x], tasks, folds, l2, seed, level, max_subsamples, copy=False)
+
+
+def _part(
+    groups: list[np.ndarray], g: int, rows: np.ndarray, label: int, fold: np.ndarray, f: int
+) -> logistic.Part:
+    """The rows ``rows`` of group ``g`` as one side of fold ``f`` (``fold``: each row's fold)."""
+    train = np.zeros(len(groups[g]), bool)
+    test = np.zeros(len(groups[g]), bool)
+    train[rows[fold != f]] = True
+    test[rows[fold == f]] = True
+    return logistic.Part(g, label, train, test)
+
+
+def _c2st_tasks(
+    groups: list[np.ndarray],
+    tasks: Sequence[tuple[int, np.ndarray, int, np.ndarray]],
+    folds: int,
+    l2: float,
+    seed: int,
+    level: float,
+    max_subsamples: int,
+    copy: bool,
+) -> list[C2STResult]:
+    """One C2ST per task ``(group of A, A's rows in it, group of B, B's rows in it)``, all fits
+    solved together; ``copy``: a subsample of the larger side becomes a group of its own rows
+    (else its rows are masked in their group)."""
     problems: list[logistic.Problem] = []
-    owners: list[tuple[int, int]] = []  # (pair, subsample) of each problem
+    owners: list[tuple[int, int]] = []  # (task, subsample) of each problem
     plans = []
-    for p, (xa, xb) in enumerate(pairs):
-        plan = _plan(len(xa), len(xb), folds, seed, max_subsamples)
+    for t, (g_a, rows_a, g_b, rows_b) in enumerate(tasks):
+        plan = _plan(len(rows_a), len(rows_b), folds, seed, max_subsamples)
         plans.append(plan)
-        large = xb if plan.a_small else xa
+        g_large, rows_large = (g_b, rows_b) if plan.a_small else (g_a, rows_a)
+        small = (g_a, rows_a) if plan.a_small else (g_b, rows_b)
         for r, idx in enumerate(plan.subsamples):
-            if len(idx) == len(large):  # the whole larger set, in its own order
-                g_large = whole(large)
-            else:
-                groups.append(large[idx])
-                g_large = len(groups) - 1
-            g_small = whole(xa if plan.a_small else xb)
-            g_a, g_b = (g_small, g_large) if plan.a_small else (g_large, g_small)
+            large = (g_large, rows_large)
+            if len(idx) != len(rows_large):  # a balanced subsample of the larger side
+                large = (g_large, rows_large[idx])
+                if copy:
+                    groups.append(groups[g_large][rows_large[idx]])
+                    large = (len(groups) - 1, np.arange(len(idx)))
+            (ga, ra), (gb, rb) = (small, large) if plan.a_small else (large, small)
             for f in range(folds):
-                fa, fb = plan.folds_a[r], plan.folds_b[r]
-                problems.append(
-                    logistic.Problem(
-                        (
-                            logistic.Part(g_a, 0, fa != f, fa == f),
-                            logistic.Part(g_b, 1, fb != f, fb == f),
-                        )
-                    )
+                parts = (
+                    _part(groups, ga, ra, 0, plan.folds_a[r], f),
+                    _part(groups, gb, rb, 1, plan.folds_b[r], f),
                 )
-                owners.append((p, r))
+                problems.append(logistic.Problem(parts))
+                owners.append((t, r))
     preds = logistic.fit_predict(groups, problems, l2) if problems else []
     correct = [np.zeros(len(plan.subsamples)) for plan in plans]
-    for (p, r), (pred_a, pred_b) in zip(owners, preds, strict=True):
-        correct[p][r] += int((pred_a == 0).sum()) + int((pred_b == 1).sum())
+    for (t, r), (pred_a, pred_b) in zip(owners, preds, strict=True):
+        correct[t][r] += int((pred_a == 0).sum()) + int((pred_b == 1).sum())
     results = []
     for plan, counts in zip(plans, correct, strict=True):
         m = plan.m
@@ -286,8 +334,15 @@ def c2st_engine(folds: int = 5, l2: float = 0.1, seed: int = 0) -> PairEngine:
     def pairs(states: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict[str, float]]:
         return [outputs(r) for r in c2st_many(states, folds=folds, l2=l2, seed=seed)]
 
+    def resamples(
+        x: np.ndarray, splits: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> list[dict[str, float]]:
+        return [outputs(r) for r in c2st_resamples(x, splits, folds=folds, l2=l2, seed=seed)]
+
     identity = {"c2st": 0.5, "indistinguishability": 1.0}
-    return PairEngine("c2st", True, folds, lambda x: x, pair, identity, pairs=pairs)
+    return PairEngine(
+        "c2st", True, folds, lambda x: x, pair, identity, pairs=pairs, resamples=resamples
+    )
 
 
 def indistinguishability_reading(
