@@ -288,36 +288,3 @@ def test_num_workers_auto_decodes_in_process_on_a_small_cpu_only(monkeypatch) ->
     workers = _extract(coll, num_workers="auto").features
     assert counts == [0, 2]
     np.testing.assert_array_equal(inline, workers)
-
-
-def test_prefetched_keeps_order_raises_errors_and_stops_when_closed() -> None:
-    """The runtime's loader thread: items in order, an error raised to the consumer, and a
-    consumer that stops early stops the thread (no thread left behind, no item made past it)."""
-    import threading
-
-    from semsim.features.loop import prefetched
-
-    assert list(prefetched(iter(range(7)))) == list(range(7))
-    assert list(prefetched(iter([]))) == []
-
-    def failing():  # noqa: ANN202
-        yield 1
-        raise OSError("image 3 is corrupt")
-
-    got = []
-    with pytest.raises(OSError, match="image 3 is corrupt"):
-        for item in prefetched(failing()):
-            got.append(item)
-    assert got == [1]
-    made = []
-
-    def counting():  # noqa: ANN202
-        for i in range(1000):
-            made.append(i)
-            yield i
-
-    it = prefetched(counting())
-    assert next(it) == 0
-    it.close()
-    assert len(made) <= 3  # the one consumed, the one waiting, the one being made
-    assert not any(t.name == "semsim-prefetch" for t in threading.enumerate())

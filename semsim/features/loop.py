@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,54 +91,12 @@ class Job:
     channels_last: bool
     trainer: Any = None
     sidecar: Any = None  # takes each batch's extra parts (semsim.features.content.PixelSidecar)
-    prefetch: bool = False  # decode the next batch on a thread while this one is embedded
 
     @property
     def world(self) -> tuple[int, int]:
         if self.trainer is None:
             return 1, 0
         return int(self.trainer.world_size), int(self.trainer.global_rank)
-
-
-def prefetched(items: Iterable[Any]) -> Iterator[Any]:
-    """``items`` made one ahead on a background thread: while the caller works on one (the
-    inference runtime's threads release the GIL), the next is decoded. An error there is raised
-    here; closing this iterator early stops the thread after the item it is making."""
-    ready: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    end = object()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((item, None)):
-                    return
-            put((end, None))
-        except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
-            put((end, e))
-
-    thread = threading.Thread(target=produce, name="semsim-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = ready.get()
-            if error is not None:
-                raise error
-            if item is end:
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _batches(job: Job, indices: list[int]) -> Iterator[torch.Tensor]:
@@ -152,12 +108,9 @@ def _batches(job: Job, indices: list[int]) -> Iterator[torch.Tensor]:
         pin_memory=job.device.type == "cuda",
         drop_last=False,
     )
-
-    def taken() -> Iterator[torch.Tensor]:
-        for x, _ in loader:
-            yield x if job.sidecar is None else job.sidecar.take(x)
-
-    for x in prefetched(taken()) if job.prefetch else taken():
+    for x, _ in loader:
+        if job.sidecar is not None:
+            x = job.sidecar.take(x)
         x = x.to(job.device, non_blocking=True)
         if job.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -227,10 +180,8 @@ def make_job(
             tf = enc.transform if sidecar is None else sidecar.wrap(enc.transform)
             data = data.with_transform(tf)
         if (encode := getattr(enc, "runtime_encode", None)) is not None:  # plain NCHW arrays
-            # decoding in this process: the next batch on a thread while the runtime infers
-            # (its threads release the GIL): a 640-image pass 6.5 -> 6.1 s on 2 cores
             return Job(encode, data, enc.dim, batch_size, num_workers, dev, precision, False,
-                        trainer, sidecar, prefetch=num_workers == 0), enc.concept_names  # fmt: skip
+                        trainer, sidecar), enc.concept_names  # fmt: skip
         job = Job(enc.encode, data, enc.dim, batch_size, num_workers, dev, precision,
                    channels_last, trainer, sidecar)  # fmt: skip
         return job, enc.concept_names
