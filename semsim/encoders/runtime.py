@@ -261,7 +261,7 @@ def _compile(
         queue.set_callback(done)
 
         def run_ov(x: np.ndarray) -> list[np.ndarray]:
-            step = chunk or len(x)
+            step = chunk or max(len(x), 1)
             got: list = [None] * -(-len(x) // step)
             with lock:  # a memoised model may be shared by callers on several threads
                 for j in range(len(got)):

@@ -45,8 +45,9 @@ def resolve_workers(num_workers: int | str, device: torch.device) -> int:
     """DataLoader worker processes for ``num_workers``: a count as given; ``"auto"`` none on a CPU
     with at most :data:`AUTO_INLINE_CPUS` usable CPUs (the encoder's threads already use every
     core there, and worker processes add copies of every batch through shared memory and preempt
-    the encoder's threads: a cold 2 x 1,000 compare on 2 cores took 10-13 s less without them,
-    docs/runtime.md), else :data:`AUTO_WORKERS`."""
+    the encoder's threads: a cold 2 x 1,000 compare on 2 cores took 5-6 s less without them in
+    alternating bench/compare.py runs, 10-13 s in direct ones; docs/runtime.md), else
+    :data:`AUTO_WORKERS`."""
     value = str(num_workers).strip().lower()
     if value == "auto":
         inline = device.type == "cpu" and usable_cpus() <= AUTO_INLINE_CPUS
