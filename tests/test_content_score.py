@@ -220,6 +220,19 @@ def test_image_statistics_against_numpy():
     np.testing.assert_allclose(shares.sum(1), 1.0, atol=1e-4)
     assert stats[1, names.index("log_colourfulness")] == pytest.approx(np.log(1e-6), abs=1e-6)
     assert power.shape == (33,) and np.all(power >= 0)
+    # colourfulness and blockiness against float64 numpy (8-px cells of a 32-px image: the
+    # differences across columns 7|8, 15|16, 23|24 over the other 28)
+    x64 = x.numpy().astype(np.float64)
+    luma64 = (x64 * np.array([0.299, 0.587, 0.114])[None, :, None, None]).sum(1)
+    chroma = ((x64 - luma64[:, None]) ** 2).mean((1, 2, 3))
+    np.testing.assert_allclose(
+        stats[0, names.index("log_colourfulness")], np.log(chroma[0] + 1e-6), rtol=1e-5
+    )
+    dx = np.abs(np.diff(luma64, axis=2))
+    across = np.zeros(31, bool)
+    across[[7, 15, 23]] = True
+    want = dx[:, :, across].mean((1, 2)) / (dx[:, :, ~across].mean((1, 2)) + 1e-6)
+    np.testing.assert_allclose(stats[:, names.index("blockiness")], want, rtol=1e-5)
 
 
 def test_the_registry_makes_content_and_appearance_the_two_headlines():
