@@ -158,9 +158,8 @@ def split_noise_floors(
     Raises:
         ValueError: ``repeats < 1`` or the engine's own error on a split.
     """
-    splits = floor_splits(pooled, repeats, seed)
     if outs is None:
-        outs = pooled.evaluate_many(engine, splits)
+        outs = pooled.evaluate_many(engine, floor_splits(pooled, repeats, seed))
     return {k: float(np.mean([float(out[k]) for out in outs])) for k in keys}
 
 

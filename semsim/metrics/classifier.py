@@ -32,13 +32,12 @@ shift of 10 dimensions) and the same at d=64, while fitting 3-10x faster.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from semsim.metrics import logistic
+from semsim.metrics import c2st_fits
 from semsim.metrics._common import ArrayLike, PairEngine, as_pair
 from semsim.metrics.readings import describe_similarity
 from semsim.metrics.scoredef import ScoreDef
@@ -60,24 +59,6 @@ class C2STResult:
     n_test: int
     indistinguishability_ci: tuple[float, float] = (0.0, 1.0)
     subsamples: int = 1
-
-
-def _subsamples(
-    n_large: int, m: int, max_subsamples: int, rng: np.random.Generator
-) -> list[np.ndarray]:
-    """Sorted row indices of R balanced subsamples of m rows covering the larger set."""
-    if n_large == m:
-        return [np.arange(m)]
-    perm = rng.permutation(n_large)
-    r = min(max_subsamples, math.ceil(n_large / m))
-    out = []
-    for i in range(r):
-        chunk = perm[i * m : (i + 1) * m]
-        if len(chunk) < m:  # last chunk: top up with rows of the rest, without repeats
-            rest = np.setdiff1d(perm, chunk)
-            chunk = np.concatenate([chunk, rng.choice(rest, m - len(chunk), replace=False)])
-        out.append(np.sort(chunk))
-    return out
 
 
 def binomial_summary(correct: float, n: int, level: float) -> tuple[tuple[float, float], float]:
@@ -110,31 +91,6 @@ def indistinguishability_interval(ci: tuple[float, float]) -> tuple[float, float
     ends = (float(indistinguishability(lo)), float(indistinguishability(hi)))
     top = 1.0 if lo <= 0.5 <= hi else max(ends)
     return min(ends), top
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """The seeded draws of one C2ST: subsamples of the larger set and fold assignments."""
-
-    a_small: bool
-    m: int
-    subsamples: list[np.ndarray]  # row indices into the larger set, sorted
-    folds_a: list[np.ndarray]  # (m,) fold of each A-side row of each subsample's task
-    folds_b: list[np.ndarray]
-
-
-def _plan(n_a: int, n_b: int, folds: int, seed: int, max_subsamples: int) -> _Plan:
-    rng = np.random.default_rng(seed)
-    a_small = n_a <= n_b
-    m = min(n_a, n_b)
-    subs = _subsamples(max(n_a, n_b), m, max_subsamples, rng)
-    folds_a, folds_b = [], []
-    for _ in subs:
-        for out in (folds_a, folds_b):  # stratified: each side spread evenly over the folds
-            f = np.empty(m, np.int64)
-            f[rng.permutation(m)] = np.arange(m) % folds
-            out.append(f)
-    return _Plan(a_small, m, subs, folds_a, folds_b)
 
 
 def _check_args(folds: int, l2: float, level: float, max_subsamples: int) -> None:
@@ -189,101 +145,46 @@ def _c2st_batch(
         return index[id(x)]
 
     tasks = [(whole(xa), np.arange(len(xa)), whole(xb), np.arange(len(xb))) for xa, xb in pairs]
-    return _c2st_tasks(groups, tasks, folds, l2, seed, level, max_subsamples, copy=True)
+    counts = c2st_fits.correct_counts(groups, tasks, folds, l2, seed, max_subsamples, copy=True)
+    return [_result(m, correct, level) for m, correct in counts]
 
 
 def c2st_resamples(
-    x: np.ndarray,
-    splits: Sequence[tuple[np.ndarray, np.ndarray]],
-    folds: int = 5,
-    l2: float = 0.1,
-    seed: int = 0,
-    level: float = 0.95,
-    max_subsamples: int = 20,
+    x: np.ndarray, splits: Sequence[tuple[np.ndarray, np.ndarray]], **options: float
 ) -> list[C2STResult]:
-    """``[c2st(x[ia], x[ib]) for ia, ib in splits]`` with every fit reading one group, the pooled
-    rows ``x`` (each split's rows are masks over it): one step of all fits is one product of
-    ``x`` with all their weight columns, instead of one per split (the noise floors' random
-    splits of the pooled rows; :attr:`PairEngine.resamples`)."""
-    _check_args(folds, l2, level, max_subsamples)
-    tasks = [(0, np.asarray(ia), 0, np.asarray(ib)) for ia, ib in splits]
+    """``[c2st(x[ia], x[ib], **options) for ia, ib in splits]`` (options as :func:`c2st`) with
+    every fit reading one group, the pooled rows ``x`` (each split's rows are masks over it): one
+    step of all fits is one product of ``x`` with all their weight columns, instead of one per
+    split (the noise floors' random splits of the pooled rows; :attr:`PairEngine.resamples`)."""
+    kw = {"folds": 5, "l2": 0.1, "seed": 0, "level": 0.95, "max_subsamples": 20} | options
+    folds, level = int(kw["folds"]), float(kw["level"])
+    _check_args(folds, float(kw["l2"]), level, int(kw["max_subsamples"]))
     for ia, ib in splits:
         if min(len(ia), len(ib)) < folds:
             raise ValueError(f"c2st needs at least {folds} rows on each side, got {len(ia)} and "
                              f"{len(ib)}")  # fmt: skip
-    return _c2st_tasks([x], tasks, folds, l2, seed, level, max_subsamples, copy=False)
+    tasks = [(0, np.asarray(ia), 0, np.asarray(ib)) for ia, ib in splits]
+    counts = c2st_fits.correct_counts(
+        [x], tasks, folds, float(kw["l2"]), int(kw["seed"]), int(kw["max_subsamples"]), copy=False
+    )
+    return [_result(m, correct, level) for m, correct in counts]
 
 
-def _part(
-    groups: list[np.ndarray], g: int, rows: np.ndarray, label: int, fold: np.ndarray, f: int
-) -> logistic.Part:
-    """The rows ``rows`` of group ``g`` as one side of fold ``f`` (``fold``: each row's fold)."""
-    train = np.zeros(len(groups[g]), bool)
-    test = np.zeros(len(groups[g]), bool)
-    train[rows[fold != f]] = True
-    test[rows[fold == f]] = True
-    return logistic.Part(g, label, train, test)
-
-
-def _c2st_tasks(
-    groups: list[np.ndarray],
-    tasks: Sequence[tuple[int, np.ndarray, int, np.ndarray]],
-    folds: int,
-    l2: float,
-    seed: int,
-    level: float,
-    max_subsamples: int,
-    copy: bool,
-) -> list[C2STResult]:
-    """One C2ST per task ``(group of A, A's rows in it, group of B, B's rows in it)``, all fits
-    solved together; ``copy``: a subsample of the larger side becomes a group of its own rows
-    (else its rows are masked in their group)."""
-    problems: list[logistic.Problem] = []
-    owners: list[tuple[int, int]] = []  # (task, subsample) of each problem
-    plans = []
-    for t, (g_a, rows_a, g_b, rows_b) in enumerate(tasks):
-        plan = _plan(len(rows_a), len(rows_b), folds, seed, max_subsamples)
-        plans.append(plan)
-        g_large, rows_large = (g_b, rows_b) if plan.a_small else (g_a, rows_a)
-        small = (g_a, rows_a) if plan.a_small else (g_b, rows_b)
-        for r, idx in enumerate(plan.subsamples):
-            large = (g_large, rows_large)
-            if len(idx) != len(rows_large):  # a balanced subsample of the larger side
-                large = (g_large, rows_large[idx])
-                if copy:
-                    groups.append(groups[g_large][rows_large[idx]])
-                    large = (len(groups) - 1, np.arange(len(idx)))
-            (ga, ra), (gb, rb) = (small, large) if plan.a_small else (large, small)
-            for f in range(folds):
-                parts = (
-                    _part(groups, ga, ra, 0, plan.folds_a[r], f),
-                    _part(groups, gb, rb, 1, plan.folds_b[r], f),
-                )
-                problems.append(logistic.Problem(parts))
-                owners.append((t, r))
-    preds = logistic.fit_predict(groups, problems, l2) if problems else []
-    correct = [np.zeros(len(plan.subsamples)) for plan in plans]
-    for (t, r), (pred_a, pred_b) in zip(owners, preds, strict=True):
-        correct[t][r] += int((pred_a == 0).sum()) + int((pred_b == 1).sum())
-    results = []
-    for plan, counts in zip(plans, correct, strict=True):
-        m = plan.m
-        mean_correct = float(np.mean(counts))
-        acc = mean_correct / (2 * m)
-        ci, p_value = binomial_summary(mean_correct, 2 * m, level)
-        ci = (min(ci[0], acc), max(ci[1], acc))
-        results.append(
-            C2STResult(
-                acc,
-                ci,
-                p_value,
-                float(indistinguishability(acc)),
-                2 * m,
-                indistinguishability_interval(ci),
-                len(counts),
-            )
-        )
-    return results
+def _result(m: int, correct: np.ndarray, level: float) -> C2STResult:
+    """The C2ST's result from the correct held-out predictions of each of its subsamples."""
+    mean_correct = float(np.mean(correct))
+    acc = mean_correct / (2 * m)
+    ci, p_value = binomial_summary(mean_correct, 2 * m, level)
+    ci = (min(ci[0], acc), max(ci[1], acc))
+    return C2STResult(
+        acc,
+        ci,
+        p_value,
+        float(indistinguishability(acc)),
+        2 * m,
+        indistinguishability_interval(ci),
+        len(correct),
+    )
 
 
 def c2st(
