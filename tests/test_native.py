@@ -229,3 +229,50 @@ def test_dct_kept_falls_with_the_jpeg_quality_and_stands_faint_noise():
     noisy = np.mean([dct_kept(np.clip(_jpeg(y, 50) + rng.normal(0, 0.01, y.shape), 0, 1))
                      for y in scenes])  # fmt: skip
     assert abs(noisy - kept[2]) < (kept[2] - kept[4])
+
+
+def _torch_down_up(y: np.ndarray, method: str, factor: int) -> np.ndarray:
+    """The 2-D resampling as torch runs it on the whole image (the reference of the fast path)."""
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(y)[None, None]
+    h, w = y.shape
+    if method == "nearest":
+        d = F.avg_pool2d(t, factor, ceil_mode=True)
+        u = d.repeat_interleave(factor, -2).repeat_interleave(factor, -1)[..., :h, :w]
+    else:
+        d = F.interpolate(t, size=(max(h // factor, 1), max(w // factor, 1)), mode="bicubic",
+                          antialias=True, align_corners=False)  # fmt: skip
+        u = F.interpolate(d, size=(h, w), mode="bicubic", align_corners=False)
+    return u[0, 0].clamp(0, 1).numpy()
+
+
+@pytest.mark.parametrize("method", RESAMPLES)
+@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_down_up_of_a_small_image_equals_torchs_two_dimensional_call(method, factor):
+    from semsim.features.native import SMALL_SIDE, down_up
+
+    rng = np.random.default_rng(factor)
+    shapes = [(1, 1), (1, 7), (4, 1), (2, 9), (9, 2), (17, 31), (32, 32), (33, 8), (SMALL_SIDE, 5)]
+    for shape in shapes:
+        y = rng.random(shape)
+        np.testing.assert_allclose(down_up(y, method, factor), _torch_down_up(y, method, factor),
+                                   rtol=0, atol=1e-12, err_msg=str(shape))  # fmt: skip
+    y = rng.random((SMALL_SIDE + 3, 40))  # past SMALL_SIDE: torch itself
+    np.testing.assert_allclose(down_up(y, method, factor), _torch_down_up(y, method, factor),
+                               rtol=0, atol=1e-12)  # fmt: skip
+
+
+def test_noise_sigma_is_the_formula_with_numpys_percentile():
+    from semsim.features.native import CELL, FLAT_BIAS
+
+    rng = np.random.default_rng(3)
+    for shape in [(32, 32), (20, 47), (9, 9), (3, 4)]:
+        y = rng.random(shape)
+        r = np.abs(convolve2d(y, [[1, -2, 1], [-2, 4, -2], [1, -2, 1]], mode="valid"))
+        h, w = (r.shape[0] // CELL) * CELL, (r.shape[1] // CELL) * CELL
+        cells = r.ravel() if h == 0 or w == 0 else r[:h, :w].reshape(
+            h // CELL, CELL, w // CELL, CELL).mean((1, 3)).ravel()  # fmt: skip
+        want = np.percentile(cells, 20) * np.sqrt(np.pi / 2) / 6 / FLAT_BIAS
+        assert noise_sigma(y) == pytest.approx(want, rel=1e-12, abs=1e-15), shape

@@ -123,3 +123,17 @@ def test_the_plan_carries_the_tone_and_reads_the_toned_images():
     assert na.provenance()["tone"] != nb.provenance()["tone"]
     assert "tone" not in NativeRendering().provenance()  # keys of views cached before the step
     assert max_shift(tone[1]) > 0.05 and "tone curve" in nb.describe()
+
+
+def test_bin_counts_are_numpys_histogram_edge_cases_included():
+    from semsim.features.tone import _counts
+
+    rng = np.random.default_rng(5)
+    edges = (np.arange(BINS + 1) / BINS).astype(np.float32)
+    for k in range(200):
+        m = rng.random(rng.integers(1, 200)).astype(np.float32)
+        near = rng.choice(edges, 20)  # on an edge, and one float32 step either side of it
+        m = np.concatenate([m, near, np.nextafter(near, np.float32(0)),
+                            np.nextafter(near, np.float32(1)),
+                            np.float32([0.0, 1.0, -0.25, 1.5, np.nan])])  # fmt: skip
+        np.testing.assert_array_equal(_counts(m), np.histogram(m, BINS, (0.0, 1.0))[0], str(k))

@@ -56,8 +56,23 @@ def tone_cdf(y: np.ndarray) -> np.ndarray:
     b = max(1, min(y.shape) // BLOCKS)
     h, w = (y.shape[0] // b) * b, (y.shape[1] // b) * b
     m = y[:h, :w].reshape(h // b, b, w // b, b).mean((1, 3))
-    counts, _ = np.histogram(m, BINS, (0.0, 1.0))
+    counts = _counts(m)
     return (np.cumsum(counts) / max(counts.sum(), 1)).astype(np.float32)
+
+
+_EDGES32 = np.linspace(0.0, 1.0, BINS + 1, dtype=np.float32)
+
+
+def _counts(m: np.ndarray) -> np.ndarray:
+    """``np.histogram(m, BINS, (0.0, 1.0))[0]`` of a float32 array by numpy's own equal-bins steps
+    (the same bins, edge cases included) without its per-call cost (~60 us an image)."""
+    a = m.ravel()
+    a = a[(a >= 0.0) & (a <= 1.0)]
+    idx = (a * np.float32(BINS)).astype(np.intp)
+    idx[idx == BINS] -= 1
+    idx[a < _EDGES32[idx]] -= 1  # numpy corrects the index by the edges themselves, both ways
+    idx[(a >= _EDGES32[idx + 1]) & (idx != BINS - 1)] += 1
+    return np.bincount(idx, minlength=BINS)
 
 
 def _quantile(cdf: np.ndarray) -> np.ndarray:
