@@ -110,9 +110,33 @@ HELD_OUT = {
     "brightness 1.3*": lambda im, rng: ImageEnhance.Brightness(im).enhance(1.3),
     "auto-contrast 2%*": lambda im, rng: ImageOps.autocontrast(im, cutoff=2),
     "equalize*": lambda im, rng: ImageOps.equalize(im),
-    "vignette 0.5*": lambda im, rng: _vignette(im, 0.5),
+    "vignette 0.5+": lambda im, rng: _vignette(im, 0.5),
     "sepia*": lambda im, rng: ImageOps.colorize(im.convert("L"), "#2b1a0e", "#f5e6c8"),
+    # written in round 3's eleventh session with the shading step (vignette 0.5 designed it),
+    # before it ran on them: natural vignetting of a wide lens, a weaker vignette over JPEG, and
+    # light from one side (not radial: outside what the step models)
+    "cos^4 falloff 35 deg*": lambda im, rng: _cos4(im, 35.0),
+    "vignette 0.3 + JPEG q50*": lambda im, rng: _jpeg(_vignette(im, 0.3), 50),
+    "side light 0.5*": lambda im, rng: _side_light(im, 0.5),
 }
+
+
+def _cos4(im: Image.Image, half_fov: float) -> Image.Image:
+    """Natural vignetting: x cos^4 of the angle off the axis, ``half_fov`` degrees at a corner."""
+    h, w = im.height, im.width
+    yy, xx = np.mgrid[:h, :w]
+    r = np.sqrt(((yy - (h - 1) / 2) ** 2 + (xx - (w - 1) / 2) ** 2)
+                / (((h - 1) / 2) ** 2 + ((w - 1) / 2) ** 2))  # fmt: skip
+    gain = np.cos(np.arctan(r * np.tan(np.radians(half_fov)))) ** 4
+    a = np.asarray(im).astype(np.float32) * gain[..., None]
+    return Image.fromarray((np.clip(a, 0, 255) + 0.5).astype(np.uint8))
+
+
+def _side_light(im: Image.Image, s: float) -> Image.Image:
+    """Light falling off from the left edge to the right: x (1 - s x / width)."""
+    gain = 1 - s * np.arange(im.width) / max(im.width - 1, 1)
+    a = np.asarray(im).astype(np.float32) * gain[None, :, None]
+    return Image.fromarray((np.clip(a, 0, 255) + 0.5).astype(np.uint8))
 
 
 def _checkerboard(im: Image.Image, a: float) -> Image.Image:

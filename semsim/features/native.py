@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from semsim.features.shading import apply_shading, common_shading
 from semsim.features.tone import apply_tone, max_shift
 
 NATIVE_NAMES = ("noise_sigma", "blockiness", "resample_nearest", "resample_bicubic", "dct_kept")
@@ -255,10 +256,11 @@ class NativeRendering:
     tone: tuple[float, ...] | None = (
         None  # first: the pair's common tone curve (semsim.features.tone)
     )
+    shade: tuple[float, ...] | None = None  # then: the pair's common field (features.shading)
 
     @property
     def identity(self) -> bool:
-        return self.tone is None and not self.degrades
+        return self.tone is None and self.shade is None and not self.degrades
 
     @property
     def degrades(self) -> bool:
@@ -272,12 +274,16 @@ class NativeRendering:
             out["factor"] = self.factor
         if self.tone is not None:  # (None: the keys of features cached before the tone step)
             out["tone"] = hashlib.sha256(np.round(self.tone, 5).tobytes()).hexdigest()[:16]
+        if self.shade is not None:  # (None: the keys of features cached before this step)
+            out["shade"] = [round(g, 4) for g in self.shade]
         return out
 
     def describe(self) -> str:
         parts = []
         if self.tone is not None:
             parts.append(f"the pair's common tone curve (largest shift {max_shift(self.tone):.2f})")
+        if self.shade is not None:
+            parts.append(f"the pair's common shading (corner gain {min(self.shade):.2f})")
         if self.resample:
             parts.append(f"{self.factor}x {self.resample} resampling")
         if self.jpeg:
@@ -292,6 +298,8 @@ class NativeRendering:
         """The degradations on a (H, W) luminance array in [0, 1]."""
         if self.tone is not None:
             y = apply_tone(y, self.tone)
+        if self.shade is not None:
+            y = apply_shading(y, self.shade)
         if self.resample:
             y = down_up(y, self.resample, self.factor)
         if self.jpeg:
@@ -346,6 +354,11 @@ def plan(
         for w, t in zip("ab", tone, strict=True)
     }
     views = _Samples(sample)
+    # 0. the illumination field, read on the toned samples (semsim.features.shading)
+    shades = common_shading(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
+    for w, g in zip("ab", shades, strict=True):
+        if g is not None:
+            ops[w]["shade"] = g
 
     def stat(w: str, name: str) -> float:
         k = NATIVE_NAMES.index(name)

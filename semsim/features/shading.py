@@ -1,0 +1,93 @@
+"""The shading step of a pair's common rendering: both collections under one illumination field.
+
+Vignetting (a lens darkening towards the corners), uneven illumination of a microscope's or a
+scanner's field, a photographic filter's falloff: a *shading* multiplies each image's luminance
+by a smooth field g(x, y) fixed by how the collection was rendered, not by what it shows. The
+standard remedy where it is measured on purpose (flat-field correction [1]: microscopy,
+astronomy, remote sensing) reads the field from the mean of many images of one instrument, where
+content averages out. Here the field is read as the *ratio* of two collections' means, radially
+(vignetting and most lens or illumination falloff is radial; an up/down or left/right asymmetry
+is more often content, a sky at the top):
+
+* each image's mean luminance in :data:`BANDS` rings of r^2 (0 at the centre, 1 at a corner,
+  so the rings do not depend on the image's size), after the pair's tone step;
+* per ring k, ``d_k = log(ring k) - log(ring 0)``: a field g multiplies ring k by g_k, so it
+  shifts every image's d_k by ``log(g_k / g_0)``, whatever the image shows;
+* the two collections' mean d_k differ by more than :data:`Z` standard errors of two means (and
+  the ring's gain by more than :data:`MIN_GAIN`): their fields differ; the collection whose
+  rings are brighter, relative to its centre, is darkened ring by ring to the other's (the
+  better-lit one is brought to the poorer, as every other step of the common rendering does),
+  a gain piecewise linear in r^2 between the rings' centres, 1 at the centre.
+
+Two samples of one rendering (the same field) read no difference and get no step. Different
+content can move the rings apart too (a set of objects in bright surroundings against one in
+dark); the step then takes away a centre-to-corner brightness cue, weak evidence of content
+beside the shapes the encoder reads (measured in ``docs/report.md``).
+
+[1] "Flat-field correction": e.g. J. C. Russ, "The Image Processing Handbook", 6th ed., section
+    4.2 (correcting nonuniform illumination).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+BANDS = 4  # rings of equal width in r^2
+Z = 4.0  # standard errors of two means: a larger difference is not sampling noise
+MIN_GAIN = 0.1  # a ring's gain within 10% of the centre's is not acted on
+EPS = 1 / 255  # luminance floor of the logs (a black ring)
+CENTRES = (np.arange(BANDS) + 0.5) / BANDS  # the rings' centres in r^2
+
+
+@lru_cache(maxsize=64)
+def _r2(h: int, w: int) -> np.ndarray:
+    """(h, w) squared distance of each pixel from the image's centre, 1 at a corner."""
+    yy, xx = np.mgrid[:h, :w].astype(np.float64)
+    corner = max(((h - 1) / 2) ** 2 + ((w - 1) / 2) ** 2, 1e-12)
+    return ((yy - (h - 1) / 2) ** 2 + (xx - (w - 1) / 2) ** 2) / corner
+
+
+@lru_cache(maxsize=64)
+def _rings(h: int, w: int) -> np.ndarray:
+    """(h, w) ring index of each pixel: r^2 in :data:`BANDS` equal steps."""
+    return np.minimum((_r2(h, w) * BANDS).astype(np.intp), BANDS - 1)
+
+
+def ring_logs(y: np.ndarray) -> np.ndarray:
+    """(BANDS - 1,) ``log(ring k) - log(ring 0)`` of a luminance image, k = 1..BANDS-1."""
+    rings = _rings(*y.shape)
+    counts = np.bincount(rings.ravel(), minlength=BANDS)
+    sums = np.bincount(rings.ravel(), weights=np.asarray(y, np.float64).ravel(), minlength=BANDS)
+    means = np.log(sums / np.maximum(counts, 1) + EPS)
+    return means[1:] - means[0]
+
+
+def common_shading(
+    sample_a: Sequence[np.ndarray], sample_b: Sequence[np.ndarray]
+) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
+    """Ring gains (at :data:`CENTRES`, 1 at the first) that bring A and B under one field, or
+    ``None`` for a collection left as it is (both None: the fields agree within sampling noise).
+    """
+    if len(sample_a) < 2 or len(sample_b) < 2:
+        return None, None
+    da = np.stack([ring_logs(y) for y in sample_a])
+    db = np.stack([ring_logs(y) for y in sample_b])
+    gap = db.mean(0) - da.mean(0)  # log of B's ring gains over A's
+    se = np.sqrt(da.var(0, ddof=1) / len(da) + db.var(0, ddof=1) / len(db))
+    if not np.any((np.abs(gap) > Z * se + 1e-12) & (np.abs(np.expm1(gap)) > MIN_GAIN)):
+        return None, None
+    ratio = np.exp(gap)  # B over A, ring by ring
+    gain_a = np.concatenate([[1.0], np.minimum(ratio, 1.0)])  # A's brighter rings darkened
+    gain_b = np.concatenate([[1.0], np.minimum(1.0 / ratio, 1.0)])
+    out = tuple(None if np.allclose(g, 1.0) else tuple(map(float, g)) for g in (gain_a, gain_b))
+    return out[0], out[1]
+
+
+def apply_shading(y: np.ndarray, gain: Sequence[float]) -> np.ndarray:
+    """Luminance ``y`` times the radial field with ``gain`` at :data:`CENTRES` (linear in r^2
+    between them, flat beyond)."""
+    field = np.interp(_r2(*y.shape), CENTRES, np.asarray(gain, np.float64))
+    return np.clip(np.asarray(y, np.float64) * field, 0.0, 1.0)

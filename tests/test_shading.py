@@ -1,0 +1,82 @@
+"""The shading step of the common rendering (semsim.features.shading): ring statistics against a
+direct numpy reading, no step for two samples of one field, a radial field found and undone, and
+its place in the native plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+
+from semsim.features.native import NativeRendering, native_statistics, plan
+from semsim.features.shading import BANDS, EPS, apply_shading, common_shading, ring_logs
+
+
+def _scenes(n: int = 150, size: int = 32, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        y = gaussian_filter(rng.normal(size=(size, size)), 3.0) * 4
+        y = (y - y.min()) / (np.ptp(y) + 1e-9)
+        out.append(np.clip(0.1 + 0.8 * y, 0, 1))
+    return out
+
+
+def _vignette(y: np.ndarray, s: float) -> np.ndarray:
+    h, w = y.shape
+    yy, xx = np.mgrid[:h, :w]
+    r2 = ((yy - (h - 1) / 2) ** 2 + (xx - (w - 1) / 2) ** 2) / (
+        ((h - 1) / 2) ** 2 + ((w - 1) / 2) ** 2
+    )
+    return np.clip(y * (1 - s * r2), 0, 1)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (24, 40), (7, 5)])
+def test_ring_logs_are_the_log_ratios_of_ring_means(shape):
+    y = np.random.default_rng(1).random(shape)
+    h, w = shape
+    means = []
+    for k in range(BANDS):
+        pix = [
+            y[i, j]
+            for i in range(h)
+            for j in range(w)
+            if min(int(BANDS * ((i - (h - 1) / 2) ** 2 + (j - (w - 1) / 2) ** 2)
+                       / (((h - 1) / 2) ** 2 + ((w - 1) / 2) ** 2)), BANDS - 1) == k
+        ]  # fmt: skip
+        means.append(np.log(np.mean(pix) + EPS))
+    np.testing.assert_allclose(ring_logs(y), np.array(means[1:]) - means[0], rtol=1e-12)
+
+
+def test_two_samples_of_one_field_get_no_step():
+    assert common_shading(_scenes(seed=1), _scenes(seed=2)) == (None, None)
+    a = [_vignette(y, 0.5) for y in _scenes(seed=1)]
+    b = [_vignette(y, 0.5) for y in _scenes(seed=2)]
+    assert common_shading(a, b) == (None, None)
+
+
+@pytest.mark.parametrize("which", ["a", "b"])
+def test_a_vignette_darkens_the_other_collection_to_it_and_is_undone(which):
+    plain, dark = _scenes(seed=1), [_vignette(y, 0.5) for y in _scenes(seed=2)]
+    a, b = (dark, plain) if which == "a" else (plain, dark)
+    ga, gb = common_shading(a, b)
+    gain, other = (gb, ga) if which == "a" else (ga, gb)
+    assert other is None and gain is not None  # the better-lit collection is the one darkened
+    assert gain[0] == 1.0 and all(x > y for x, y in zip(gain, gain[1:], strict=False))
+    # the ring centres' own ratio (1 - s r^2) / (1 - s r0^2), within the rings' spread
+    r2 = (np.arange(BANDS) + 0.5) / BANDS
+    np.testing.assert_allclose(gain, (1 - 0.5 * r2) / (1 - 0.5 * r2[0]), atol=0.03)
+    shaded = [apply_shading(y, gain) for y in (b if which == "a" else a)]
+    assert common_shading(shaded, dark) == (None, None)
+
+
+def test_the_plan_carries_the_shading_and_reads_the_shaded_images():
+    plain, dark = _scenes(seed=1), [_vignette(y, 0.5) for y in _scenes(seed=2)]
+    samples = {"a": plain, "b": dark}
+    stats = {w: np.stack([native_statistics(y) for y in ys]) for w, ys in samples.items()}
+    na, nb = plan(stats["a"], stats["b"], lambda w: samples[w])
+    assert na.shade is not None and nb.shade is None
+    assert not na.identity and not na.degrades  # photometric, like the tone step: no floor
+    assert "shade" in na.provenance() and "shade" not in NativeRendering().provenance()
+    np.testing.assert_allclose(na.apply(plain[0]), apply_shading(plain[0], na.shade))
+    assert plan(stats["a"], stats["a"], lambda w: plain) == (NativeRendering(), NativeRendering())
