@@ -20,7 +20,9 @@ neighbour upscale. Those three are read here per image, at its own size, in lumi
   the quality where the block edges and the spectrum do not (re-compressing JPEG images at 40 or
   at 25 adds as much high-frequency power at block edges as it removes inside the blocks).
 
-:func:`plan` compares the two collections (medians over their images) and degrades the *better*
+Before these, the pair's tone step (:mod:`semsim.features.tone`) and shading step
+(:mod:`semsim.features.shading`) put both collections on one tone curve and one illumination
+field. :func:`plan` compares the two collections (medians over their images) and degrades the *better*
 one to the poorer one's level, never the reverse: resampled on the coarser grid when the other
 collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`; the grid is
 the coarsest octave, 2x, 4x or 8x, on which that still holds, read on a sample), JPEG-compressed
@@ -343,7 +345,9 @@ def plan(
         native_b: the same for B.
         sample: ``sample("a")`` -> a sample of A's luminance images (called only when needed).
         tone: the tone maps of A and B (:func:`semsim.features.tone.common_tone`; ``None``: none),
-            applied first; every step is then planned on the tone-mapped images.
+            applied first; the pair's common shading (:func:`semsim.features.shading.
+            common_shading`) is read on the toned samples, and every step after it is planned
+            on the toned and shaded images.
 
     Returns:
         ``(for A, for B)``; identity on both when the two are rendered alike.
