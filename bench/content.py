@@ -6,10 +6,11 @@ and ``semsim.metrics.appearance``) on:
 
 1. shares: A = CIFAR-10's 4 vehicle classes, B = the same size with 0/25/50/75/100% of its images
    from 4 animal classes (expected ~1 - p);
-2. renderings of B (disjoint images of the same classes): the seven of the issue, twelve once held
-   out and then looked at while designing the native and tone steps (`+`), and fourteen never used
-   to design or tune anything (`*`: box blur, down-up + JPEG, mode filter, weak noise, WebP q50,
-   speckle; S-curve, gamma 0.6, log tone, brightness, auto-contrast, equalize, vignette, sepia);
+2. renderings of B (disjoint images of the same classes): the seven of the issue, thirteen once held
+   out and then looked at while designing the native, tone and shading steps (`+`), and sixteen
+   never used to design or tune anything (`*`: box blur, down-up + JPEG, mode filter, weak noise,
+   WebP q50, speckle; S-curve, gamma 0.6, log tone, brightness, auto-contrast, equalize, sepia;
+   cos^4 falloff, vignette 0.3 + JPEG, side light);
 3. CIFAR-10 class matrix of A (off-diagonal max, the 5-vs-5 split, the human pairs' ranks) and
    the margin sim(c, r(c)) > max_d sim(c, d) for every class and rendering;
 4. other domains drawn here: glyphs of the system's fonts (13 letters vs 13 others, the same 13
