@@ -251,7 +251,7 @@ def _torch_down_up(y: np.ndarray, method: str, factor: int) -> np.ndarray:
 @pytest.mark.parametrize("method", RESAMPLES)
 @pytest.mark.parametrize("factor", [2, 4, 8])
 def test_down_up_of_a_small_image_equals_torchs_two_dimensional_call(method, factor):
-    from semsim.features.native import SMALL_SIDE, down_up
+    from semsim.features.resampling import SMALL_SIDE, down_up
 
     rng = np.random.default_rng(factor)
     shapes = [(1, 1), (1, 7), (4, 1), (2, 9), (9, 2), (17, 31), (32, 32), (33, 8), (SMALL_SIDE, 5)]
