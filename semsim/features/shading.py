@@ -24,8 +24,8 @@ content can move the rings apart too (a set of objects in bright surroundings ag
 dark); the step then takes away a centre-to-corner brightness cue, weak evidence of content
 beside the shapes the encoder reads (measured in ``docs/report.md``).
 
-[1] "Flat-field correction": e.g. J. C. Russ, "The Image Processing Handbook", 6th ed., section
-    4.2 (correcting nonuniform illumination).
+[1] "Flat-field correction": e.g. J. C. Russ, "The Image Processing Handbook" (CRC Press), its
+    chapter on correcting nonuniform illumination.
 """
 
 from __future__ import annotations
