@@ -6,11 +6,12 @@ and ``semsim.metrics.appearance``) on:
 
 1. shares: A = CIFAR-10's 4 vehicle classes, B = the same size with 0/25/50/75/100% of its images
    from 4 animal classes (expected ~1 - p);
-2. renderings of B (disjoint images of the same classes): the seven of the issue, thirteen once held
-   out and then looked at while designing the native, tone and shading steps (`+`), and sixteen
-   never used to design or tune anything (`*`: box blur, down-up + JPEG, mode filter, weak noise,
-   WebP q50, speckle; S-curve, gamma 0.6, log tone, brightness, auto-contrast, equalize, sepia;
-   cos^4 falloff, vignette 0.3 + JPEG, side light);
+2. renderings of B (disjoint images of the same classes): the seven of the issue, fourteen once held
+   out and then looked at while designing the native, tone, shading and per-image tone steps
+   (`+`), and seventeen never used to design or tune anything (`*`: box blur, down-up + JPEG,
+   mode filter, weak noise, WebP q50, speckle; S-curve, gamma 0.6, log tone, brightness,
+   auto-contrast, sepia; cos^4 falloff, vignette 0.3 + JPEG, side light; per-image
+   standardisation, matched to one histogram);
 3. CIFAR-10 class matrix of A (off-diagonal max, the 5-vs-5 split, the human pairs' ranks) and
    the margin sim(c, r(c)) > max_d sim(c, d) for every class and rendering;
 4. other domains drawn here: glyphs of the system's fonts (13 letters vs 13 others, the same 13
@@ -110,7 +111,7 @@ HELD_OUT = {
     "log tone*": lambda im, rng: _tone(im, lambda v: np.log1p(9 * v) / np.log(10)),
     "brightness 1.3*": lambda im, rng: ImageEnhance.Brightness(im).enhance(1.3),
     "auto-contrast 2%*": lambda im, rng: ImageOps.autocontrast(im, cutoff=2),
-    "equalize*": lambda im, rng: ImageOps.equalize(im),
+    "equalize+": lambda im, rng: ImageOps.equalize(im),
     "vignette 0.5+": lambda im, rng: _vignette(im, 0.5),
     "sepia*": lambda im, rng: ImageOps.colorize(im.convert("L"), "#2b1a0e", "#f5e6c8"),
     # written in round 3's eleventh session with the shading step (vignette 0.5 designed it),
@@ -119,7 +120,33 @@ HELD_OUT = {
     "cos^4 falloff 35 deg*": lambda im, rng: _cos4(im, 35.0),
     "vignette 0.3 + JPEG q50*": lambda im, rng: _jpeg(_vignette(im, 0.3), 50),
     "side light 0.5*": lambda im, rng: _side_light(im, 0.5),
+    # written in round 3's twelfth session with the per-image tone step (equalize designed it),
+    # before it ran on them: per-image standardisation (each image's mean and spread fixed, as
+    # many pipelines store them) and each image matched onto one reference histogram (as MRI
+    # intensity standardisation does)
+    "standardise per image*": lambda im, rng: _standardise(im),
+    "matched to one histogram*": lambda im, rng: _matched(im),
 }
+
+
+def _standardise(im: Image.Image, mean: float = 0.5, std: float = 0.2) -> Image.Image:
+    """Each image's pixels (all channels together) to mean ``mean`` and std ``std``."""
+    a = np.asarray(im).astype(np.float32) / 255
+    a = mean + std * (a - a.mean()) / max(float(a.std()), 1e-6)
+    return Image.fromarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8))
+
+
+def _matched(im: Image.Image) -> Image.Image:
+    """Each channel of each image mapped by its own ranks onto a Beta(2, 3) distribution."""
+    from scipy.stats import beta
+
+    a = np.asarray(im)
+    out = np.empty_like(a)
+    for c in range(a.shape[2]):
+        v = a[..., c].ravel()
+        ranks = np.argsort(np.argsort(v, kind="stable"), kind="stable")
+        out[..., c] = (beta.ppf((ranks + 0.5) / v.size, 2, 3) * 255 + 0.5).reshape(a.shape[:2])
+    return Image.fromarray(out)
 
 
 def _cos4(im: Image.Image, half_fov: float) -> Image.Image:
