@@ -126,7 +126,7 @@ def test_the_plan_carries_the_tone_and_reads_the_toned_images():
 
 
 def test_bin_counts_are_numpys_histogram_edge_cases_included():
-    from semsim.features.tone import _counts
+    from semsim.features.tone import bin_counts
 
     rng = np.random.default_rng(5)
     edges = (np.arange(BINS + 1) / BINS).astype(np.float32)
@@ -136,4 +136,4 @@ def test_bin_counts_are_numpys_histogram_edge_cases_included():
         m = np.concatenate([m, near, np.nextafter(near, np.float32(0)),
                             np.nextafter(near, np.float32(1)),
                             np.float32([0.0, 1.0, -0.25, 1.5, np.nan])])  # fmt: skip
-        np.testing.assert_array_equal(_counts(m), np.histogram(m, BINS, (0.0, 1.0))[0], str(k))
+        np.testing.assert_array_equal(bin_counts(m), np.histogram(m, BINS, (0.0, 1.0))[0], str(k))

@@ -55,6 +55,7 @@ from PIL import Image
 
 from semsim.features.resampling import down_up, resample_loss
 from semsim.features.shading import apply_shading, common_shading
+from semsim.features.standardize import apply_standard, common_standard
 from semsim.features.tone import apply_tone, max_shift
 
 NATIVE_NAMES = ("noise_sigma", "blockiness", "resample_nearest", "resample_bicubic", "dct_kept")
@@ -201,10 +202,15 @@ class NativeRendering:
         None  # first: the pair's common tone curve (semsim.features.tone)
     )
     shade: tuple[float, ...] | None = None  # then: the pair's common field (features.shading)
+    # before all: every image onto one histogram (features.standardize; then no tone curve)
+    standard: tuple[float, ...] | None = None
 
     @property
     def identity(self) -> bool:
-        return self.tone is None and self.shade is None and not self.degrades
+        return (
+            self.tone is None and self.shade is None and self.standard is None
+            and not self.degrades
+        )  # fmt: skip
 
     @property
     def degrades(self) -> bool:
@@ -220,10 +226,14 @@ class NativeRendering:
             out["tone"] = hashlib.sha256(np.round(self.tone, 5).tobytes()).hexdigest()[:16]
         if self.shade is not None:  # (None: the keys of features cached before this step)
             out["shade"] = [round(g, 4) for g in self.shade]
+        if self.standard is not None:  # (None: the keys of features cached before this step)
+            out["standard"] = hashlib.sha256(np.round(self.standard, 5).tobytes()).hexdigest()[:16]
         return out
 
     def describe(self) -> str:
         parts = []
+        if self.standard is not None:
+            parts.append("every image onto one histogram (per-image tones standardised)")
         if self.tone is not None:
             parts.append(f"the pair's common tone curve (largest shift {max_shift(self.tone):.2f})")
         if self.shade is not None:
@@ -240,6 +250,8 @@ class NativeRendering:
 
     def apply(self, y: np.ndarray) -> np.ndarray:
         """The degradations on a (H, W) luminance array in [0, 1]."""
+        if self.standard is not None:
+            y = apply_standard(y, self.standard)
         if self.tone is not None:
             y = apply_tone(y, self.tone)
         if self.shade is not None:
@@ -300,7 +312,13 @@ def plan(
         for w, t in zip("ab", tone, strict=True)
     }
     views = _Samples(sample)
-    # 0. the illumination field, read on the toned samples (semsim.features.shading)
+    # 0. one collection standardised per image: every image of both onto its histogram, which
+    # takes the place of the tone curves (semsim.features.standardize)
+    standard = common_standard(views.images("a", NativeRendering()),
+                               views.images("b", NativeRendering()))  # fmt: skip
+    if standard is not None:
+        ops = {w: {"standard": standard} for w in "ab"}
+    # 1. the illumination field, read on the toned samples (semsim.features.shading)
     shades = common_shading(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
     for w, g in zip("ab", shades, strict=True):
         if g is not None:
@@ -312,7 +330,7 @@ def plan(
             return float(medians[w][k])
         return float(views.medians(w, NativeRendering(**ops[w]))[k])
 
-    # 1. the coarser pixel grid: the resampling that best explains the coarser collection
+    # 2. the coarser pixel grid: the resampling that best explains the coarser collection
     losses = {m: (stat("a", f"resample_{m}"), stat("b", f"resample_{m}"))
               for m in ("nearest", "bicubic")}  # fmt: skip
     for method in sorted(losses, key=lambda m: min(losses[m])):
@@ -322,7 +340,7 @@ def plan(
             ops[fine]["resample"] = method
             ops[fine]["factor"] = views.factor(fine, coarse, method)
             break
-    # 2. JPEG blocking: the cleaner collection compressed to the other's blocking; a ratio below
+    # 3. JPEG blocking: the cleaner collection compressed to the other's blocking; a ratio below
     # 1 (steps inside the 8-px blocks larger than across them: a 3x pixel grid) is no cleaner
     # than 1, so only a collection blockier than an unblocked one calls for the step
     ba, bb = stat("a", "blockiness"), stat("b", "blockiness")
@@ -330,7 +348,7 @@ def plan(
         if other > JPEG_RATIO * max(mine, 1.0):
             ops[w]["jpeg"] = match_jpeg(views.images(w, NativeRendering(**ops[w])), other)
             break
-    # 3. noise: the difference of variances added to the cleaner collection, when the excess is
+    # 4. noise: the difference of variances added to the cleaner collection, when the excess is
     # white (independent pixels): at half the resolution white noise keeps a quarter of its
     # variance, image structure (sharpened or quantised detail) most of it
     sa, sb = stat("a", "noise_sigma"), stat("b", "noise_sigma")

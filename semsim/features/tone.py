@@ -56,14 +56,14 @@ def tone_cdf(y: np.ndarray) -> np.ndarray:
     b = max(1, min(y.shape) // BLOCKS)
     h, w = (y.shape[0] // b) * b, (y.shape[1] // b) * b
     m = y[:h, :w].reshape(h // b, b, w // b, b).mean((1, 3))
-    counts = _counts(m)
+    counts = bin_counts(m)
     return (np.cumsum(counts) / max(counts.sum(), 1)).astype(np.float32)
 
 
 _EDGES32 = np.linspace(0.0, 1.0, BINS + 1, dtype=np.float32)
 
 
-def _counts(m: np.ndarray) -> np.ndarray:
+def bin_counts(m: np.ndarray) -> np.ndarray:
     """``np.histogram(m, BINS, (0.0, 1.0))[0]`` of a float32 array by numpy's own equal-bins steps
     (the same bins, edge cases included) without its per-call cost (~60 us an image)."""
     a = m.ravel()
@@ -75,7 +75,7 @@ def _counts(m: np.ndarray) -> np.ndarray:
     return np.bincount(idx, minlength=BINS)
 
 
-def _quantile(cdf: np.ndarray) -> np.ndarray:
+def quantile_function(cdf: np.ndarray) -> np.ndarray:
     """The quantile function at :data:`LUT` levels u in [0, 1] of a piecewise-linear CDF given
     at :data:`EDGES` (0 at 0)."""
     f = np.concatenate([[0.0], np.asarray(cdf, np.float64)])
@@ -104,7 +104,8 @@ def common_tone(
     if not (gap.max() >= MIN_SHIFT and np.any(gap > Z * se + 1e-12)):
         return None, None
     u = np.linspace(0.0, 1.0, LUT)
-    mid = 0.5 * (_quantile(fa) + _quantile(fb))  # the common quantile function at levels u
+    # the common quantile function at levels u
+    mid = 0.5 * (quantile_function(fa) + quantile_function(fb))
 
     def lut(f: np.ndarray) -> np.ndarray:
         own = np.interp(u, EDGES, np.concatenate([[0.0], f]))  # F at the LUT's inputs
