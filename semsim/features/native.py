@@ -47,129 +47,36 @@ import io
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from semsim.features.native_stats import (  # noqa: F401 - the statistics' home; re-exported
+    CELL,
+    FLAT_BIAS,
+    KEPT_LEVEL,
+    MAX_SIDE,
+    NATIVE_NAMES,
+    blockiness,
+    central_crop,
+    dct_kept,
+    laplacian_response,
+    luma_array,
+    native_statistics,
+    noise_sigma,
+)
 from semsim.features.resampling import down_up, resample_loss
 from semsim.features.shading import apply_shading, common_shading
 from semsim.features.standardize import apply_standard, common_standard
 from semsim.features.tone import apply_tone, max_shift
 
-NATIVE_NAMES = ("noise_sigma", "blockiness", "resample_nearest", "resample_bicubic", "dct_kept")
-# a DCT coefficient "kept": 8 of 255 grey levels, far above the rounding noise of 8-bit pixels
-# (< 1 level) and a white noise of 1% (2.6 levels), under the AC steps of JPEG's standard
-# luminance table at quality 50 (10-121 levels)
-KEPT_LEVEL = 8 / 255
 RES_RATIO = 0.3  # "lives on the coarser grid": loses < 30% of what the other collection loses
 MAX_FACTOR = 8  # the coarsest grid a resampling step goes to
 JPEG_RATIO = 1.15  # "blockier": block-border steps 15% above the other collection's
 NOISE_TOL = 0.01  # noise std (of [0, 1] luminance) below which a difference is not acted on
 QUALITIES = (95, 90, 80, 70, 60, 50, 40, 30, 25, 20, 15, 10, 7, 5)
-CELL = 5
-MAX_SIDE = 512  # statistics of a larger image come from its central crop (cost, not accuracy)
 WHITE = 0.5  # an excess of flat-cell variance is noise when half the resolution keeps 0-50% of it
-# the 20th percentile of cell means reads 0.78-0.80 of the std of pure Gaussian noise (measured on
-# 32-256 px noise images, 200 each); divided out so a noise image reads its own std
-FLAT_BIAS = 0.785
-_LUMA = np.array([0.299, 0.587, 0.114])
-
-
-def luma_array(img: Image.Image) -> np.ndarray:
-    """An RGB PIL image -> (H, W) float64 luminance in [0, 1] (ITU-R BT.601)."""
-    return (np.asarray(img.convert("RGB"), dtype=np.float64) / 255.0) @ _LUMA
-
-
-def laplacian_response(y: np.ndarray) -> np.ndarray:
-    """Immerkær's mask [[1,-2,1],[-2,4,-2],[1,-2,1]] over (H, W), 'valid' part (H-2, W-2)."""
-    a, b, c = y[:-2], y[1:-1], y[2:]
-    row = lambda r: r[:, :-2] - 2 * r[:, 1:-1] + r[:, 2:]  # noqa: E731
-    return row(a) - 2 * row(b) + row(c)
-
-
-def noise_sigma(y: np.ndarray) -> float:
-    """Noise std of the flattest cells of a luminance image (see the module docstring)."""
-    if min(y.shape) < 3:
-        return 0.0
-    r = np.abs(laplacian_response(y))
-    h, w = (r.shape[0] // CELL) * CELL, (r.shape[1] // CELL) * CELL
-    if h == 0 or w == 0:
-        cells = r.reshape(-1)
-    else:
-        cells = r[:h, :w].reshape(h // CELL, CELL, w // CELL, CELL).mean((1, 3)).ravel()
-    return float(_percentile(cells, 20) * np.sqrt(np.pi / 2) / 6 / FLAT_BIAS)
-
-
-def _percentile(a: np.ndarray, q: float) -> float:
-    """``np.percentile(a, q)`` (its default linear method, the same float operations) without its
-    per-call cost (~60 us, as much as the rest of a small image's statistics)."""
-    a = np.asarray(a, np.float64).ravel()
-    v = q / 100 * (len(a) - 1)
-    lo = int(np.floor(v))
-    hi = min(lo + 1, len(a) - 1)
-    part = np.partition(a, (lo, hi))
-    below, above, t = part[lo], part[hi], v - lo
-    diff = above - below  # numpy's _lerp: exact at both ends of the interval
-    return float(above - diff * (1 - t) if t >= 0.5 else below + diff * t)
-
-
-def blockiness(y: np.ndarray) -> float:
-    """Steps across 8-px block borders over steps inside the blocks (1 = no blocking)."""
-    if min(y.shape) < 9:
-        return 1.0
-    dx, dy = np.abs(np.diff(y, axis=1)), np.abs(np.diff(y, axis=0))
-    border = dx[:, 7::8].mean() + dy[7::8].mean()  # the steps from column/row 8k+7 to 8k+8
-    inside = dx[:, 3::8].mean() + dy[3::8].mean()
-    return float(border / (inside + 1e-6))
-
-
-@lru_cache(maxsize=1)
-def _dct8() -> np.ndarray:
-    """(8, 8) orthonormal DCT-II matrix."""
-    n = np.arange(8)
-    d = np.cos(np.pi * n[:, None] * (2 * n[None, :] + 1) / 16) * np.sqrt(2 / 8)
-    d[0] /= np.sqrt(2)
-    return d
-
-
-def dct_kept(y: np.ndarray) -> float:
-    """Share of the 8 x 8 blocks' AC DCT coefficients (JPEG's grid from the top-left corner, the
-    partial blocks at the right and bottom edges left out) at least :data:`KEPT_LEVEL` in
-    magnitude; 1.0 for an image without a whole block."""
-    h, w = (y.shape[0] // 8) * 8, (y.shape[1] // 8) * 8
-    if h == 0 or w == 0:
-        return 1.0
-    d = _dct8()
-    blocks = y[:h, :w].reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3)
-    c = (d @ blocks @ d.T).reshape(-1, 64)[:, 1:]
-    return float(np.mean(np.abs(c) >= KEPT_LEVEL))
-
-
-def native_statistics(y: np.ndarray) -> np.ndarray:
-    """(len(NATIVE_NAMES),) statistics of one luminance image at its own size (of its central
-    :data:`MAX_SIDE` x :data:`MAX_SIDE` crop, on the 8-px grid, when it is larger)."""
-    y = central_crop(y)
-    return np.array(
-        [
-            noise_sigma(y),
-            blockiness(y),
-            resample_loss(y, "nearest"),
-            resample_loss(y, "bicubic"),
-            dct_kept(y),
-        ]
-    )
-
-
-def central_crop(y: np.ndarray, side: int | None = None) -> np.ndarray:
-    """The central ``side`` x ``side`` part of ``y`` (default :data:`MAX_SIDE`), its corner on
-    the 8-px grid of the full image (JPEG's blocks stay where they were)."""
-    side = side or MAX_SIDE
-    h, w = y.shape
-    top = (max(h - side, 0) // 2) // 8 * 8
-    left = (max(w - side, 0) // 2) // 8 * 8
-    return y[top : top + side, left : left + side]
 
 
 def jpeg(y: np.ndarray, quality: int) -> np.ndarray:
