@@ -120,6 +120,12 @@ HELD_OUT = {
     "cos^4 falloff 35 deg*": lambda im, rng: _cos4(im, 35.0),
     "vignette 0.3 + JPEG q50*": lambda im, rng: _jpeg(_vignette(im, 0.3), 50),
     "side light 0.5*": lambda im, rng: _side_light(im, 0.5),
+    # written in round 3's thirteenth session before a lateral shading step was built (side light
+    # 0.5 is to design it): weaker light from the other side, side light over a vignette, and
+    # light from the top (up/down is not modelled: a vertical profile tells content apart, a sky)
+    "side light 0.3 from the right*": lambda im, rng: _side_light(im, 0.3, "right"),
+    "side light 0.4 + vignette 0.3*": lambda im, rng: _side_light(_vignette(im, 0.3), 0.4),
+    "light from the top 0.5*": lambda im, rng: _side_light(im, 0.5, "top"),
     # written in round 3's twelfth session with the per-image tone step (equalize designed it),
     # before it ran on them: per-image standardisation (each image's mean and spread fixed, as
     # many pipelines store them) and each image matched onto one reference histogram (as MRI
@@ -170,10 +176,14 @@ def _cos4(im: Image.Image, half_fov: float) -> Image.Image:
     return Image.fromarray((np.clip(a, 0, 255) + 0.5).astype(np.uint8))
 
 
-def _side_light(im: Image.Image, s: float) -> Image.Image:
-    """Light falling off from the left edge to the right: x (1 - s x / width)."""
-    gain = 1 - s * np.arange(im.width) / max(im.width - 1, 1)
-    a = np.asarray(im).astype(np.float32) * gain[None, :, None]
+def _side_light(im: Image.Image, s: float, side: str = "left") -> Image.Image:
+    """Light falling off from one edge (``side``: left, right, top) to the opposite one:
+    x (1 - s t), t from 0 at the lit edge to 1 at the other."""
+    length = im.height if side == "top" else im.width
+    t = np.arange(length) / max(length - 1, 1)
+    gain = 1 - s * (t[::-1] if side == "right" else t)
+    gain = gain[:, None, None] if side == "top" else gain[None, :, None]
+    a = np.asarray(im).astype(np.float32) * gain
     return Image.fromarray((np.clip(a, 0, 255) + 0.5).astype(np.uint8))
 
 
