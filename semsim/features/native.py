@@ -67,7 +67,7 @@ from semsim.features.native_stats import (  # noqa: F401 - the statistics' home;
     noise_sigma,
 )
 from semsim.features.resampling import down_up, resample_loss
-from semsim.features.shading import apply_shading, common_shading
+from semsim.features.shading import apply_lateral, apply_shading, common_lateral, common_shading
 from semsim.features.standardize import apply_standard, common_standard
 from semsim.features.tone import apply_tone, max_shift
 
@@ -109,6 +109,7 @@ class NativeRendering:
         None  # first: the pair's common tone curve (semsim.features.tone)
     )
     shade: tuple[float, ...] | None = None  # then: the pair's common field (features.shading)
+    lateral: tuple[float, ...] | None = None  # then: its light from one side (features.shading)
     # before all: every image onto one histogram (features.standardize; then no tone curve)
     standard: tuple[float, ...] | None = None
 
@@ -116,7 +117,7 @@ class NativeRendering:
     def identity(self) -> bool:
         return (
             self.tone is None and self.shade is None and self.standard is None
-            and not self.degrades
+            and self.lateral is None and not self.degrades
         )  # fmt: skip
 
     @property
@@ -133,6 +134,8 @@ class NativeRendering:
             out["tone"] = hashlib.sha256(np.round(self.tone, 5).tobytes()).hexdigest()[:16]
         if self.shade is not None:  # (None: the keys of features cached before this step)
             out["shade"] = [round(g, 4) for g in self.shade]
+        if self.lateral is not None:  # (None: the keys of features cached before this step)
+            out["lateral"] = [round(g, 4) for g in self.lateral]
         if self.standard is not None:  # (None: the keys of features cached before this step)
             out["standard"] = hashlib.sha256(np.round(self.standard, 5).tobytes()).hexdigest()[:16]
         return out
@@ -145,6 +148,8 @@ class NativeRendering:
             parts.append(f"the pair's common tone curve (largest shift {max_shift(self.tone):.2f})")
         if self.shade is not None:
             parts.append(f"the pair's common shading (corner gain {min(self.shade):.2f})")
+        if self.lateral is not None:
+            parts.append(f"the pair's common side light (edge gain {min(self.lateral):.2f})")
         if self.resample:
             parts.append(f"{self.factor}x {self.resample} resampling")
         if self.jpeg:
@@ -163,6 +168,8 @@ class NativeRendering:
             y = apply_tone(y, self.tone)
         if self.shade is not None:
             y = apply_shading(y, self.shade)
+        if self.lateral is not None:
+            y = apply_lateral(y, self.lateral)
         if self.resample:
             y = down_up(y, self.resample, self.factor)
         if self.jpeg:
@@ -207,8 +214,9 @@ def plan(
         sample: ``sample("a")`` -> a sample of A's luminance images (called only when needed).
         tone: the tone maps of A and B (:func:`semsim.features.tone.common_tone`; ``None``: none),
             applied first; the pair's common shading (:func:`semsim.features.shading.
-            common_shading`) is read on the toned samples, and every step after it is planned
-            on the toned and shaded images.
+            common_shading`) is read on the toned samples, its light from one side
+            (:func:`~semsim.features.shading.common_lateral`) on the shaded ones, and every step
+            after them is planned on the toned and shaded images.
 
     Returns:
         ``(for A, for B)``; identity on both when the two are rendered alike.
@@ -230,6 +238,11 @@ def plan(
     for w, g in zip("ab", shades, strict=True):
         if g is not None:
             ops[w]["shade"] = g
+    # the light from one side, read on the shaded samples
+    laterals = common_lateral(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
+    for w, g in zip("ab", laterals, strict=True):
+        if g is not None:
+            ops[w]["lateral"] = g
 
     def stat(w: str, name: str) -> float:
         k = NATIVE_NAMES.index(name)
