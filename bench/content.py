@@ -131,7 +131,9 @@ HELD_OUT = {
     "light from the top 0.5*": lambda im, rng: _side_light(im, 0.5, "top"),
     # written in the same session after the first (darkening) lateral step lowered the two rows
     # above it and the step was made to keep the mean, before the kept step ran on them
-    "light from the top-left 0.3 + 0.3*": lambda im, rng: _side_light(_side_light(im, 0.3), 0.3, "top"),
+    "light from the top-left 0.3 + 0.3*": lambda im, rng: _side_light(
+        _side_light(im, 0.3), 0.3, "top"
+    ),
     "side light 0.6 from the right + JPEG q50*": lambda im, rng: _jpeg(
         _side_light(im, 0.6, "right"), 50
     ),
