@@ -1,6 +1,7 @@
-"""The shading step of the common rendering (semsim.features.shading): ring statistics against a
-direct numpy reading, no step for two samples of one field, a radial field found and undone, and
-its place in the native plan."""
+"""The shading step of the common rendering (semsim.features.shading): ring and stripe statistics
+against a direct numpy reading, no step for two samples of one field, a radial field and light
+from one side found and undone, no lateral step for an up/down difference, and their place in the
+native plan."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from semsim.features.native import NativeRendering, native_statistics, plan
-from semsim.features.shading import BANDS, EPS, apply_shading, common_shading, ring_logs
+from semsim.features.shading import (
+    BANDS,
+    EPS,
+    STRIPES,
+    apply_lateral,
+    apply_shading,
+    common_lateral,
+    common_shading,
+    ring_logs,
+    stripe_logs,
+)
 
 
 def _scenes(n: int = 150, size: int = 32, seed: int = 0) -> list[np.ndarray]:
@@ -80,3 +91,75 @@ def test_the_plan_carries_the_shading_and_reads_the_shaded_images():
     assert "shade" in na.provenance() and "shade" not in NativeRendering().provenance()
     np.testing.assert_allclose(na.apply(plain[0]), apply_shading(plain[0], na.shade))
     assert plan(stats["a"], stats["a"], lambda w: plain) == (NativeRendering(), NativeRendering())
+
+
+def _side(y: np.ndarray, s: float, axis: int = 1) -> np.ndarray:
+    """Light falling off linearly from the first edge along ``axis`` (1: left to right)."""
+    t = np.linspace(0.0, 1.0, y.shape[axis])
+    gain = (1 - s * t)[None, :] if axis == 1 else (1 - s * t)[:, None]
+    return np.clip(y * gain, 0, 1)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (24, 40), (9, 6), (5, 3)])
+def test_stripe_logs_are_the_log_ratios_of_stripe_means_to_the_image_mean(shape):
+    y = np.random.default_rng(2).random(shape)
+    h, w = shape
+    if w < STRIPES:
+        np.testing.assert_array_equal(stripe_logs(y), np.zeros(STRIPES))
+        return
+    cols = [
+        [j for j in range(w) if min(j * STRIPES // w, STRIPES - 1) == k] for k in range(STRIPES)
+    ]
+    want = [np.log(y[:, c].mean() + EPS) - np.log(y.mean() + EPS) for c in cols]
+    np.testing.assert_allclose(stripe_logs(y), want, rtol=1e-12)
+
+
+def test_two_samples_of_one_side_light_and_an_up_down_difference_get_no_lateral_step():
+    assert common_lateral(_scenes(seed=1), _scenes(seed=2)) == (None, None)
+    a = [_side(y, 0.5) for y in _scenes(seed=1)]
+    b = [_side(y, 0.5) for y in _scenes(seed=2)]
+    assert common_lateral(a, b) == (None, None)
+    # light from the top (or a sky in one collection only) is not the lateral step's to undo
+    assert common_lateral(_scenes(seed=1), [_side(y, 0.5, 0) for y in _scenes(seed=2)]) == (
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize("which", ["a", "b"])
+def test_side_light_gives_the_evenly_lit_collection_its_profile_keeping_the_mean(which):
+    plain, lit = _scenes(seed=1), [_side(y, 0.5) for y in _scenes(seed=2)]
+    a, b = (lit, plain) if which == "a" else (plain, lit)
+    ga, gb = common_lateral(a, b)
+    gain, other = (gb, ga) if which == "a" else (ga, gb)
+    assert other is None and gain is not None  # the evenly lit collection gets the field
+    assert np.log(gain).mean() == pytest.approx(0.0, abs=1e-12)  # light moved, not taken
+    assert all(x > y for x, y in zip(gain, gain[1:], strict=False))  # falling to the right
+    # the stripe centres' own ratios (1 - s x) over their geometric mean, within the spread
+    x = (np.arange(STRIPES) + 0.5) / STRIPES
+    want = np.log(1 - 0.5 * x)
+    np.testing.assert_allclose(np.log(gain), want - want.mean(), atol=0.04)
+    moved = [apply_lateral(y, gain) for y in plain]
+    assert common_lateral(moved, lit) == (None, None)
+
+
+def test_apply_lateral_interpolates_the_stripe_gains_linearly_in_x():
+    y = np.full((3, 8), 0.5)
+    gain = (1.2, 1.0, 0.9, 0.8)
+    x = (np.arange(8) + 0.5) / 8
+    centres = (np.arange(STRIPES) + 0.5) / STRIPES
+    want = 0.5 * np.array([np.interp(v, centres, gain) for v in x])
+    np.testing.assert_allclose(apply_lateral(y, gain), np.broadcast_to(want, (3, 8)))
+    assert apply_lateral(np.ones((2, 8)), gain).max() == 1.0  # clipped to the range
+
+
+def test_the_plan_carries_the_side_light_after_the_shading():
+    plain, lit = _scenes(seed=1), [_side(y, 0.5) for y in _scenes(seed=2)]
+    samples = {"a": plain, "b": lit}
+    stats = {w: np.stack([native_statistics(y) for y in ys]) for w, ys in samples.items()}
+    na, nb = plan(stats["a"], stats["b"], lambda w: samples[w])
+    assert na.lateral is not None and nb.lateral is None and na.shade is None
+    assert not na.identity and not na.degrades
+    assert "lateral" in na.provenance() and "lateral" not in NativeRendering().provenance()
+    assert "side light" in na.describe()
+    np.testing.assert_allclose(na.apply(plain[0]), apply_lateral(plain[0], na.lateral))
