@@ -32,7 +32,7 @@ are the standard augmentation), so a left/right profile that differs between two
 how they were lit, while an up/down profile differs with content (a sky at the top: on CIFAR-10,
 vehicles vs animals, airplane vs dog, ship vs frog, bird vs truck, airplane vs ship and CIFAKE's
 real vs generated images all differ up/down by > 4 standard errors and > 10% on 150 + 150 images,
-none left/right by more than 5%; ``docs/report.md``).
+none left/right by as much as 6%; ``docs/report.md``).
 
 Two samples of one rendering (the same field) read no difference and get no step. Different
 content can move the rings apart too (a set of objects in bright surroundings against one in
