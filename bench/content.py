@@ -137,6 +137,12 @@ HELD_OUT = {
     "side light 0.6 from the right + JPEG q50*": lambda im, rng: _jpeg(
         _side_light(im, 0.6, "right"), 50
     ),
+    # written in the same session before the radial step was made to keep the mean (as the side
+    # light's does; decided on vignette 0.5 and three other draws of B only)
+    "cos^4 falloff 45 deg*": lambda im, rng: _cos4(im, 45.0),
+    "vignette 0.4 + blur 1 px*": lambda im, rng: _vignette(im, 0.4).filter(
+        ImageFilter.GaussianBlur(1.0)
+    ),
     # written in round 3's twelfth session with the per-image tone step (equalize designed it),
     # before it ran on them: per-image standardisation (each image's mean and spread fixed, as
     # many pipelines store them) and each image matched onto one reference histogram (as MRI
