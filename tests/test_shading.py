@@ -163,3 +163,19 @@ def test_the_plan_carries_the_side_light_after_the_shading():
     assert "lateral" in na.provenance() and "lateral" not in NativeRendering().provenance()
     assert "side light" in na.describe()
     np.testing.assert_allclose(na.apply(plain[0]), apply_lateral(plain[0], na.lateral))
+
+
+def test_the_radial_field_keeps_each_images_geometric_mean():
+    gain = (1.0, 0.9, 0.75, 0.6)
+    for shape in [(32, 32), (20, 48)]:
+        y = np.full(shape, 0.4)
+        out = apply_shading(y, gain)
+        assert np.log(out / y).mean() == pytest.approx(0.0, abs=1e-12)
+        # its shape is the gains' (linear in r^2 between the ring centres), up to that scale
+        hh, ww = shape
+        yy, xx = np.mgrid[:hh, :ww]
+        r2 = ((yy - (hh - 1) / 2) ** 2 + (xx - (ww - 1) / 2) ** 2) / (
+            ((hh - 1) / 2) ** 2 + ((ww - 1) / 2) ** 2
+        )
+        field = np.interp(r2, (np.arange(BANDS) + 0.5) / BANDS, gain)
+        np.testing.assert_allclose(out / y, field / np.exp(np.log(field).mean()), rtol=1e-12)

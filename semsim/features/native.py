@@ -134,6 +134,7 @@ class NativeRendering:
             out["tone"] = hashlib.sha256(np.round(self.tone, 5).tobytes()).hexdigest()[:16]
         if self.shade is not None:  # (None: the keys of features cached before this step)
             out["shade"] = [round(g, 4) for g in self.shade]
+            out["shade_mean_kept"] = True  # (absent: features of the field that only darkened)
         if self.lateral is not None:  # (None: the keys of features cached before this step)
             out["lateral"] = [round(g, 4) for g in self.lateral]
         if self.standard is not None:  # (None: the keys of features cached before this step)
