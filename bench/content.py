@@ -434,8 +434,18 @@ def main(argv: list[str] | None = None) -> int:
                                             for x, y in top))  # fmt: skip
     human = [p for p in HUMAN_PAIRS if p in top[:6] or p[::-1] in top[:6]]
     out(f"- human pairs among the top 6: {len(human)}/4")
+    # per class: is a human pair's partner the class's nearest? (animals are nearer one another
+    # than vehicles are, so a global top six mixes two levels)
+    nearest = [CLASSES[j] for j in np.where(np.eye(k, dtype=bool), -np.inf, M).argmax(axis=1)]
+    mates = sum((nearest[CLASSES.index(x)] == y) + (nearest[CLASSES.index(y)] == x)
+                for x, y in HUMAN_PAIRS)  # fmt: skip
+    out(
+        f"- classes of a human pair whose nearest class is their partner: {mates}/8 ("
+        + ", ".join(f"{c}: {m}" for c, m in zip(CLASSES, nearest, strict=True))
+        + ")"
+    )
     values.update({"offdiag_max": f"{off.max():.2f}", "split_5v5": f"{split:.2f}",
-                   "human_pairs_top6": f"{len(human)}/4",
+                   "human_pairs_top6": f"{len(human)}/4", "human_pairs_nearest": f"{mates}/8",
                    "top_pairs": ", ".join(f"{x}/{y}" for x, y in top[:4])})  # fmt: skip
     out("")
     if args.classes_only:
