@@ -54,7 +54,9 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def vote(train: np.ndarray, labels: np.ndarray, query: np.ndarray, k: int = 10, self_too=False):  # noqa: ANN001, ANN201
+def vote(
+    train: np.ndarray, labels: np.ndarray, query: np.ndarray, k: int = 10, self_too: bool = False
+) -> np.ndarray:
     """Majority class of each query row's ``k`` nearest train rows (cosine), itself left out
     when the query rows are the train rows (``self_too``)."""
     s = _unit(query) @ _unit(train).T

@@ -5,9 +5,9 @@ scanner's field, a photographic filter's falloff: a *shading* multiplies each im
 by a smooth field g(x, y) fixed by how the collection was rendered, not by what it shows. The
 standard remedy where it is measured on purpose (flat-field correction [1]: microscopy,
 astronomy, remote sensing) reads the field from the mean of many images of one instrument, where
-content averages out. Here the field is read as the *ratio* of two collections' means, radially
-(vignetting and most lens or illumination falloff is radial; an up/down or left/right asymmetry
-is more often content, a sky at the top):
+content averages out. Here the field is read as the *ratio* of two collections' means, first
+radially (vignetting and most lens or illumination falloff is radial), then left/right (below;
+an up/down asymmetry is more often content, a sky at the top):
 
 * each image's mean luminance in :data:`BANDS` rings of r^2 (0 at the centre, 1 at a corner,
   so the rings do not depend on the image's size), after the pair's tone step;
@@ -27,15 +27,16 @@ length, a microscope's off-axis illumination) is not radial. It is read on a sec
 :data:`STRIPES` vertical stripes, per stripe ``log(stripe) - log(image mean)``, after the radial
 step, with the same test; the collection lit more evenly (the flatter mean profile) is given the
 other's profile by a field whose log has mean zero over the stripes: light moved from one side
-to the other, so the brightness the tone step matched is kept (a field that only darkened, as the
-radial one first did, darkened that collection below the other after the tone step and lowered side
-light over a vignette, 0.94 -> 0.91; ``docs/report.md``). Only left/right: the distribution of what photographs show is
-mirror-symmetric (a flipped photograph is as likely as the original, the reason horizontal flips
-are the standard augmentation), so a left/right profile that differs between two collections is
-how they were lit, while an up/down profile differs with content (a sky at the top: on CIFAR-10,
-vehicles vs animals, airplane vs dog, ship vs frog, bird vs truck, airplane vs ship and CIFAKE's
-real vs generated images all differ up/down by > 4 standard errors and > 10% on 150 + 150 images,
-none left/right by as much as 6%; ``docs/report.md``).
+to the other, so the brightness the tone step matched is kept (a field that only darkened, as
+the radial one first did, left that collection darker than the other after the tone step and
+lowered side light over a vignette, 0.94 -> 0.91; ``docs/report.md``). Only left/right: the
+distribution of what photographs show is mirror-symmetric (a flipped photograph is as likely as
+the original, the reason horizontal flips are the standard augmentation), so a left/right profile
+that differs between two collections is how they were lit, while an up/down profile differs with
+content (a sky at the top: on CIFAR-10, vehicles vs animals, airplane vs dog, ship vs frog, bird
+vs truck, airplane vs ship and CIFAKE's real vs generated images all differ up/down by > 4
+standard errors and > 10% on 150 + 150 images, none left/right by as much as 6%;
+``docs/report.md``).
 
 Two samples of one rendering (the same field) read no difference and get no step. Different
 content can move the rings apart too (a set of objects in bright surroundings against one in
