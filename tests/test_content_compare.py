@@ -72,6 +72,11 @@ def test_both_headlines_and_the_matched_content_view(tmp_path: Path) -> None:
     # rendered differently: both views also on the 2x coarser grid at the images' own size
     natives = [p["encoder"]["view"]["native"] for p in views]
     assert all(n["floor"] for n in natives), natives
+    # the report says what each collection got: A resampled onto B's grid, both on the 2x grid
+    said = {w: d["inputs"][w]["content_view"] for w in ("a", "b")}
+    assert "bicubic resampling" in said["a"] or "nearest resampling" in said["a"], said
+    assert "resampling" not in said["b"] and all("2x coarser grid" in v for v in said.values())
+    assert f"content_view: `{said['a']}`" in md
 
 
 def test_two_samples_of_one_rendering_get_grayscale_only(tmp_path: Path) -> None:

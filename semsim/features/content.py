@@ -240,10 +240,13 @@ def content_views(
 ) -> dict[str, Features]:
     """``feats`` with ``content`` and ``rendering`` filled in for each collection ("a", "b");
     ``given``: pixel statistics already made (:class:`PixelSidecar`), by collection."""
-    arrays = content_arrays(colls, spec, extract, console, given)
+    views: dict[str, str] = {}
+    arrays = content_arrays(colls, spec, extract, console, given, views)
     return {
-        w: dataclasses.replace(feats[w], content=c, rendering=r) for w, (c, r) in arrays.items()
-    }
+        w: dataclasses.replace(feats[w], content=c, rendering=r,
+                               provenance={**feats[w].provenance, "content_view": views[w]})
+        for w, (c, r) in arrays.items()
+    }  # fmt: skip
 
 
 def content_arrays(
@@ -252,10 +255,12 @@ def content_arrays(
     extract: dict[str, Any],
     console: Any = None,
     given: dict[str, PixelStatistics | None] | None = None,
+    views: dict[str, str] | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{which: (content features (N, D), rendering statistics (N, R))}`` of each collection
     ("a", and "b" when given), in the pair's common rendering. ``given``: the collections' pixel
-    statistics without a native step where already made (cached here like the pass's own)."""
+    statistics without a native step where already made (cached here like the pass's own);
+    ``views``, when given, receives each collection's common rendering in words."""
 
     def stats_of(w: str, native: NativeRendering | None = None) -> PixelStatistics:
         made = (given or {}).get(w)
@@ -302,8 +307,11 @@ def content_arrays(
         view = CommonRendering(gains[w], mean, std, natives[w])
         viewed = ViewedSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(
             EncoderSpec)}, view=view)  # fmt: skip
+        described = _describe(gains[w], natives[w])
+        if views is not None:
+            views[w] = described
         if console is not None:
-            console.log(f"{w.upper()}: content view ({_describe(gains[w], natives[w])})")
+            console.log(f"{w.upper()}: content view ({described})")
         # the rendering statistics are the images' own (appearance reads how they were rendered)
         out[w] = (extract_features(coll, viewed, **extract).features, rendering_features(stats[w]))
     return out

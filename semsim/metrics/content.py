@@ -304,7 +304,10 @@ SCORE_DEFS = (
         reading=content_reading,
         seeded=True,
         method="`content_similarity` (the headline) embeds every image a second time in the "
-        "pair's common rendering, the poorer rendering of the two: at each image's own size the "
+        "pair's common rendering, the poorer rendering of the two: at each image's own size both "
+        "collections are first put on one tone curve (or, when one collection's images were each "
+        "put on one histogram, every image onto it) and under one illumination field (radial, "
+        "then from one side), then the "
         "better collection is resampled onto the other's coarser grid, JPEG-compressed to its "
         "blocking or given its (white) noise, both are resampled onto the 2x coarser grid when "
         "they are rendered differently, and at the encoder's size each collection's luminance is "
@@ -313,6 +316,7 @@ SCORE_DEFS = (
         f"(k={K}, cosine, leave-one-out, balanced sets) then tries to tell A from B on these "
         "features; its accuracy acc estimates (1 + TV) / 2, so min(1, 2 - 2 acc) estimates the "
         "share of the two distributions that overlap (Lopez-Paz & Oquab 2017). No vocabulary "
-        "is involved: any encoder's embedding works.",
+        "is involved: any encoder's embedding works. The steps each collection got are in the "
+        "report's inputs (`content_view`).",
     ),
 )

@@ -27,6 +27,10 @@ def describe_input(coll: Any, node: DictConfig, feats: Any) -> dict[str, Any]:
     out["source"]["kind"] = source_name(source)  # (a generated config names it in _args_)
     out["fingerprint"] = coll.fingerprint()
     out["features_from_cache"] = feats.from_cache
+    rows = getattr(feats, "sample", feats)  # streaming: the sample carries the content view
+    view = (getattr(rows, "provenance", None) or {}).get("content_view")
+    if view is not None:  # what the content headline read: the pair's common rendering
+        out["content_view"] = view
     return out
 
 
