@@ -77,6 +77,7 @@ def test_both_headlines_and_the_matched_content_view(tmp_path: Path) -> None:
     assert "bicubic resampling" in said["a"] or "nearest resampling" in said["a"], said
     assert "resampling" not in said["b"] and all("2x coarser grid" in v for v in said.values())
     assert f"content_view: `{said['a']}`" in md
+    assert "content read as: " in html and "2x coarser grid" in html
 
 
 def test_two_samples_of_one_rendering_get_grayscale_only(tmp_path: Path) -> None:

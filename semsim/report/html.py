@@ -95,9 +95,11 @@ def _inputs(report: Report) -> str:
         if isinstance(d, dict):
             classes = d.get("classes") or {}
             extra = f", {len(classes)} classes" if classes else ""
+            view = d.get("content_view")
+            seen = f"<br><small>content read as: {esc(view)}</small>" if view else ""
             rows.append(
                 f"<li><b>{esc(key.upper())}</b>: <code>{esc(d.get('name', '?'))}</code>, "
-                f"{esc(d.get('n_images', '?'))} images{esc(extra)}</li>"
+                f"{esc(d.get('n_images', '?'))} images{esc(extra)}{seen}</li>"
             )
     enc = report.encoder.get("key") or report.encoder.get("name")
     if enc:
