@@ -66,18 +66,27 @@ def test_two_samples_of_one_field_get_no_step():
     assert common_shading(a, b) == (None, None)
 
 
+def _field_for_the_plain_collection(step, field, which):  # noqa: ANN001, ANN202
+    """``(plain, lit, gains)``: scenes, other scenes under ``field``, placed as collection
+    ``which``, and the gains ``step`` gives the plain one (it must give the lit one none)."""
+    plain, lit = _scenes(seed=1), [field(y) for y in _scenes(seed=2)]
+    a, b = (lit, plain) if which == "a" else (plain, lit)
+    ga, gb = step(a, b)
+    gain, other = (gb, ga) if which == "a" else (ga, gb)
+    assert other is None and gain is not None  # the better / more evenly lit one gets the field
+    return plain, lit, gain
+
+
 @pytest.mark.parametrize("which", ["a", "b"])
 def test_a_vignette_darkens_the_other_collection_to_it_and_is_undone(which):
-    plain, dark = _scenes(seed=1), [_vignette(y, 0.5) for y in _scenes(seed=2)]
-    a, b = (dark, plain) if which == "a" else (plain, dark)
-    ga, gb = common_shading(a, b)
-    gain, other = (gb, ga) if which == "a" else (ga, gb)
-    assert other is None and gain is not None  # the better-lit collection is the one darkened
+    plain, dark, gain = _field_for_the_plain_collection(
+        common_shading, lambda y: _vignette(y, 0.5), which
+    )
     assert gain[0] == 1.0 and all(x > y for x, y in zip(gain, gain[1:], strict=False))
     # the ring centres' own ratio (1 - s r^2) / (1 - s r0^2), within the rings' spread
     r2 = (np.arange(BANDS) + 0.5) / BANDS
     np.testing.assert_allclose(gain, (1 - 0.5 * r2) / (1 - 0.5 * r2[0]), atol=0.03)
-    shaded = [apply_shading(y, gain) for y in (b if which == "a" else a)]
+    shaded = [apply_shading(y, gain) for y in plain]
     assert common_shading(shaded, dark) == (None, None)
 
 
@@ -128,11 +137,9 @@ def test_two_samples_of_one_side_light_and_an_up_down_difference_get_no_lateral_
 
 @pytest.mark.parametrize("which", ["a", "b"])
 def test_side_light_gives_the_evenly_lit_collection_its_profile_keeping_the_mean(which):
-    plain, lit = _scenes(seed=1), [_side(y, 0.5) for y in _scenes(seed=2)]
-    a, b = (lit, plain) if which == "a" else (plain, lit)
-    ga, gb = common_lateral(a, b)
-    gain, other = (gb, ga) if which == "a" else (ga, gb)
-    assert other is None and gain is not None  # the evenly lit collection gets the field
+    plain, lit, gain = _field_for_the_plain_collection(
+        common_lateral, lambda y: _side(y, 0.5), which
+    )
     assert np.log(gain).mean() == pytest.approx(0.0, abs=1e-12)  # light moved, not taken
     assert all(x > y for x, y in zip(gain, gain[1:], strict=False))  # falling to the right
     # the stripe centres' own ratios (1 - s x) over their geometric mean, within the spread

@@ -92,10 +92,10 @@ def common_shading(
     """Ring gains (at :data:`CENTRES`, 1 at the first) that bring A and B under one field, or
     ``None`` for a collection left as it is (both None: the fields agree within sampling noise).
     """
-    gap = _gap(sample_a, sample_b, ring_logs)  # log of B's ring gains over A's
-    if gap is None:
+    means = _differing_means(sample_a, sample_b, ring_logs)
+    if means is None:
         return None, None
-    ratio = np.exp(gap)  # B over A, ring by ring
+    ratio = np.exp(means[1] - means[0])  # B's ring gains over A's, ring by ring
     gain_a = np.concatenate([[1.0], np.minimum(ratio, 1.0)])  # A's brighter rings darkened
     gain_b = np.concatenate([[1.0], np.minimum(1.0 / ratio, 1.0)])
     out = tuple(None if np.allclose(g, 1.0) else tuple(map(float, g)) for g in (gain_a, gain_b))
@@ -112,10 +112,10 @@ def apply_shading(y: np.ndarray, gain: Sequence[float]) -> np.ndarray:
     return np.clip(np.asarray(y, np.float64) * field, 0.0, 1.0)
 
 
-def _gap(
+def _differing_means(
     sample_a: Sequence[np.ndarray], sample_b: Sequence[np.ndarray], profile: Callable
-) -> np.ndarray | None:
-    """B's mean ``profile`` minus A's, or ``None`` when no entry differs by more than :data:`Z`
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A's and B's mean ``profile``, or ``None`` when no entry differs by more than :data:`Z`
     standard errors of two means and a gain of :data:`MIN_GAIN` (or a sample is too small)."""
     if len(sample_a) < 2 or len(sample_b) < 2:
         return None
@@ -125,7 +125,7 @@ def _gap(
     se = np.sqrt(da.var(0, ddof=1) / len(da) + db.var(0, ddof=1) / len(db))
     if not np.any((np.abs(gap) > Z * se + 1e-12) & (np.abs(np.expm1(gap)) > MIN_GAIN)):
         return None
-    return gap
+    return da.mean(0), db.mean(0)
 
 
 @lru_cache(maxsize=64)
@@ -152,11 +152,11 @@ def common_lateral(
     """Stripe gains (at :data:`STRIPE_CENTRES`, their logs of mean zero) that give the collection
     lit more evenly the other's left/right profile: ``(gains, None)`` for A, ``(None, gains)`` for
     B, or ``(None, None)`` when the profiles agree within sampling noise."""
-    gap = _gap(sample_a, sample_b, stripe_logs)  # B's profile over A's, stripe by stripe
-    if gap is None:
+    means = _differing_means(sample_a, sample_b, stripe_logs)
+    if means is None:
         return None, None
-    mean_a = np.mean([stripe_logs(y) for y in sample_a], 0)
-    mean_b = mean_a + gap
+    mean_a, mean_b = means
+    gap = mean_b - mean_a  # B's profile over A's, stripe by stripe
     if np.ptp(mean_a) <= np.ptp(mean_b):  # A lit more evenly: given B's profile
         return tuple(map(float, np.exp(gap - gap.mean()))), None
     return None, tuple(map(float, np.exp(gap.mean() - gap)))
