@@ -152,6 +152,13 @@ HELD_OUT = {
     # written after "standardise per image" failed (0.72, its spread 0.51 of the originals' against
     # the step's 0.5) and before the step's ratio was raised to 2/3: each channel on its own
     "standardise per channel*": lambda im, rng: _standardise_channels(im),
+    # written in round 3's fourteenth session before a blur-matching step ran on them (blur 2 px
+    # is its `+` row): weaker and stronger Gaussian blurs, a blur that is not Gaussian (a lens
+    # defocus: a uniform disk), and a blur under JPEG
+    "blur 1.6 px*": lambda im, rng: im.filter(ImageFilter.GaussianBlur(1.6)),
+    "blur 2.6 px*": lambda im, rng: im.filter(ImageFilter.GaussianBlur(2.6)),
+    "defocus disk 2 px*": lambda im, rng: im.filter(_DISK),
+    "blur 1.5 px + JPEG q50*": lambda im, rng: _jpeg(im.filter(ImageFilter.GaussianBlur(1.5)), 50),
 }
 
 
@@ -180,6 +187,11 @@ def _matched(im: Image.Image) -> Image.Image:
         ranks = np.argsort(np.argsort(v, kind="stable"), kind="stable")
         out[..., c] = (beta.ppf((ranks + 0.5) / v.size, 2, 3) * 255 + 0.5).reshape(a.shape[:2])
     return Image.fromarray(out)
+
+
+# a lens's defocus: a uniform disk of radius 2 px (5 x 5 taps, a pixel's weight its share inside)
+_DISK_W = [float(np.clip(2.5 - np.hypot(i, j), 0, 1)) for i in range(-2, 3) for j in range(-2, 3)]
+_DISK = ImageFilter.Kernel((5, 5), _DISK_W, scale=sum(_DISK_W))
 
 
 def _cos4(im: Image.Image, half_fov: float) -> Image.Image:
