@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from PIL import ImageFilter
@@ -61,21 +62,24 @@ def test_both_headlines_and_the_matched_content_view(tmp_path: Path) -> None:
     html = (tmp_path / "out" / "report.html").read_text()
     assert "content similarity " in html and "appearance " in html
     assert "similarity" in d["matrices"]  # the headline's class matrix, from the content view
-    # the sharp collection (A) is resampled onto the blurred one's coarser grid at its own size,
-    # B keeps its own; the spectra are matched after that (to whichever is then the poorer)
+    # the sharp collection (A) is blurred as B was (a Gaussian lives on no pixel grid, so the
+    # blur step takes the place of resampling) at its own size, B keeps its own; the spectra are
+    # matched after that (to whichever is then the poorer)
     provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
     views = [p for p in provs if (p["encoder"].get("view") or {}).get("view") == "content"]
     by_root = {Path(p["collection"]["name"].split(":", 1)[-1]).name: p["encoder"]["view"]
                for p in views}  # fmt: skip
     assert set(by_root) == {"A", "B"}, by_root
-    assert by_root["A"]["native"]["resample"] and not by_root["B"]["native"]["resample"], by_root
+    blur_a = by_root["A"]["native"].get("blur", 0.0)
+    assert blur_a == pytest.approx(1.5, rel=0.25) and "blur" not in by_root["B"]["native"], by_root
+    assert not by_root["A"]["native"]["resample"] and not by_root["B"]["native"]["resample"]
     # rendered differently: both views also on the 2x coarser grid at the images' own size
     natives = [p["encoder"]["view"]["native"] for p in views]
     assert all(n["floor"] for n in natives), natives
-    # the report says what each collection got: A resampled onto B's grid, both on the 2x grid
+    # the report says what each collection got: A blurred as B, both on the 2x grid
     said = {w: d["inputs"][w]["content_view"] for w in ("a", "b")}
-    assert "bicubic resampling" in said["a"] or "nearest resampling" in said["a"], said
-    assert "resampling" not in said["b"] and all("2x coarser grid" in v for v in said.values())
+    assert "Gaussian blur" in said["a"], said
+    assert "blur" not in said["b"] and all("2x coarser grid" in v for v in said.values())
     assert f"content_view: `{said['a']}`" in md
     assert "content read as: " in html and "2x coarser grid" in html
 

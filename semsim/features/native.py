@@ -25,7 +25,9 @@ Before these, the pair's tone step (:mod:`semsim.features.tone`) and shading ste
 field. :func:`plan` compares the two collections (medians over their images) and degrades the *better*
 one to the poorer one's level, never the reverse: resampled on the coarser grid when the other
 collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`; the grid is
-the coarsest octave, 2x, 4x or 8x, on which that still holds, read on a sample), JPEG-compressed
+the coarsest octave, 2x, 4x or 8x, on which that still holds, read on a sample; or blurred by a
+Gaussian in its place when the other collection is blurred rather than resampled,
+:mod:`semsim.features.blur`), JPEG-compressed
 at the quality whose blocking matches the other's when the other is blockier
 (:data:`JPEG_RATIO`; quality found by compressing a sample, :func:`match_jpeg`), Gaussian noise
 added at its own pixel grid when the other is noisier by more than :data:`NOISE_TOL` and the
@@ -52,6 +54,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from semsim.features.blur import MARGIN as BLUR_MARGIN
+from semsim.features.blur import distance, gaussian_blur, match_blur, profile
 from semsim.features.native_stats import (  # noqa: F401 - the statistics' home; re-exported
     CELL,
     FLAT_BIAS,
@@ -102,6 +106,7 @@ class NativeRendering:
 
     resample: str | None = None  # "nearest" | "bicubic": down-up on the coarser grid
     factor: int = 2  # of the resampling: 2, or 4, 8 for a collection that lives on a coarser grid
+    blur: float = 0.0  # or, in its place, a Gaussian blur of this width (px; features.blur)
     jpeg: int | None = None  # JPEG quality
     noise: float = 0.0  # Gaussian noise std, [0, 1] luminance
     floor: bool = False  # then a 2x bicubic down-up (both collections of a pair rendered apart)
@@ -123,13 +128,18 @@ class NativeRendering:
     @property
     def degrades(self) -> bool:
         """Whether a step other than the tone map runs (the pair is rendered apart)."""
-        return self.resample is not None or self.jpeg is not None or self.noise > 0 or self.floor
+        return (
+            self.resample is not None or self.blur > 0 or self.jpeg is not None
+            or self.noise > 0 or self.floor
+        )  # fmt: skip
 
     def provenance(self) -> dict[str, Any]:
         out = {"resample": self.resample, "jpeg": self.jpeg, "noise": round(self.noise, 5),
                "floor": self.floor}  # fmt: skip
         if self.resample and self.factor != 2:  # (2: the keys of features cached before 4x, 8x)
             out["factor"] = self.factor
+        if self.blur > 0:  # (0: the keys of features cached before the blur step)
+            out["blur"] = round(self.blur, 3)
         if self.tone is not None:  # (None: the keys of features cached before the tone step)
             out["tone"] = hashlib.sha256(np.round(self.tone, 5).tobytes()).hexdigest()[:16]
         if self.shade is not None:  # (None: the keys of features cached before this step)
@@ -153,6 +163,8 @@ class NativeRendering:
             parts.append(f"the pair's common side light (edge gain {min(self.lateral):.2f})")
         if self.resample:
             parts.append(f"{self.factor}x {self.resample} resampling")
+        if self.blur > 0:
+            parts.append(f"Gaussian blur {self.blur:.2f} px")
         if self.jpeg:
             parts.append(f"JPEG q{self.jpeg}")
         if self.noise > 0:
@@ -173,6 +185,8 @@ class NativeRendering:
             y = apply_lateral(y, self.lateral)
         if self.resample:
             y = down_up(y, self.resample, self.factor)
+        if self.blur > 0:
+            y = gaussian_blur(y, self.blur)
         if self.jpeg:
             y = jpeg(y, self.jpeg)
         if self.noise > 0:
@@ -260,6 +274,7 @@ def plan(
             fine, coarse = ("a", "b") if lb < RES_RATIO * la else ("b", "a")
             ops[fine]["resample"] = method
             ops[fine]["factor"] = views.factor(fine, coarse, method)
+            _blur_in_place(views, ops, fine, coarse)
             break
     # 3. JPEG blocking: the cleaner collection compressed to the other's blocking; a ratio below
     # 1 (steps inside the 8-px blocks larger than across them: a 3x pixel grid) is no cleaner
@@ -280,6 +295,18 @@ def plan(
         if 0 < _white_share(imgs[clean], imgs[noisy]) < WHITE:
             ops[clean]["noise"] = extra
     return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
+
+
+def _blur_in_place(views: _Samples, ops: dict[str, dict[str, Any]], fine: str, coarse: str) -> None:
+    """A Gaussian blur of ``fine`` in place of its resampling when the blur brings its octave
+    profile nearer the coarser collection's (:mod:`semsim.features.blur`): a blurred collection
+    lives on no pixel grid."""
+    target = profile(views.images(coarse, NativeRendering(**ops[coarse])))
+    resampled = distance(profile(views.images(fine, NativeRendering(**ops[fine]))), target)
+    base = {k: v for k, v in ops[fine].items() if k not in ("resample", "factor")}
+    sigma, blurred = match_blur(views.images(fine, NativeRendering(**base)), target)
+    if blurred <= BLUR_MARGIN * resampled:
+        ops[fine] = {**base, "blur": round(sigma, 3)}
 
 
 class _Samples:

@@ -1,0 +1,126 @@
+"""The blur step of the common rendering (semsim.features.blur): the Gaussian and the octave
+profile against direct numpy readings, the width of a known blur recovered, and the plan that
+blurs a sharper collection in place of resampling it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+from scipy.ndimage import gaussian_filter
+
+from semsim.features.blur import (
+    FLOOR,
+    OCTAVES,
+    PER_OCTAVE,
+    gaussian_blur,
+    match_blur,
+    octave_profile,
+    profile,
+)
+from semsim.features.native import NativeRendering, native_statistics, plan
+
+
+def _scenes(n: int = 64, size: int = 32, seed: int = 0) -> list[np.ndarray]:
+    """Photo-like luminance: smooth shading, two straight edges, fine texture; in [0.1, 0.9]."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        y = gaussian_filter(rng.normal(size=(size, size)), 3.0) * 4
+        yy, xx = np.mgrid[:size, :size]
+        for _ in range(2):
+            a, b, c = rng.normal(size=3)
+            y = y + 0.3 * (a * xx + b * yy > c * size / 2)
+        y = y + 0.25 * gaussian_filter(rng.normal(size=(size, size)), 0.6)
+        y = (y - y.min()) / (np.ptp(y) + 1e-9)
+        out.append(0.1 + 0.8 * y)
+    return out
+
+
+def _pil_blur(y: np.ndarray, sigma: float) -> np.ndarray:
+    """PIL's Gaussian blur (extended box filters: not the kernel the step applies)."""
+    im = Image.fromarray((np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
+    return np.asarray(im.filter(ImageFilter.GaussianBlur(sigma)), np.float64) / 255
+
+
+@pytest.mark.parametrize("sigma", [0.7, 2.0])
+def test_gaussian_blur_is_a_mirrored_convolution_with_the_sampled_gaussian(sigma):
+    y = np.random.default_rng(0).random((20, 27))
+    r = int(4 * sigma + 0.5)
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    padded = np.pad(y, r, mode="symmetric")  # scipy's "reflect": d c b a | a b c d
+    rows = np.stack([np.convolve(row, k, mode="valid") for row in padded])
+    want = np.stack([np.convolve(col, k, mode="valid") for col in rows.T]).T
+    np.testing.assert_allclose(gaussian_blur(y, sigma), want, atol=1e-12)
+
+
+def test_octave_profile_is_the_log_share_of_cosine_power_per_band():
+    """Against an explicit DCT-II matrix and a loop over frequencies."""
+    y = np.round(np.random.default_rng(2).random((24, 40)) * 255) / 255
+    h, w = y.shape
+
+    def dct(n: int) -> np.ndarray:
+        k, m = np.arange(n)[:, None], np.arange(n)[None, :]
+        d = np.cos(np.pi * k * (2 * m + 1) / (2 * n)) * np.sqrt(2 / n)
+        d[0] /= np.sqrt(2)
+        return d
+
+    c = dct(h) @ (y - y.mean()) @ dct(w).T
+    sums, counts = np.zeros(OCTAVES * PER_OCTAVE), np.zeros(OCTAVES * PER_OCTAVE)
+    for i in range(h):
+        for j in range(w):
+            rho = np.hypot(i / h, j / w)
+            if rho == 0:
+                continue
+            # half-octave bands; beyond Nyquist on the diagonal: the finest
+            k = max(int(np.floor(-np.log2(rho) * PER_OCTAVE)), 0)
+            if k < OCTAVES * PER_OCTAVE:
+                sums[k] += c[i, j] ** 2
+                counts[k] += 1
+    floored = sums + counts * FLOOR  # a grey level squared a coefficient
+    np.testing.assert_allclose(octave_profile(y), np.log(floored / floored.sum()), rtol=1e-9)
+
+
+def test_a_blur_moves_the_profile_toward_the_coarse_octaves_and_a_gain_does_not():
+    y = _scenes(1, size=64)[0]
+    p = octave_profile(y)
+    assert octave_profile(gaussian_blur(y, 1.5))[0] < p[0] - 1.0
+    # a contrast change is not a blur (shares are scale-free above the grey-level floor)
+    np.testing.assert_allclose(octave_profile(0.5 + 0.6 * (y - 0.5)), p, atol=0.1)
+
+
+@pytest.mark.parametrize("sigma", [1.2, 2.0, 2.8])
+def test_match_blur_recovers_the_width_of_a_blur_it_did_not_apply(sigma):
+    """B is A's kind of scene blurred by PIL's box-filter Gaussian: the fitted width is within
+    15% of it, and much closer than no blur."""
+    a = _scenes(64, seed=0)
+    b = [_pil_blur(y, sigma) for y in _scenes(64, seed=1)]
+    got, dist = match_blur(a, profile(b))
+    assert got == pytest.approx(sigma, rel=0.15)
+    assert dist < 0.3 * float(np.sqrt(np.mean((profile(a) - profile(b)) ** 2)))
+
+
+def _stats(images: list[np.ndarray]) -> np.ndarray:
+    return np.stack([native_statistics(y) for y in images])
+
+
+def test_the_plan_blurs_the_sharper_collection_against_a_blurred_one():
+    """A 2-px blur lives on no pixel grid: the sharper set is blurred by about as much (in
+    either order), not resampled, and the step is in its description and provenance."""
+    a = _scenes(64, seed=0)
+    b = [_pil_blur(y, 2.0) for y in _scenes(64, seed=1)]
+    op_a, op_b = plan(_stats(a), _stats(b), lambda w: a if w == "a" else b)
+    assert op_b.identity, op_b
+    assert op_a.resample is None and op_a.blur == pytest.approx(2.0, rel=0.15), op_a
+    assert "Gaussian blur" in op_a.describe() and "blur" in op_a.provenance()
+    op_b2, op_a2 = plan(_stats(b), _stats(a), lambda w: b if w == "a" else a)
+    assert op_b2.identity and op_a2 == op_a
+    # the blur is what the view applies
+    np.testing.assert_allclose(op_a.apply(a[0]), gaussian_blur(a[0], op_a.blur))
+
+
+def test_no_blur_key_in_the_provenance_without_the_step():
+    """Features cached before the step keep their keys."""
+    assert "blur" not in NativeRendering(resample="bicubic").provenance()
+    assert not NativeRendering().degrades and NativeRendering(blur=1.0).degrades
