@@ -153,12 +153,20 @@ HELD_OUT = {
     # the step's 0.5) and before the step's ratio was raised to 2/3: each channel on its own
     "standardise per channel*": lambda im, rng: _standardise_channels(im),
     # written in round 3's fourteenth session before a blur-matching step ran on them (blur 2 px
-    # is its `+` row): weaker and stronger Gaussian blurs, a blur that is not Gaussian (a lens
-    # defocus: a uniform disk), and a blur under JPEG
-    "blur 1.6 px*": lambda im, rng: im.filter(ImageFilter.GaussianBlur(1.6)),
-    "blur 2.6 px*": lambda im, rng: im.filter(ImageFilter.GaussianBlur(2.6)),
-    "defocus disk 2 px*": lambda im, rng: im.filter(_DISK),
-    "blur 1.5 px + JPEG q50*": lambda im, rng: _jpeg(im.filter(ImageFilter.GaussianBlur(1.5)), 50),
+    # designed it): weaker and stronger Gaussian blurs, a blur that is not Gaussian (a lens
+    # defocus: a uniform disk), a blur under JPEG. `+`: their band profiles (not their scores)
+    # were in view when the step's margin was chosen
+    "blur 1.6 px+": lambda im, rng: im.filter(ImageFilter.GaussianBlur(1.6)),
+    "blur 2.6 px+": lambda im, rng: im.filter(ImageFilter.GaussianBlur(2.6)),
+    "defocus disk 2 px+": lambda im, rng: im.filter(_DISK),
+    "blur 1.5 px + JPEG q50+": lambda im, rng: _jpeg(im.filter(ImageFilter.GaussianBlur(1.5)), 50),
+    # written after the step was fixed (margin, floor, bands), before it ran on them: a stronger
+    # blur, a blur under sensor noise, a blur along one direction (a camera's motion: not radial)
+    "blur 3.5 px*": lambda im, rng: im.filter(ImageFilter.GaussianBlur(3.5)),
+    "blur 1.8 px + noise 0.02*": lambda im, rng: _noise(
+        im.filter(ImageFilter.GaussianBlur(1.8)), rng, 0.02
+    ),
+    "motion blur 5 px*": lambda im, rng: im.filter(_MOTION),
 }
 
 
@@ -192,6 +200,8 @@ def _matched(im: Image.Image) -> Image.Image:
 # a lens's defocus: a uniform disk of radius 2 px (5 x 5 taps, a pixel's weight its share inside)
 _DISK_W = [float(np.clip(2.5 - np.hypot(i, j), 0, 1)) for i in range(-2, 3) for j in range(-2, 3)]
 _DISK = ImageFilter.Kernel((5, 5), _DISK_W, scale=sum(_DISK_W))
+# a camera's motion: 5 px along the rows
+_MOTION = ImageFilter.Kernel((5, 5), [0.0] * 10 + [1.0] * 5 + [0.0] * 10, scale=5)
 
 
 def _cos4(im: Image.Image, half_fov: float) -> Image.Image:
