@@ -4,6 +4,8 @@ blurs a sharper collection in place of resampling it."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
@@ -101,6 +103,14 @@ def test_match_blur_recovers_the_width_of_a_blur_it_did_not_apply(sigma):
     assert dist < 0.3 * float(np.sqrt(np.mean((profile(a) - profile(b)) ** 2)))
 
 
+def _jpeg(y: np.ndarray, q: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray((np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8), "L").save(
+        buf, "JPEG", quality=q
+    )
+    return np.asarray(Image.open(buf), dtype=np.float64) / 255
+
+
 def _stats(images: list[np.ndarray]) -> np.ndarray:
     return np.stack([native_statistics(y) for y in images])
 
@@ -124,3 +134,15 @@ def test_no_blur_key_in_the_provenance_without_the_step():
     """Features cached before the step keep their keys."""
     assert "blur" not in NativeRendering(resample="bicubic").provenance()
     assert not NativeRendering().degrades and NativeRendering(blur=1.0).degrades
+
+
+def test_a_blur_under_jpeg_is_matched_by_a_blur_then_the_jpeg():
+    """B blurred by 1.5 px and then JPEG-compressed: its block edges hide part of the blur from
+    the band profile, so the width is fitted again with the JPEG A then gets; A is blurred by
+    about 1.5 px and compressed, not resampled."""
+    a = _scenes(64, seed=0)
+    b = [_jpeg(_pil_blur(y, 1.5), 50) for y in _scenes(64, seed=1)]
+    op_a, op_b = plan(_stats(a), _stats(b), lambda w: a if w == "a" else b)
+    assert op_b.identity, op_b
+    assert op_a.resample is None and op_a.blur == pytest.approx(1.5, rel=0.2), op_a
+    assert op_a.jpeg is not None, op_a

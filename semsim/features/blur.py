@@ -14,16 +14,19 @@ So the step also fits a Gaussian: the width whose blur of the sharper set's samp
 blurrier set's *band profile* (per image, the log share of its luminance detail in each
 half-octave band of the :data:`OCTAVES` octaves below its own Nyquist frequency, read on the
 mirror-padded image's cosine transform, every coefficient counted with at least a grey level
-squared; the median over the sample). The blur takes the resampling's place when it leaves at
-most :data:`MARGIN` of the profile distance the resampling leaves: a collection truly on a
-coarser grid (a 2x or 4x down-up, a pixelation) is matched best by its own grid, and keeps it.
+squared; the median over the sample). Both alternatives are planned to the end (the JPEG and
+noise steps after them; when the blurred set then gets JPEG or noise, the width is fitted again
+with them applied, since they add back detail the blur took), and the blur takes the
+resampling's place when the two collections' final profiles are at most :data:`MARGIN` as far
+apart as with the resampling: a collection truly on a coarser grid (a 2x or 4x down-up, a
+pixelation) is matched best by its own grid, and keeps it.
 Both are read after rounding to 8 bits, as the images the encoder reads are; shares are
 scale-free above the floor, so a contrast or tone difference does not read as a blur.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.fft import dctn
@@ -84,7 +87,11 @@ def _spread(images: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(images[i]) for i in pick]
 
 
-def match_blur(sharp: Sequence[np.ndarray], target: np.ndarray) -> tuple[float, float]:
+def match_blur(
+    sharp: Sequence[np.ndarray],
+    target: np.ndarray,
+    after: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[float, float]:
     """``(sigma, distance)``: the Gaussian width (px) whose blur of ``sharp`` has the profile
     closest to ``target`` (:func:`profile` of the blurrier collection), and that distance.
 
@@ -93,7 +100,10 @@ def match_blur(sharp: Sequence[np.ndarray], target: np.ndarray) -> tuple[float, 
     ys = [central_crop(y, SIDE) for y in _spread(sharp)]
 
     def cost(log_sigma: float) -> float:
-        return distance(profile([gaussian_blur(y, np.exp(log_sigma)) for y in ys]), target)
+        blurred = [gaussian_blur(y, np.exp(log_sigma)) for y in ys]
+        if after is not None:
+            blurred = [after(y) for y in blurred]
+        return distance(profile(blurred), target)
 
     grid = np.linspace(*np.log(SIGMA_RANGE), 12)
     costs = [cost(s) for s in grid]

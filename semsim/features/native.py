@@ -80,6 +80,7 @@ MAX_FACTOR = 8  # the coarsest grid a resampling step goes to
 JPEG_RATIO = 1.15  # "blockier": block-border steps 15% above the other collection's
 NOISE_TOL = 0.01  # noise std (of [0, 1] luminance) below which a difference is not acted on
 QUALITIES = (95, 90, 80, 70, 60, 50, 40, 30, 25, 20, 15, 10, 7, 5)
+Ops = dict[str, dict[str, Any]]  # each collection's planned steps (NativeRendering's fields)
 WHITE = 0.5  # an excess of flat-cell variance is noise when half the resolution keeps 0-50% of it
 
 
@@ -260,10 +261,7 @@ def plan(
             ops[w]["lateral"] = g
 
     def stat(w: str, name: str) -> float:
-        k = NATIVE_NAMES.index(name)
-        if not ops[w]:
-            return float(medians[w][k])
-        return float(views.medians(w, NativeRendering(**ops[w]))[k])
+        return _stat(views, medians, ops, w, name)
 
     # 2. the coarser pixel grid: the resampling that best explains the coarser collection
     losses = {m: (stat("a", f"resample_{m}"), stat("b", f"resample_{m}"))
@@ -274,8 +272,29 @@ def plan(
             fine, coarse = ("a", "b") if lb < RES_RATIO * la else ("b", "a")
             ops[fine]["resample"] = method
             ops[fine]["factor"] = views.factor(fine, coarse, method)
-            _blur_in_place(views, ops, fine, coarse)
+            # or a Gaussian blur in its place, each planned to the end (steps 3 and 4)
+            ops = _resample_or_blur(views, medians, ops, fine, coarse)
             break
+    else:
+        _jpeg_and_noise(views, medians, ops)
+    return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
+
+
+def _stat(views: _Samples, medians: dict[str, np.ndarray], ops: Ops, w: str, name: str) -> float:
+    """The median statistic ``name`` of collection ``w`` after its planned steps (of all its
+    images when none is planned, else of its sample)."""
+    k = NATIVE_NAMES.index(name)
+    if not ops[w]:
+        return float(medians[w][k])
+    return float(views.medians(w, NativeRendering(**ops[w]))[k])
+
+
+def _jpeg_and_noise(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -> None:
+    """Steps 3 and 4 of :func:`plan` (JPEG blocking, then noise), on the steps planned so far."""
+
+    def stat(w: str, name: str) -> float:
+        return _stat(views, medians, ops, w, name)
+
     # 3. JPEG blocking: the cleaner collection compressed to the other's blocking; a ratio below
     # 1 (steps inside the 8-px blocks larger than across them: a 3x pixel grid) is no cleaner
     # than 1, so only a collection blockier than an unblocked one calls for the step
@@ -294,19 +313,34 @@ def plan(
         imgs = {w: views.images(w, NativeRendering(**ops[w])) for w in (clean, noisy)}
         if 0 < _white_share(imgs[clean], imgs[noisy]) < WHITE:
             ops[clean]["noise"] = extra
-    return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
 
 
-def _blur_in_place(views: _Samples, ops: dict[str, dict[str, Any]], fine: str, coarse: str) -> None:
-    """A Gaussian blur of ``fine`` in place of its resampling when the blur brings its octave
-    profile nearer the coarser collection's (:mod:`semsim.features.blur`): a blurred collection
-    lives on no pixel grid."""
+def _resample_or_blur(
+    views: _Samples, medians: dict[str, np.ndarray], ops: Ops, fine: str, coarse: str
+) -> Ops:
+    """The plan with ``fine`` resampled (as ``ops`` has it) or, in its place, blurred by the
+    Gaussian that gives it the coarser collection's band profile (:mod:`semsim.features.blur`),
+    each planned on to the end (JPEG, noise); the blur is kept when the two collections' final
+    profiles are at most :data:`~semsim.features.blur.MARGIN` as far apart as with the
+    resampling: a blurred collection lives on no pixel grid."""
     target = profile(views.images(coarse, NativeRendering(**ops[coarse])))
-    resampled = distance(profile(views.images(fine, NativeRendering(**ops[fine]))), target)
     base = {k: v for k, v in ops[fine].items() if k not in ("resample", "factor")}
-    sigma, blurred = match_blur(views.images(fine, NativeRendering(**base)), target)
-    if blurred <= BLUR_MARGIN * resampled:
-        ops[fine] = {**base, "blur": round(sigma, 3)}
+    sigma, _ = match_blur(views.images(fine, NativeRendering(**base)), target)
+
+    def planned(fine_ops: dict[str, Any]) -> tuple[float, Ops]:
+        alt = {fine: dict(fine_ops), coarse: dict(ops[coarse])}
+        _jpeg_and_noise(views, medians, alt)
+        final = [profile(views.images(w, NativeRendering(**alt[w]))) for w in (fine, coarse)]
+        return distance(*final), alt
+
+    resampled, by_grid = planned(ops[fine])
+    blurred, by_blur = planned({**base, "blur": round(sigma, 3)})
+    later = {k: by_blur[fine][k] for k in ("jpeg", "noise") if k in by_blur[fine]}
+    if later:  # the width again with the JPEG or noise the blurred set then gets (they add detail)
+        after = NativeRendering(**later).apply
+        sigma, _ = match_blur(views.images(fine, NativeRendering(**base)), target, after=after)
+        blurred, by_blur = planned({**base, "blur": round(sigma, 3)})
+    return by_blur if blurred <= BLUR_MARGIN * resampled else by_grid
 
 
 class _Samples:
