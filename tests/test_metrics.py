@@ -221,6 +221,20 @@ def test_prdc_matches_paper_definitions(k: int) -> None:
         assert ours[key] == pytest.approx(ref[key], abs=1e-12), key
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_prdc_counts_a_point_exactly_on_a_ball_inside(seed: int) -> None:
+    """Fakes that duplicate reals lie exactly on the balls of the reals whose k-th neighbour they
+    copy: closed balls hold them, whatever the rounding of the matrix product (cdist, which
+    subtracts first, is exact on them)."""
+    rng = np.random.default_rng(seed)
+    real = rng.normal(size=(40, 12)) * rng.uniform(0.5, 3.0) + rng.normal(size=12) * 4
+    fake = np.concatenate([real[rng.choice(40, 15, replace=False)],
+                           rng.normal(size=(15, 12)) * 2])  # fmt: skip
+    ours, ref = prdc(real, fake, k=3), _prdc_reference(real, fake, 3)
+    for key in ref:
+        assert ours[key] == pytest.approx(ref[key], abs=1e-12), key
+
+
 def test_prdc_identity_and_asymmetry() -> None:
     real, fake = _gauss(50, 4, 19), _gauss(50, 4, 20, scale=0.3)
     same = prdc(real, real)

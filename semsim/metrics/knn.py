@@ -10,8 +10,11 @@ its k-th nearest other real sample and s_j the same within Y (Euclidean distance
 * coverage  = 1/N sum_i 1[min_j ||X_i - Y_j|| <= r_i]          (real balls holding a fake)
 
 Balls are closed (``<=``) as in the papers; the clovaai reference code uses ``<``, which differs
-only on exact ties (duplicated or constant features). Distances are computed in float64 in blocks
-so memory stays bounded.
+only on exact ties (duplicated or constant features). A ball's squared radius is widened by
+:data:`TIE` (relative), so a point exactly on it (a duplicate of the ball's k-th neighbour) reads
+inside however the matrix product that gave its distance was rounded (BLAS sums a row's products
+in an order set by the matrix's shape and the CPU: one such point flipped a density on one
+machine and not on another). Distances are computed in float64 in blocks so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from semsim.metrics._common import (
 )
 from semsim.metrics.scoredef import INF, ScoreDef, StreamOptions, Summaries
 
+TIE = 1e-9  # relative widening of a ball's squared radius: its boundary, up to rounding
+
 
 @dataclass
 class _KNNSet:
@@ -39,7 +44,8 @@ class _KNNSet:
 
 
 def knn_radii_sq(x: np.ndarray, k: int) -> np.ndarray:
-    """Squared distance from each row to its k-th nearest other row (self excluded)."""
+    """Squared distance from each row to its k-th nearest other row (self excluded), widened by
+    :data:`TIE`."""
     if len(x) <= k:
         raise ValueError(f"k-NN radii need more than k={k} samples, got {len(x)}")
     c = x - x.mean(axis=0)
@@ -49,7 +55,7 @@ def knn_radii_sq(x: np.ndarray, k: int) -> np.ndarray:
         d = sq_dists(c[rows], c, sq[rows], sq)
         d[np.arange(d.shape[0]), np.arange(rows.start, rows.stop)] = np.inf
         out[rows] = np.partition(d, k - 1, axis=1)[:, k - 1]
-    return out
+    return out * (1 + TIE)
 
 
 def _radii_from_sq(d: np.ndarray, k: int) -> np.ndarray:
@@ -58,7 +64,7 @@ def _radii_from_sq(d: np.ndarray, k: int) -> np.ndarray:
         raise ValueError(f"k-NN radii need more than k={k} samples, got {len(d)}")
     d = d.copy()
     np.fill_diagonal(d, np.inf)
-    return np.partition(d, k - 1, axis=1)[:, k - 1]
+    return np.partition(d, k - 1, axis=1)[:, k - 1] * (1 + TIE)
 
 
 def _scores(d: np.ndarray, real: _KNNSet, fake: _KNNSet, k: int) -> dict[str, float]:
@@ -108,6 +114,7 @@ def _balls(
     columns are ``3 - own``, columns of neither side 0), and which columns of the other side lie
     in its ball. ``d``: (R, C) squared distances, the row itself at ``inf``."""
     radius = np.partition(np.where(lab == own[:, None], d, np.inf), k - 1, axis=1)[:, k - 1]
+    radius = radius * (1 + TIE)
     return radius, (d <= radius[:, None]) & (lab == (3 - own)[:, None])
 
 
