@@ -155,7 +155,8 @@ HELD_OUT = {
     # written in round 3's fourteenth session before a blur-matching step ran on them (blur 2 px
     # designed it): weaker and stronger Gaussian blurs, a blur that is not Gaussian (a lens
     # defocus: a uniform disk), a blur under JPEG. `+`: their band profiles (not their scores)
-    # were in view when the step's margin was chosen
+    # were in view when the step's margin was chosen. PIL's 5 x 5 kernels (the disk here, the
+    # motion blur below) leave the 2-px frame of the image unfiltered: a sharp frame no lens makes
     "blur 1.6 px+": lambda im, rng: im.filter(ImageFilter.GaussianBlur(1.6)),
     "blur 2.6 px+": lambda im, rng: im.filter(ImageFilter.GaussianBlur(2.6)),
     "defocus disk 2 px+": lambda im, rng: im.filter(_DISK),

@@ -15,6 +15,8 @@ from semsim.features.blur import (
     FLOOR,
     OCTAVES,
     PER_OCTAVE,
+    disk_blur,
+    disk_kernel,
     gaussian_blur,
     match_blur,
     octave_profile,
@@ -146,3 +148,41 @@ def test_a_blur_under_jpeg_is_matched_by_a_blur_then_the_jpeg():
     assert op_b.identity, op_b
     assert op_a.resample is None and op_a.blur == pytest.approx(1.5, rel=0.2), op_a
     assert op_a.jpeg is not None, op_a
+
+
+def test_disk_kernel_is_a_unit_sum_antialiased_disk():
+    k = disk_kernel(2.0)
+    assert k.shape == (7, 7) and k.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(k, k.T)
+    full = k / k.max()
+    # a tap's weight: radius + 1/2 less its distance, in [0, 1]
+    assert full[3, 3] == full[3, 4] == full[2, 4] == 1.0 and full[3, 6] == 0.0
+    assert full[3, 5] == pytest.approx(0.5) and full[2, 5] == pytest.approx(2.5 - np.sqrt(5))
+
+
+def _defocus(y: np.ndarray, radius: float) -> np.ndarray:
+    """A disk of ``radius`` px, each tap the disk's area over its pixel (16 x 16 points), edges
+    mirrored: not the kernel the step applies."""
+    from scipy.ndimage import convolve
+
+    r = int(np.ceil(radius))
+    sub = (np.arange(16) + 0.5) / 16 - 0.5
+    t = np.arange(-r, r + 1)
+    inside = (t[:, None, None, None] + sub[None, None, :, None]) ** 2 + (
+        t[None, :, None, None] + sub[None, None, None, :]
+    ) ** 2 <= radius**2
+    w = inside.mean((2, 3))
+    return np.round(np.clip(convolve(y, w / w.sum(), mode="mirror"), 0, 1) * 255) / 255
+
+
+def test_the_plan_gives_a_defocused_collections_disk_to_the_sharp_one():
+    """A lens's defocus (a disk of 2.5 px) is matched by a disk of about that radius, not by a
+    Gaussian or a resampling."""
+    a = _scenes(64, seed=0)
+    b = [_defocus(y, 2.5) for y in _scenes(64, seed=1)]
+    op_a, op_b = plan(_stats(a), _stats(b), lambda w: a if w == "a" else b)
+    assert op_b.identity, op_b
+    assert op_a.resample is None and op_a.blur == 0, op_a
+    assert op_a.disk == pytest.approx(2.5, rel=0.15), op_a
+    assert "disk" in op_a.describe() and "disk" in op_a.provenance()
+    np.testing.assert_allclose(op_a.apply(a[0]), disk_blur(a[0], op_a.disk))

@@ -1,5 +1,5 @@
-"""The pair's common blur: the sharper collection blurred by a Gaussian of the width that brings
-its detail spectrum to the blurrier collection's.
+"""The pair's common blur: the sharper collection blurred by a kernel (a Gaussian, or a disk: a
+lens's defocus) of the width that brings its detail spectrum to the blurrier collection's.
 
 The native step (:mod:`semsim.features.native`) finds that one collection lives on a coarser grid
 (it loses a small share of what the other loses in a 2x down-and-up) and, before this step,
@@ -10,13 +10,14 @@ adds the ringing of the bicubic kernel, which the radial filter at the encoder's
 take away (CIFAR-10 blurred by 2 px at 32 px read 0.76 against the sharp set so brought down;
 the same pair with the sharper set blurred by the true Gaussian 0.97).
 
-So the step also fits a Gaussian: the width whose blur of the sharper set's sample gives the
+So the step also fits a Gaussian and a disk: for each, the width whose blur of the sharper set's
+sample gives the
 blurrier set's *band profile* (per image, the log share of its luminance detail in each
 half-octave band of the :data:`OCTAVES` octaves below its own Nyquist frequency, read on the
 mirror-padded image's cosine transform, every coefficient counted with at least a grey level
-squared; the median over the sample). Both alternatives are planned to the end (the JPEG and
+squared; the median over the sample). The alternatives are planned to the end (the JPEG and
 noise steps after them; when the blurred set then gets JPEG or noise, the width is fitted again
-with them applied, since they add back detail the blur took), and the blur takes the
+with them applied, since they add back detail the blur took), and the nearer blur takes the
 resampling's place when the two collections' final profiles are at most :data:`MARGIN` as far
 apart as with the resampling: a collection truly on a coarser grid (a 2x or 4x down-up, a
 pixelation) is matched best by its own grid, and keeps it.
@@ -30,7 +31,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.fft import dctn
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import convolve, gaussian_filter
 from scipy.optimize import minimize_scalar
 
 from semsim.features.native_stats import central_crop
@@ -41,12 +42,36 @@ PER_OCTAVE = 2  # bands an octave (half-octave bands: a Gaussian and a resamplin
 FLOOR = (1 / 255) ** 2  # a grey level squared: the least power a cosine coefficient counts with
 SIDE = 256  # profiles of a larger image come from its central crop (cost, not accuracy)
 SAMPLE = 64  # images of each collection the width is fitted on
-SIGMA_RANGE = (0.3, 8.0)  # px at the image's own size
+SIGMA_RANGE = (0.3, 8.0)  # px at the image's own size: a Gaussian's sigma, a disk's radius
+KERNELS = ("gaussian", "disk")  # the blur's shapes: a smoothing filter, a lens's defocus
 
 
 def gaussian_blur(y: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur of a (H, W) luminance array, ``sigma`` px, mirrored at the borders."""
     return gaussian_filter(np.asarray(y, np.float64), float(sigma), mode="reflect", truncate=4.0)
+
+
+def disk_kernel(radius: float) -> np.ndarray:
+    """A uniform disk of ``radius`` px (geometric optics' defocus), its edge anti-aliased: a
+    tap's weight is ``radius + 1/2`` less its distance from the centre, in [0, 1]; sums to 1."""
+    r = int(np.ceil(radius + 0.5))
+    taps = np.arange(-r, r + 1)
+    w = np.clip(radius + 0.5 - np.hypot(taps[:, None], taps[None, :]), 0.0, 1.0)
+    return w / w.sum()
+
+
+def disk_blur(y: np.ndarray, radius: float) -> np.ndarray:
+    """A (H, W) luminance array through :func:`disk_kernel`, mirrored at the borders."""
+    return convolve(np.asarray(y, np.float64), disk_kernel(radius), mode="reflect")
+
+
+def blur(y: np.ndarray, kernel: str, width: float) -> np.ndarray:
+    """``y`` blurred by ``kernel`` (:data:`KERNELS`) of ``width`` px (sigma or radius)."""
+    if kernel == "gaussian":
+        return gaussian_blur(y, width)
+    if kernel == "disk":
+        return disk_blur(y, width)
+    raise ValueError(f"blur: unknown kernel {kernel!r} ({' | '.join(KERNELS)})")
 
 
 def _octave_index(h: int, w: int) -> np.ndarray:
@@ -91,16 +116,18 @@ def match_blur(
     sharp: Sequence[np.ndarray],
     target: np.ndarray,
     after: Callable[[np.ndarray], np.ndarray] | None = None,
+    kernel: str = "gaussian",
 ) -> tuple[float, float]:
-    """``(sigma, distance)``: the Gaussian width (px) whose blur of ``sharp`` has the profile
-    closest to ``target`` (:func:`profile` of the blurrier collection), and that distance.
+    """``(width, distance)``: the width (px) of ``kernel`` whose blur of ``sharp`` (then
+    ``after``, when given) has the profile closest to ``target`` (:func:`profile` of the
+    blurrier collection), and that distance.
 
     A coarse geometric grid over :data:`SIGMA_RANGE`, then a bounded search between the best
     point's neighbours."""
     ys = [central_crop(y, SIDE) for y in _spread(sharp)]
 
     def cost(log_sigma: float) -> float:
-        blurred = [gaussian_blur(y, np.exp(log_sigma)) for y in ys]
+        blurred = [blur(y, kernel, np.exp(log_sigma)) for y in ys]
         if after is not None:
             blurred = [after(y) for y in blurred]
         return distance(profile(blurred), target)

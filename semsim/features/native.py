@@ -54,8 +54,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from semsim.features.blur import KERNELS, disk_blur, distance, gaussian_blur, match_blur, profile
 from semsim.features.blur import MARGIN as BLUR_MARGIN
-from semsim.features.blur import distance, gaussian_blur, match_blur, profile
 from semsim.features.native_stats import (  # noqa: F401 - the statistics' home; re-exported
     CELL,
     FLAT_BIAS,
@@ -108,6 +108,7 @@ class NativeRendering:
     resample: str | None = None  # "nearest" | "bicubic": down-up on the coarser grid
     factor: int = 2  # of the resampling: 2, or 4, 8 for a collection that lives on a coarser grid
     blur: float = 0.0  # or, in its place, a Gaussian blur of this width (px; features.blur)
+    disk: float = 0.0  # or a disk (defocus) blur of this radius (px; features.blur)
     jpeg: int | None = None  # JPEG quality
     noise: float = 0.0  # Gaussian noise std, [0, 1] luminance
     floor: bool = False  # then a 2x bicubic down-up (both collections of a pair rendered apart)
@@ -130,7 +131,7 @@ class NativeRendering:
     def degrades(self) -> bool:
         """Whether a step other than the tone map runs (the pair is rendered apart)."""
         return (
-            self.resample is not None or self.blur > 0 or self.jpeg is not None
+            self.resample is not None or self.blur > 0 or self.disk > 0 or self.jpeg is not None
             or self.noise > 0 or self.floor
         )  # fmt: skip
 
@@ -141,6 +142,8 @@ class NativeRendering:
             out["factor"] = self.factor
         if self.blur > 0:  # (0: the keys of features cached before the blur step)
             out["blur"] = round(self.blur, 3)
+        if self.disk > 0:
+            out["disk"] = round(self.disk, 3)
         if self.tone is not None:  # (None: the keys of features cached before the tone step)
             out["tone"] = hashlib.sha256(np.round(self.tone, 5).tobytes()).hexdigest()[:16]
         if self.shade is not None:  # (None: the keys of features cached before this step)
@@ -166,6 +169,8 @@ class NativeRendering:
             parts.append(f"{self.factor}x {self.resample} resampling")
         if self.blur > 0:
             parts.append(f"Gaussian blur {self.blur:.2f} px")
+        if self.disk > 0:
+            parts.append(f"disk (defocus) blur of radius {self.disk:.2f} px")
         if self.jpeg:
             parts.append(f"JPEG q{self.jpeg}")
         if self.noise > 0:
@@ -188,6 +193,8 @@ class NativeRendering:
             y = down_up(y, self.resample, self.factor)
         if self.blur > 0:
             y = gaussian_blur(y, self.blur)
+        if self.disk > 0:
+            y = disk_blur(y, self.disk)
         if self.jpeg:
             y = jpeg(y, self.jpeg)
         if self.noise > 0:
@@ -319,13 +326,14 @@ def _resample_or_blur(
     views: _Samples, medians: dict[str, np.ndarray], ops: Ops, fine: str, coarse: str
 ) -> Ops:
     """The plan with ``fine`` resampled (as ``ops`` has it) or, in its place, blurred by the
-    Gaussian that gives it the coarser collection's band profile (:mod:`semsim.features.blur`),
-    each planned on to the end (JPEG, noise); the blur is kept when the two collections' final
-    profiles are at most :data:`~semsim.features.blur.MARGIN` as far apart as with the
-    resampling: a blurred collection lives on no pixel grid."""
+    kernel (a Gaussian, a disk) and width that give it the coarser collection's band profile
+    (:mod:`semsim.features.blur`), each planned on to the end (JPEG, noise); the nearer blur is
+    kept when the two collections' final profiles are at most
+    :data:`~semsim.features.blur.MARGIN` as far apart as with the resampling: a blurred
+    collection lives on no pixel grid."""
     target = profile(views.images(coarse, NativeRendering(**ops[coarse])))
     base = {k: v for k, v in ops[fine].items() if k not in ("resample", "factor")}
-    sigma, _ = match_blur(views.images(fine, NativeRendering(**base)), target)
+    sharp = views.images(fine, NativeRendering(**base))
 
     def planned(fine_ops: dict[str, Any]) -> tuple[float, Ops]:
         alt = {fine: dict(fine_ops), coarse: dict(ops[coarse])}
@@ -334,12 +342,18 @@ def _resample_or_blur(
         return distance(*final), alt
 
     resampled, by_grid = planned(ops[fine])
-    blurred, by_blur = planned({**base, "blur": round(sigma, 3)})
-    later = {k: by_blur[fine][k] for k in ("jpeg", "noise") if k in by_blur[fine]}
-    if later:  # the width again with the JPEG or noise the blurred set then gets (they add detail)
-        after = NativeRendering(**later).apply
-        sigma, _ = match_blur(views.images(fine, NativeRendering(**base)), target, after=after)
-        blurred, by_blur = planned({**base, "blur": round(sigma, 3)})
+    blurs = []
+    for kernel in KERNELS:
+        field = {"gaussian": "blur", "disk": "disk"}[kernel]
+        width, _ = match_blur(sharp, target, kernel=kernel)
+        blurred, by_blur = planned({**base, field: round(width, 3)})
+        later = {k: by_blur[fine][k] for k in ("jpeg", "noise") if k in by_blur[fine]}
+        if later:  # the width again with the JPEG or noise the blurred set gets (they add detail)
+            after = NativeRendering(**later).apply
+            width, _ = match_blur(sharp, target, after=after, kernel=kernel)
+            blurred, by_blur = planned({**base, field: round(width, 3)})
+        blurs.append((blurred, by_blur))
+    blurred, by_blur = min(blurs, key=lambda b: b[0])
     return by_blur if blurred <= BLUR_MARGIN * resampled else by_grid
 
 
