@@ -17,7 +17,9 @@ half-octave band of the :data:`OCTAVES` octaves below its own Nyquist frequency,
 mirror-padded image's cosine transform, every coefficient counted with at least a grey level
 squared; the median over the sample). The alternatives are planned to the end (the JPEG and
 noise steps after them; when the blurred set then gets JPEG or noise, the width is fitted again
-with them applied, since they add back detail the blur took), and the nearer blur takes the
+with them applied, since they add back detail the blur took). The disk is preferred to the
+Gaussian only when it leaves at most :data:`MARGIN` of the Gaussian's distance (the two differ
+in the faint tails of their spectra, where a band profile reads little), and the blur takes the
 resampling's place when the two collections' final profiles are at most :data:`MARGIN` as far
 apart as with the resampling: a collection truly on a coarser grid (a 2x or 4x down-up, a
 pixelation) is matched best by its own grid, and keeps it.
@@ -40,7 +42,8 @@ OCTAVES = 4  # (1/2, 1], (1/4, 1/2], (1/8, 1/4], (1/16, 1/8] of the image's Nyqu
 MARGIN = 0.5  # the blur replaces the resampling when it leaves at most this share of its distance
 PER_OCTAVE = 2  # bands an octave (half-octave bands: a Gaussian and a resampling kernel differ)
 FLOOR = (1 / 255) ** 2  # a grey level squared: the least power a cosine coefficient counts with
-SIDE = 256  # profiles of a larger image come from its central crop (cost, not accuracy)
+SIDE = 128  # profiles of a larger image come from its central crop (cost, not accuracy)
+BORDER = 32  # px around a crop that a blur (and JPEG's grid) reads before it is cut away
 SAMPLE = 64  # images of each collection the width is fitted on
 SIGMA_RANGE = (0.3, 8.0)  # px at the image's own size: a Gaussian's sigma, a disk's radius
 KERNELS = ("gaussian", "disk")  # the blur's shapes: a smoothing filter, a lens's defocus
@@ -123,14 +126,16 @@ def match_blur(
     blurrier collection), and that distance.
 
     A coarse geometric grid over :data:`SIGMA_RANGE`, then a bounded search between the best
-    point's neighbours."""
-    ys = [central_crop(y, SIDE) for y in _spread(sharp)]
+    point's neighbours. A larger image is blurred on its central crop with :data:`BORDER`
+    pixels around it, cut away after (a crop blurred on its own would have mirrored borders, a
+    crop of a blurred image has not)."""
+    ys = [central_crop(y, SIDE + 2 * BORDER) for y in _spread(sharp)]
 
     def cost(log_sigma: float) -> float:
         blurred = [blur(y, kernel, np.exp(log_sigma)) for y in ys]
         if after is not None:
             blurred = [after(y) for y in blurred]
-        return distance(profile(blurred), target)
+        return distance(profile([central_crop(y, SIDE) for y in blurred]), target)
 
     grid = np.linspace(*np.log(SIGMA_RANGE), 12)
     costs = [cost(s) for s in grid]

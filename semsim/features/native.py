@@ -44,6 +44,7 @@ where renderings differ most and content least, and no per-kind step covers ever
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import zlib
@@ -54,8 +55,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from semsim.features.blur import BORDER as BLUR_BORDER
 from semsim.features.blur import KERNELS, disk_blur, distance, gaussian_blur, match_blur, profile
 from semsim.features.blur import MARGIN as BLUR_MARGIN
+from semsim.features.blur import SIDE as BLUR_SIDE
 from semsim.features.native_stats import (  # noqa: F401 - the statistics' home; re-exported
     CELL,
     FLAT_BIAS,
@@ -290,10 +293,9 @@ def plan(
 def _stat(views: _Samples, medians: dict[str, np.ndarray], ops: Ops, w: str, name: str) -> float:
     """The median statistic ``name`` of collection ``w`` after its planned steps (of all its
     images when none is planned, else of its sample)."""
-    k = NATIVE_NAMES.index(name)
     if not ops[w]:
-        return float(medians[w][k])
-    return float(views.medians(w, NativeRendering(**ops[w]))[k])
+        return float(medians[w][NATIVE_NAMES.index(name)])
+    return views.median(w, NativeRendering(**ops[w]), name)
 
 
 def _jpeg_and_noise(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -> None:
@@ -327,34 +329,43 @@ def _resample_or_blur(
 ) -> Ops:
     """The plan with ``fine`` resampled (as ``ops`` has it) or, in its place, blurred by the
     kernel (a Gaussian, a disk) and width that give it the coarser collection's band profile
-    (:mod:`semsim.features.blur`), each planned on to the end (JPEG, noise); the nearer blur is
-    kept when the two collections' final profiles are at most
-    :data:`~semsim.features.blur.MARGIN` as far apart as with the resampling: a blurred
-    collection lives on no pixel grid."""
-    target = profile(views.images(coarse, NativeRendering(**ops[coarse])))
+    (:mod:`semsim.features.blur`), each planned on to the end (JPEG, noise). The disk is taken
+    over the Gaussian, and then the blur over the resampling, each only when it leaves the two
+    collections' final profiles at most :data:`~semsim.features.blur.MARGIN` as far apart: a
+    blurred collection lives on no pixel grid."""
+    small = _Crops(views)
+    target = small.profile(coarse, ops[coarse])
     base = {k: v for k, v in ops[fine].items() if k not in ("resample", "factor")}
-    sharp = views.images(fine, NativeRendering(**base))
+    sharp = small.wide(fine, NativeRendering(**base))
 
-    def planned(fine_ops: dict[str, Any]) -> tuple[float, Ops]:
+    def planned(fine_ops: dict[str, Any], on: _Samples) -> tuple[float, Ops]:
         alt = {fine: dict(fine_ops), coarse: dict(ops[coarse])}
-        _jpeg_and_noise(views, medians, alt)
-        final = [profile(views.images(w, NativeRendering(**alt[w]))) for w in (fine, coarse)]
-        return distance(*final), alt
+        _jpeg_and_noise(on, medians, alt)
+        return distance(small.profile(fine, alt[fine]), small.profile(coarse, alt[coarse])), alt
 
-    resampled, by_grid = planned(ops[fine])
+    # the resampling planned on the whole sample (as without the blur step); the blurs on its
+    # crops, the one kept then planned on the whole sample too
+    resampled, by_grid = planned(ops[fine], views)
     blurs = []
     for kernel in KERNELS:
         field = {"gaussian": "blur", "disk": "disk"}[kernel]
         width, _ = match_blur(sharp, target, kernel=kernel)
-        blurred, by_blur = planned({**base, field: round(width, 3)})
+        blurred, by_blur = planned({**base, field: round(width, 3)}, small)
         later = {k: by_blur[fine][k] for k in ("jpeg", "noise") if k in by_blur[fine]}
         if later:  # the width again with the JPEG or noise the blurred set gets (they add detail)
             after = NativeRendering(**later).apply
             width, _ = match_blur(sharp, target, after=after, kernel=kernel)
-            blurred, by_blur = planned({**base, field: round(width, 3)})
-        blurs.append((blurred, by_blur))
-    blurred, by_blur = min(blurs, key=lambda b: b[0])
-    return by_blur if blurred <= BLUR_MARGIN * resampled else by_grid
+            blurred, by_blur = planned({**base, field: round(width, 3)}, small)
+        blurs.append((blurred, {**base, field: round(width, 3)}))
+    # the Gaussian unless the disk is as clearly nearer as a blur must be than the grid (the
+    # two differ in the faint tails of their spectra, where the profile reads little)
+    blurred, fine_ops = blurs[0]
+    for other, other_ops in blurs[1:]:
+        if other <= BLUR_MARGIN * blurred:
+            blurred, fine_ops = other, other_ops
+    if blurred <= BLUR_MARGIN * resampled:
+        return planned(fine_ops, views)[1]
+    return by_grid
 
 
 class _Samples:
@@ -364,7 +375,8 @@ class _Samples:
     def __init__(self, sample: Callable[[str], Sequence[np.ndarray]]) -> None:
         self.sample = sample
         self._images: dict[tuple[str, NativeRendering], list[np.ndarray]] = {}
-        self._medians: dict[tuple[str, NativeRendering], np.ndarray] = {}
+        self._medians: dict[tuple[str, NativeRendering, str], float] = {}
+        self._profiles: dict[tuple[str, NativeRendering], np.ndarray] = {}  # (_Crops)
 
     def images(self, w: str, op: NativeRendering) -> list[np.ndarray]:
         if (w, op) not in self._images:
@@ -385,11 +397,55 @@ class _Samples:
             f *= 2
         return f
 
-    def medians(self, w: str, op: NativeRendering) -> np.ndarray:
-        if (w, op) not in self._medians:
-            stats = [native_statistics(y) for y in self.images(w, op)]
-            self._medians[(w, op)] = np.median(stats, 0)
-        return self._medians[(w, op)]
+    def median(self, w: str, op: NativeRendering, name: str) -> float:
+        """The median of one :func:`native_statistics` column over the sample after ``op``."""
+        if (w, op, name) not in self._medians:
+            read = _STATISTICS[name]
+            self._medians[(w, op, name)] = float(
+                np.median([read(central_crop(y)) for y in self.images(w, op)])
+            )
+        return self._medians[(w, op, name)]
+
+
+class _Crops(_Samples):
+    """A :class:`_Samples` whose images are cut to their central
+    :data:`~semsim.features.blur.SIDE` pixels: after the photometric steps (tone, shading: they
+    read the whole image), and after the degradations (local filters), which run on the crop
+    with :data:`~semsim.features.blur.BORDER` pixels around it. The blur alternatives are
+    planned and compared on it at a fraction of the cost of whole large images."""
+
+    def __init__(self, full: _Samples) -> None:
+        super().__init__(full.sample)
+        self.full = full
+
+    def wide(self, w: str, op: NativeRendering) -> list[np.ndarray]:
+        """The sample after the photometric steps of ``op``, cut with the border."""
+        lit = NativeRendering(**{f: getattr(op, f) for f in PHOTOMETRIC})
+        return [central_crop(y, BLUR_SIDE + 2 * BLUR_BORDER) for y in self.full.images(w, lit)]
+
+    def images(self, w: str, op: NativeRendering) -> list[np.ndarray]:
+        if (w, op) not in self._images:
+            rest = dataclasses.replace(op, **{f: None for f in PHOTOMETRIC})
+            wide = self.wide(w, op) if rest.identity else [rest.apply(y) for y in self.wide(w, op)]
+            self._images[(w, op)] = [central_crop(y, BLUR_SIDE) for y in wide]
+        return self._images[(w, op)]
+
+    def profile(self, w: str, ops: dict[str, Any]) -> np.ndarray:
+        """The band profile (:func:`~semsim.features.blur.profile`) of the crops after ``ops``."""
+        op = NativeRendering(**ops)
+        if (w, op) not in self._profiles:
+            self._profiles[(w, op)] = profile(self.images(w, op))
+        return self._profiles[(w, op)]
+
+
+PHOTOMETRIC = ("standard", "tone", "shade", "lateral")  # NativeRendering's whole-image steps
+_STATISTICS: dict[str, Callable[[np.ndarray], float]] = {
+    "noise_sigma": noise_sigma,
+    "blockiness": blockiness,
+    "resample_nearest": lambda y: resample_loss(y, "nearest"),
+    "resample_bicubic": lambda y: resample_loss(y, "bicubic"),
+    "dct_kept": dct_kept,
+}  # the columns of native_statistics, one at a time
 
 
 def _white_share(clean: Sequence[np.ndarray], noisy: Sequence[np.ndarray]) -> float:
