@@ -625,6 +625,18 @@ def main(argv: list[str] | None = None) -> int:
          textures(KINDS[:ht], nt, 2)[0], textures(KINDS[ht:], nt, 3)[0]),
         ("textures vs CIFAR-10 photographs (target <= 0.1)", t1, photos(len(t1))),
     ]  # fmt: skip
+    # one side blurred (round 3's fourteenth session: run as a probe after the blur step was
+    # fixed, then written here unchanged; at c40b7e7 the same probe read 0.22, 0.18, 0.60, 0.48)
+    rows += [
+        ("same 13 letters, one sample blurred 1.5 px (target >= 0.85)", g1,
+         render(g1b, _blur(1.5))),
+        ("13 letters vs 13 other letters blurred 1.5 px (target <= 0.5)", g1,
+         render(g2, _blur(1.5))),
+        (f"{len(KINDS)} texture kinds, one sample blurred 2 px (target >= 0.85)", t1,
+         render(t2, _blur(2.0))),
+        (f"textures: {ht} kinds vs the other {len(KINDS) - ht} blurred 2 px (target <= 0.5)",
+         textures(KINDS[:ht], nt, 2)[0], render(textures(KINDS[ht:], nt, 3)[0], _blur(2.0))),
+    ]  # fmt: skip
     got_rows = []
     for label, x, y in rows:
         v = bench.views(x, y)
