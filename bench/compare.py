@@ -203,17 +203,6 @@ def main() -> None:
             record_compare(runs, n_a, source, load_before)
 
 
-def _cpu() -> str:
-    """The CPU model and whether it has AVX-512 (what the embedding's speed turns on)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
-                  if ln.startswith("model name")), "unknown")  # fmt: skip
-    return f"{model}, {'with' if ' avx512f' in info else 'without'} AVX-512"
-
-
 def record_compare(runs: dict, n: int, source: str, load_before: float) -> None:
     """docs/generated/bench_compare.json: the phase table and the two totals."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -241,7 +230,7 @@ def record_compare(runs: dict, n: int, source: str, load_before: float) -> None:
                 "rows": rows,
             }
         },  # fmt: skip
-        note=f"Load average {load_before:.1f} before. CPU: {_cpu()}. Images: {source}.",
+        note=f"Load average {load_before:.1f} before. Images: {source}.",
     )
     print(f"wrote {path}")
 

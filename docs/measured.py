@@ -144,6 +144,7 @@ def record(
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "load_average": f"{load[0]:.1f}",
         "cpus": os.cpu_count(),
+        "cpu": cpu_model(),
         "note": note,
         "values": {k: str(v) for k, v in (values or {}).items()},
         "tables": tables or {},
@@ -152,6 +153,18 @@ def record(
     path = GENERATED / f"{name}.json"
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", "utf-8")
     return path
+
+
+def cpu_model() -> str:
+    """The CPU's model and whether it has AVX-512 (embedding speed turns on it), from
+    /proc/cpuinfo; "" where that cannot be read."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
+                  if ln.startswith("model name")), "")  # fmt: skip
+    return f"{model}, {'with' if ' avx512f' in info else 'without'} AVX-512" if model else ""
 
 
 def load(name: str) -> dict:
@@ -168,9 +181,10 @@ def _cmd(name: str) -> str:
 def provenance(data: dict) -> str:
     """The line under a generated table: who wrote it, when, at which load."""
     note = f" {data['note']}" if data.get("note") else ""
+    cpu = f", {data['cpu']}" if data.get("cpu") else ""  # (absent from files written before)
     return (
         f"*Written by `{data['argv']}` on {data['date']}, load average {data['load_average']} "
-        f"({data['cpus']} CPUs).{note}*"
+        f"({data['cpus']} CPUs{cpu}).{note}*"
     )
 
 
