@@ -22,7 +22,8 @@ from semsim.features.blur import (
     octave_profile,
     profile,
 )
-from semsim.features.native import NativeRendering, native_statistics, plan
+from semsim.features.native import NativeRendering, native_statistics
+from semsim.features.native_plan import plan
 
 
 def _scenes(n: int = 64, size: int = 32, seed: int = 0) -> list[np.ndarray]:

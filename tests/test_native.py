@@ -12,7 +12,6 @@ from scipy.ndimage import gaussian_filter
 from scipy.signal import convolve2d
 
 from semsim.features.native import (
-    JPEG_RATIO,
     KEPT_LEVEL,
     NATIVE_NAMES,
     NativeRendering,
@@ -22,9 +21,9 @@ from semsim.features.native import (
     laplacian_response,
     native_statistics,
     noise_sigma,
-    plan,
     resample_loss,
 )
+from semsim.features.native_plan import JPEG_RATIO, plan
 
 RESAMPLES = ("nearest", "bicubic")
 

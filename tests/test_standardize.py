@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from semsim.features.native import NativeRendering, native_statistics, plan
+from semsim.features.native import NativeRendering, native_statistics
+from semsim.features.native_plan import plan
 from semsim.features.standardize import (
     MAX_SPREAD,
     apply_standard,

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from semsim.features.native import NativeRendering, plan
+from semsim.features.native import NativeRendering
+from semsim.features.native_plan import plan
 from semsim.features.tone import BINS, BLOCKS, LUT, apply_tone, common_tone, max_shift, tone_cdf
 
 

@@ -1,9 +1,9 @@
 """The pair's common blur: the sharper collection blurred by a kernel (a Gaussian, or a disk: a
 lens's defocus) of the width that brings its detail spectrum to the blurrier collection's.
 
-The native step (:mod:`semsim.features.native`) finds that one collection lives on a coarser grid
-(it loses a small share of what the other loses in a 2x down-and-up) and, before this step,
-always brought the other down by resampling (2x, 4x or 8x, box + nearest or bicubic). A
+The native step's plan (:mod:`semsim.features.native_plan`) finds that one collection lives on
+a coarser grid (it loses a small share of what the other loses in a 2x down-and-up) and, before
+this step, always brought the other down by resampling (2x, 4x or 8x, box + nearest or bicubic). A
 collection that is *blurred* (a lens's defocus, a smoothing filter, an upscaler's softness)
 lives on no grid: a 4x bicubic down-up of the sharper set keeps its low frequencies whole and
 adds the ringing of the bicubic kernel, which the radial filter at the encoder's size cannot

@@ -7,8 +7,8 @@ For a pair of collections (or one collection alone) :func:`content_views` makes
   plain embedding pass when that pass runs, :class:`PixelSidecar`, else a pass of its own);
 * ``content``: the encoder's features of every image in the pair's common rendering
   (:class:`~semsim.features.rendering.CommonRendering`: the native-resolution step of
-  :mod:`semsim.features.native` at each image's own size, planned from the two collections'
-  native statistics; grayscale; each collection attenuated to the poorer of the two mean
+  :mod:`semsim.features.native` at each image's own size, planned by
+  :mod:`semsim.features.native_plan` from the two collections' native statistics; grayscale; each collection attenuated to the poorer of the two mean
   spectra), extracted and cached like any features; every step of the view is part of the
   features' provenance, so caches never mix views.
 
@@ -34,7 +34,8 @@ from semsim.encoders import EncoderSpec
 from semsim.features.cache import _atomic_write
 from semsim.features.extract import Features, extract_features
 from semsim.features.loop import resolve_workers
-from semsim.features.native import NativeRendering, luma_array, native_statistics, plan
+from semsim.features.native import NativeRendering, luma_array, native_statistics
+from semsim.features.native_plan import plan
 from semsim.features.rendering import (
     STAT_NAMES,
     CommonRendering,
@@ -46,7 +47,9 @@ from semsim.features.rendering import (
 from semsim.features.tone import common_tone, tone_cdf
 
 STATS_FORMAT = 5  # 3: the images' tone distributions; 4: read on block means; 5: dct_kept
-JPEG_SAMPLE = 150  # images of a collection compressed per candidate quality (native.match_jpeg)
+JPEG_SAMPLE = (
+    150  # images of a collection compressed per candidate quality (native_plan.match_jpeg)
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,7 +283,7 @@ def content_arrays(
     spectra = {w: st.power for w, st in stats.items()}
     if "b" in stats:
 
-        def sample(w: str) -> list[np.ndarray]:  # a spread of the collection, for native.plan
+        def sample(w: str) -> list[np.ndarray]:  # a spread of the collection, for native_plan.plan
             coll = colls[w]
             pick = np.linspace(0, len(coll) - 1, min(JPEG_SAMPLE, len(coll))).astype(int)
             return [luma_array(coll.load_image(int(i))) for i in np.unique(pick)]

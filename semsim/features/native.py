@@ -20,23 +20,8 @@ neighbour upscale. Those three are read here per image, at its own size, in lumi
   the quality where the block edges and the spectrum do not (re-compressing JPEG images at 40 or
   at 25 adds as much high-frequency power at block edges as it removes inside the blocks).
 
-Before these, the pair's tone step (:mod:`semsim.features.tone`) and shading step
-(:mod:`semsim.features.shading`) put both collections on one tone curve and one illumination
-field. :func:`plan` compares the two collections (medians over their images) and degrades the *better*
-one to the poorer one's level, never the reverse: resampled on the coarser grid when the other
-collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`; the grid is
-the coarsest octave, 2x, 4x or 8x, on which that still holds, read on a sample; or blurred by a
-Gaussian in its place when the other collection is blurred rather than resampled,
-:mod:`semsim.features.blur`), JPEG-compressed
-at the quality whose blocking matches the other's when the other is blockier
-(:data:`JPEG_RATIO`; quality found by compressing a sample, :func:`match_jpeg`), Gaussian noise
-added at its own pixel grid when the other is noisier by more than :data:`NOISE_TOL` and the
-excess is white (:data:`WHITE`: half the resolution keeps a quarter of white noise's variance and
-most of sharpened or quantised detail). Two collections rendered alike get the identity on both
-sides. When they are rendered differently (any step here fires, or the spectra differ), both are
-also resampled on the 2x coarser grid (``floor``): the finest octave of an image's own grid is
-where renderings differ most and content least, and no per-kind step covers every rendering
-(WebP, median filtering, posterisation were absorbed only with it; ``docs/report.md``).
+The pair's plan, which steps each collection gets, is :mod:`semsim.features.native_plan`;
+:class:`NativeRendering` applies it.
 
 [1] J. Immerkær, "Fast noise variance estimation", Computer Vision and Image Understanding 64(2),
     1996. https://doi.org/10.1006/cviu.1996.0060
@@ -44,21 +29,16 @@ where renderings differ most and content least, and no per-kind step covers ever
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import zlib
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from semsim.features.blur import BORDER as BLUR_BORDER
-from semsim.features.blur import KERNELS, disk_blur, distance, gaussian_blur, match_blur, profile
-from semsim.features.blur import MARGIN as BLUR_MARGIN
-from semsim.features.blur import SIDE as BLUR_SIDE
+from semsim.features.blur import disk_blur, gaussian_blur
 from semsim.features.native_stats import (  # noqa: F401 - the statistics' home; re-exported
     CELL,
     FLAT_BIAS,
@@ -73,18 +53,10 @@ from semsim.features.native_stats import (  # noqa: F401 - the statistics' home;
     native_statistics,
     noise_sigma,
 )
-from semsim.features.resampling import down_up, resample_loss
-from semsim.features.shading import apply_lateral, apply_shading, common_lateral, common_shading
-from semsim.features.standardize import apply_standard, common_standard
+from semsim.features.resampling import down_up, resample_loss  # noqa: F401 - re-exported
+from semsim.features.shading import apply_lateral, apply_shading
+from semsim.features.standardize import apply_standard
 from semsim.features.tone import apply_tone, max_shift
-
-RES_RATIO = 0.3  # "lives on the coarser grid": loses < 30% of what the other collection loses
-MAX_FACTOR = 8  # the coarsest grid a resampling step goes to
-JPEG_RATIO = 1.15  # "blockier": block-border steps 15% above the other collection's
-NOISE_TOL = 0.01  # noise std (of [0, 1] luminance) below which a difference is not acted on
-QUALITIES = (95, 90, 80, 70, 60, 50, 40, 30, 25, 20, 15, 10, 7, 5)
-Ops = dict[str, dict[str, Any]]  # each collection's planned steps (NativeRendering's fields)
-WHITE = 0.5  # an excess of flat-cell variance is noise when half the resolution keeps 0-50% of it
 
 
 def jpeg(y: np.ndarray, quality: int) -> np.ndarray:
@@ -211,256 +183,3 @@ class NativeRendering:
         if self.identity:
             return img
         return Image.fromarray(_to_uint8(self.apply(luma_array(img))), "L").convert("RGB")
-
-
-def match_jpeg(images: Sequence[np.ndarray], target: float) -> int:
-    """The quality of :data:`QUALITIES` whose JPEG of ``images`` (luminance) has the median
-    blockiness closest to ``target``."""
-    errs = [
-        abs(float(np.median([blockiness(jpeg(y, q)) for y in images])) - target) for q in QUALITIES
-    ]
-    return QUALITIES[int(np.argmin(errs))]
-
-
-def plan(
-    native_a: np.ndarray,
-    native_b: np.ndarray,
-    sample: Callable[[str], Sequence[np.ndarray]],
-    tone: tuple[Any, Any] = (None, None),
-) -> tuple[NativeRendering, NativeRendering]:
-    """The native-resolution degradations of A and of B that bring both to the poorer of the two.
-
-    Decided in order (resampling, JPEG, noise); a statistic of a collection that an earlier step
-    changed is read again on ``sample`` after that step (a blurred copy of a noisy set is matched
-    by resampling the noisy one, which removes its noise too).
-
-    Args:
-        native_a: (N_a, len(NATIVE_NAMES)) :func:`native_statistics` of A's images.
-        native_b: the same for B.
-        sample: ``sample("a")`` -> a sample of A's luminance images (called only when needed).
-        tone: the tone maps of A and B (:func:`semsim.features.tone.common_tone`; ``None``: none),
-            applied first; the pair's common shading (:func:`semsim.features.shading.
-            common_shading`) is read on the toned samples, its light from one side
-            (:func:`~semsim.features.shading.common_lateral`) on the shaded ones, and every step
-            after them is planned on the toned and shaded images.
-
-    Returns:
-        ``(for A, for B)``; identity on both when the two are rendered alike.
-    """
-    medians = {"a": np.median(native_a, 0), "b": np.median(native_b, 0)}
-    ops: dict[str, dict[str, Any]] = {
-        w: {} if t is None else {"tone": tuple(map(float, t))}
-        for w, t in zip("ab", tone, strict=True)
-    }
-    views = _Samples(sample)
-    # 0. one collection standardised per image: every image of both onto its histogram, which
-    # takes the place of the tone curves (semsim.features.standardize)
-    standard = common_standard(views.images("a", NativeRendering()),
-                               views.images("b", NativeRendering()))  # fmt: skip
-    if standard is not None:
-        ops = {w: {"standard": standard} for w in "ab"}
-    # 1. the illumination field, read on the toned samples (semsim.features.shading)
-    shades = common_shading(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
-    for w, g in zip("ab", shades, strict=True):
-        if g is not None:
-            ops[w]["shade"] = g
-    # the light from one side, read on the shaded samples
-    laterals = common_lateral(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
-    for w, g in zip("ab", laterals, strict=True):
-        if g is not None:
-            ops[w]["lateral"] = g
-
-    def stat(w: str, name: str) -> float:
-        return _stat(views, medians, ops, w, name)
-
-    # 2. the coarser pixel grid: the resampling that best explains the coarser collection
-    losses = {m: (stat("a", f"resample_{m}"), stat("b", f"resample_{m}"))
-              for m in ("nearest", "bicubic")}  # fmt: skip
-    for method in sorted(losses, key=lambda m: min(losses[m])):
-        la, lb = losses[method]
-        if lb < RES_RATIO * la or la < RES_RATIO * lb:
-            fine, coarse = ("a", "b") if lb < RES_RATIO * la else ("b", "a")
-            ops[fine]["resample"] = method
-            ops[fine]["factor"] = views.factor(fine, coarse, method)
-            # or a Gaussian blur in its place, each planned to the end (steps 3 and 4)
-            ops = _resample_or_blur(views, medians, ops, fine, coarse)
-            break
-    else:
-        _jpeg_and_noise(views, medians, ops)
-    return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
-
-
-def _stat(views: _Samples, medians: dict[str, np.ndarray], ops: Ops, w: str, name: str) -> float:
-    """The median statistic ``name`` of collection ``w`` after its planned steps (of all its
-    images when none is planned, else of its sample)."""
-    if not ops[w]:
-        return float(medians[w][NATIVE_NAMES.index(name)])
-    return views.median(w, NativeRendering(**ops[w]), name)
-
-
-def _jpeg_and_noise(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -> None:
-    """Steps 3 and 4 of :func:`plan` (JPEG blocking, then noise), on the steps planned so far."""
-
-    def stat(w: str, name: str) -> float:
-        return _stat(views, medians, ops, w, name)
-
-    # 3. JPEG blocking: the cleaner collection compressed to the other's blocking; a ratio below
-    # 1 (steps inside the 8-px blocks larger than across them: a 3x pixel grid) is no cleaner
-    # than 1, so only a collection blockier than an unblocked one calls for the step
-    ba, bb = stat("a", "blockiness"), stat("b", "blockiness")
-    for w, mine, other in (("a", ba, bb), ("b", bb, ba)):
-        if other > JPEG_RATIO * max(mine, 1.0):
-            ops[w]["jpeg"] = match_jpeg(views.images(w, NativeRendering(**ops[w])), other)
-            break
-    # 4. noise: the difference of variances added to the cleaner collection, when the excess is
-    # white (independent pixels): at half the resolution white noise keeps a quarter of its
-    # variance, image structure (sharpened or quantised detail) most of it
-    sa, sb = stat("a", "noise_sigma"), stat("b", "noise_sigma")
-    extra = float(np.sqrt(abs(sb**2 - sa**2)))
-    if extra > NOISE_TOL:
-        clean, noisy = ("a", "b") if sb > sa else ("b", "a")
-        imgs = {w: views.images(w, NativeRendering(**ops[w])) for w in (clean, noisy)}
-        if 0 < _white_share(imgs[clean], imgs[noisy]) < WHITE:
-            ops[clean]["noise"] = extra
-
-
-def _resample_or_blur(
-    views: _Samples, medians: dict[str, np.ndarray], ops: Ops, fine: str, coarse: str
-) -> Ops:
-    """The plan with ``fine`` resampled (as ``ops`` has it) or, in its place, blurred by the
-    kernel (a Gaussian, a disk) and width that give it the coarser collection's band profile
-    (:mod:`semsim.features.blur`), each planned on to the end (JPEG, noise). The disk is taken
-    over the Gaussian, and then the blur over the resampling, each only when it leaves the two
-    collections' final profiles at most :data:`~semsim.features.blur.MARGIN` as far apart: a
-    blurred collection lives on no pixel grid."""
-    small = _Crops(views)
-    target = small.profile(coarse, ops[coarse])
-    base = {k: v for k, v in ops[fine].items() if k not in ("resample", "factor")}
-    sharp = small.wide(fine, NativeRendering(**base))
-
-    def planned(fine_ops: dict[str, Any], on: _Samples) -> tuple[float, Ops]:
-        alt = {fine: dict(fine_ops), coarse: dict(ops[coarse])}
-        _jpeg_and_noise(on, medians, alt)
-        return distance(small.profile(fine, alt[fine]), small.profile(coarse, alt[coarse])), alt
-
-    # the resampling planned on the whole sample (as without the blur step); the blurs on its
-    # crops, the one kept then planned on the whole sample too
-    resampled, by_grid = planned(ops[fine], views)
-    blurs = []
-    for kernel in KERNELS:
-        field = {"gaussian": "blur", "disk": "disk"}[kernel]
-        width, _ = match_blur(sharp, target, kernel=kernel)
-        blurred, by_blur = planned({**base, field: round(width, 3)}, small)
-        later = {k: by_blur[fine][k] for k in ("jpeg", "noise") if k in by_blur[fine]}
-        if later:  # the width again with the JPEG or noise the blurred set gets (they add detail)
-            after = NativeRendering(**later).apply
-            width, _ = match_blur(sharp, target, after=after, kernel=kernel)
-            blurred, by_blur = planned({**base, field: round(width, 3)}, small)
-        blurs.append((blurred, {**base, field: round(width, 3)}))
-    # the Gaussian unless the disk is as clearly nearer as a blur must be than the grid (the
-    # two differ in the faint tails of their spectra, where the profile reads little)
-    blurred, fine_ops = blurs[0]
-    for other, other_ops in blurs[1:]:
-        if other <= BLUR_MARGIN * blurred:
-            blurred, fine_ops = other, other_ops
-    if blurred <= BLUR_MARGIN * resampled:
-        return planned(fine_ops, views)[1]
-    return by_grid
-
-
-class _Samples:
-    """Each collection's sample after the steps planned so far: drawn once, processed once per
-    set of steps, its statistics computed once."""
-
-    def __init__(self, sample: Callable[[str], Sequence[np.ndarray]]) -> None:
-        self.sample = sample
-        self._images: dict[tuple[str, NativeRendering], list[np.ndarray]] = {}
-        self._medians: dict[tuple[str, NativeRendering, str], float] = {}
-        self._profiles: dict[tuple[str, NativeRendering], np.ndarray] = {}  # (_Crops)
-
-    def images(self, w: str, op: NativeRendering) -> list[np.ndarray]:
-        if (w, op) not in self._images:
-            raw = self.images(w, NativeRendering()) if not op.identity else list(self.sample(w))
-            self._images[(w, op)] = raw if op.identity else [op.apply(y) for y in raw]
-        return self._images[(w, op)]
-
-    def factor(self, fine: str, coarse: str, method: str) -> int:
-        """The coarsest grid (2x, 4x, 8x) the ``coarse`` collection lives on by ``method``: each
-        octave coarser while its images lose under :data:`RES_RATIO` of what ``fine``'s lose."""
-        f = 2
-        ys = {w: self.images(w, NativeRendering()) for w in (fine, coarse)}
-        while 2 * f <= MAX_FACTOR and min(min(y.shape) for y in ys[coarse]) >= 4 * f:
-            loss = {w: float(np.median([resample_loss(y, method, 2 * f) for y in ys[w]]))
-                    for w in ys}  # fmt: skip
-            if not loss[coarse] < RES_RATIO * loss[fine]:
-                break
-            f *= 2
-        return f
-
-    def median(self, w: str, op: NativeRendering, name: str) -> float:
-        """The median of one :func:`native_statistics` column over the sample after ``op``."""
-        if (w, op, name) not in self._medians:
-            read = _STATISTICS[name]
-            self._medians[(w, op, name)] = float(
-                np.median([read(central_crop(y)) for y in self.images(w, op)])
-            )
-        return self._medians[(w, op, name)]
-
-
-class _Crops(_Samples):
-    """A :class:`_Samples` whose images are cut to their central
-    :data:`~semsim.features.blur.SIDE` pixels: after the photometric steps (tone, shading: they
-    read the whole image), and after the degradations (local filters), which run on the crop
-    with :data:`~semsim.features.blur.BORDER` pixels around it. The blur alternatives are
-    planned and compared on it at a fraction of the cost of whole large images."""
-
-    def __init__(self, full: _Samples) -> None:
-        super().__init__(full.sample)
-        self.full = full
-
-    def wide(self, w: str, op: NativeRendering) -> list[np.ndarray]:
-        """The sample after the photometric steps of ``op``, cut with the border."""
-        lit = NativeRendering(**{f: getattr(op, f) for f in PHOTOMETRIC})
-        return [central_crop(y, BLUR_SIDE + 2 * BLUR_BORDER) for y in self.full.images(w, lit)]
-
-    def images(self, w: str, op: NativeRendering) -> list[np.ndarray]:
-        if (w, op) not in self._images:
-            rest = dataclasses.replace(op, **{f: None for f in PHOTOMETRIC})
-            wide = self.wide(w, op) if rest.identity else [rest.apply(y) for y in self.wide(w, op)]
-            self._images[(w, op)] = [central_crop(y, BLUR_SIDE) for y in wide]
-        return self._images[(w, op)]
-
-    def profile(self, w: str, ops: dict[str, Any]) -> np.ndarray:
-        """The band profile (:func:`~semsim.features.blur.profile`) of the crops after ``ops``."""
-        op = NativeRendering(**ops)
-        if (w, op) not in self._profiles:
-            self._profiles[(w, op)] = profile(self.images(w, op))
-        return self._profiles[(w, op)]
-
-
-PHOTOMETRIC = ("standard", "tone", "shade", "lateral")  # NativeRendering's whole-image steps
-_STATISTICS: dict[str, Callable[[np.ndarray], float]] = {
-    "noise_sigma": noise_sigma,
-    "blockiness": blockiness,
-    "resample_nearest": lambda y: resample_loss(y, "nearest"),
-    "resample_bicubic": lambda y: resample_loss(y, "bicubic"),
-    "dct_kept": dct_kept,
-}  # the columns of native_statistics, one at a time
-
-
-def _white_share(clean: Sequence[np.ndarray], noisy: Sequence[np.ndarray]) -> float:
-    """Share of the noisier collection's excess flat-cell variance that survives a 2x box
-    down-sampling (white noise: ~0.25; image structure: ~1)."""
-    var = [
-        (np.median([noise_sigma(y) for y in ys]) ** 2,
-         np.median([noise_sigma(_half(y)) for y in ys]) ** 2)
-        for ys in (clean, noisy)
-    ]  # fmt: skip
-    full = var[1][0] - var[0][0]
-    half = var[1][1] - var[0][1]
-    return float(half / full) if full > 0 else 1.0
-
-
-def _half(y: np.ndarray) -> np.ndarray:
-    h, w = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
-    return y[:h, :w].reshape(h // 2, 2, w // 2, 2).mean((1, 3))
