@@ -65,3 +65,33 @@ def run_gloo(script: Path, args: list[str], cwd: Path, env: dict[str, str], worl
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-3000:]
+
+
+def photo_scenes(n: int = 40, size: int = 32, seed: int = 0) -> list[np.ndarray]:
+    """Photo-like luminance images: smooth shading, two straight edges, fine texture; in
+    [0.1, 0.9] (the native-step and blur tests' scenes)."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        y = gaussian_filter(rng.normal(size=(size, size)), 3.0) * 4
+        yy, xx = np.mgrid[:size, :size]
+        for _ in range(2):
+            a, b, c = rng.normal(size=3)
+            y = y + 0.3 * (a * xx + b * yy > c * size / 2)
+        y = y + 0.25 * gaussian_filter(rng.normal(size=(size, size)), 0.6)
+        y = (y - y.min()) / (np.ptp(y) + 1e-9)
+        out.append(0.1 + 0.8 * y)
+    return out
+
+
+def jpeg_round_trip(y: np.ndarray, q: int) -> np.ndarray:
+    """A luminance image in [0, 1] through PIL's JPEG at quality ``q``."""
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray((np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8), "L").save(
+        buf, "JPEG", quality=q
+    )
+    return np.asarray(Image.open(buf), dtype=np.float64) / 255

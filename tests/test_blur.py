@@ -4,8 +4,6 @@ blurs a sharper collection in place of resampling it."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
@@ -24,22 +22,8 @@ from semsim.features.blur import (
 )
 from semsim.features.native import NativeRendering, native_statistics
 from semsim.features.native_plan import plan
-
-
-def _scenes(n: int = 64, size: int = 32, seed: int = 0) -> list[np.ndarray]:
-    """Photo-like luminance: smooth shading, two straight edges, fine texture; in [0.1, 0.9]."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        y = gaussian_filter(rng.normal(size=(size, size)), 3.0) * 4
-        yy, xx = np.mgrid[:size, :size]
-        for _ in range(2):
-            a, b, c = rng.normal(size=3)
-            y = y + 0.3 * (a * xx + b * yy > c * size / 2)
-        y = y + 0.25 * gaussian_filter(rng.normal(size=(size, size)), 0.6)
-        y = (y - y.min()) / (np.ptp(y) + 1e-9)
-        out.append(0.1 + 0.8 * y)
-    return out
+from tests.helpers import jpeg_round_trip as _jpeg
+from tests.helpers import photo_scenes as _scenes
 
 
 def _pil_blur(y: np.ndarray, sigma: float) -> np.ndarray:
@@ -104,14 +88,6 @@ def test_match_blur_recovers_the_width_of_a_blur_it_did_not_apply(sigma):
     got, dist = match_blur(a, profile(b))
     assert got == pytest.approx(sigma, rel=0.15)
     assert dist < 0.3 * float(np.sqrt(np.mean((profile(a) - profile(b)) ** 2)))
-
-
-def _jpeg(y: np.ndarray, q: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray((np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8), "L").save(
-        buf, "JPEG", quality=q
-    )
-    return np.asarray(Image.open(buf), dtype=np.float64) / 255
 
 
 def _stats(images: list[np.ndarray]) -> np.ndarray:

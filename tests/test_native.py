@@ -3,8 +3,6 @@ against independent references, and the pair plan on collections with a known de
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -24,32 +22,10 @@ from semsim.features.native import (
     resample_loss,
 )
 from semsim.features.native_plan import JPEG_RATIO, plan
+from tests.helpers import jpeg_round_trip as _jpeg
+from tests.helpers import photo_scenes as _scenes
 
 RESAMPLES = ("nearest", "bicubic")
-
-
-def _scenes(n: int = 40, size: int = 32, seed: int = 0) -> list[np.ndarray]:
-    """Photo-like luminance images: smooth shading, a few edges, fine texture; in [0.1, 0.9]."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        y = gaussian_filter(rng.normal(size=(size, size)), 3.0) * 4
-        yy, xx = np.mgrid[:size, :size]
-        for _ in range(2):
-            a, b, c = rng.normal(size=3)
-            y = y + 0.3 * (a * xx + b * yy > c * size / 2)
-        y = y + 0.25 * gaussian_filter(rng.normal(size=(size, size)), 0.6)
-        y = (y - y.min()) / (np.ptp(y) + 1e-9)
-        out.append(0.1 + 0.8 * y)
-    return out
-
-
-def _jpeg(y: np.ndarray, q: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray((np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8), "L").save(
-        buf, "JPEG", quality=q
-    )
-    return np.asarray(Image.open(buf), dtype=np.float64) / 255
 
 
 def _pixelate(y: np.ndarray, f: int = 2) -> np.ndarray:
