@@ -69,6 +69,10 @@ def _downup(im: Image.Image, f: int = 2, m: int = Image.BICUBIC) -> Image.Image:
     return im.resize((im.width // f, im.height // f), m).resize(im.size, m)
 
 
+def _blur(sigma: float):  # noqa: ANN202
+    return lambda im, rng: im.filter(ImageFilter.GaussianBlur(sigma))
+
+
 def _noisy_jpeg(im: Image.Image, rng: np.random.Generator) -> Image.Image:
     return _jpeg(_noise(im, rng, 0.04), 50)
 
@@ -157,13 +161,13 @@ HELD_OUT = {
     # defocus: a uniform disk), a blur under JPEG. `+`: their band profiles (not their scores)
     # were in view when the step's margin was chosen. PIL's 5 x 5 kernels (the disk here, the
     # motion blur below) leave the 2-px frame of the image unfiltered: a sharp frame no lens makes
-    "blur 1.6 px+": lambda im, rng: im.filter(ImageFilter.GaussianBlur(1.6)),
-    "blur 2.6 px+": lambda im, rng: im.filter(ImageFilter.GaussianBlur(2.6)),
+    "blur 1.6 px+": _blur(1.6),
+    "blur 2.6 px+": _blur(2.6),
     "defocus disk 2 px+": lambda im, rng: im.filter(_DISK),
     "blur 1.5 px + JPEG q50+": lambda im, rng: _jpeg(im.filter(ImageFilter.GaussianBlur(1.5)), 50),
     # written after the step was fixed (margin, floor, bands), before it ran on them: a stronger
     # blur, a blur under sensor noise, a blur along one direction (a camera's motion: not radial)
-    "blur 3.5 px*": lambda im, rng: im.filter(ImageFilter.GaussianBlur(3.5)),
+    "blur 3.5 px*": _blur(3.5),
     "blur 1.8 px + noise 0.02*": lambda im, rng: _noise(
         im.filter(ImageFilter.GaussianBlur(1.8)), rng, 0.02
     ),
@@ -174,10 +178,6 @@ HELD_OUT = {
     "defocus disk 3 px*": lambda im, rng: _defocus(im, 3.0),
     "defocus disk 1.5 px + JPEG q60*": lambda im, rng: _jpeg(_defocus(im, 1.5), 60),
 }
-
-
-def _blur(sigma: float):  # noqa: ANN202
-    return lambda im, rng: im.filter(ImageFilter.GaussianBlur(sigma))
 
 
 # pairs with both collections rendered, each its own way: run in round 3's fourteenth session
