@@ -8,8 +8,8 @@ For a pair of collections (or one collection alone) :func:`content_views` makes
 * ``content``: the encoder's features of every image in the pair's common rendering
   (:class:`~semsim.features.rendering.CommonRendering`: the native-resolution step of
   :mod:`semsim.features.native` at each image's own size, planned by
-  :mod:`semsim.features.native_plan` from the two collections' native statistics; grayscale; each collection attenuated to the poorer of the two mean
-  spectra), extracted and cached like any features; every step of the view is part of the
+  :mod:`semsim.features.native_plan` from the two collections' native statistics; grayscale;
+  each collection attenuated to the poorer of the two mean spectra), extracted and cached like any features; every step of the view is part of the
   features' provenance, so caches never mix views.
 
 Both are returned as new :class:`~semsim.features.Features` (``dataclasses.replace``); scores
@@ -47,9 +47,7 @@ from semsim.features.rendering import (
 from semsim.features.tone import common_tone, tone_cdf
 
 STATS_FORMAT = 5  # 3: the images' tone distributions; 4: read on block means; 5: dct_kept
-JPEG_SAMPLE = (
-    150  # images of a collection compressed per candidate quality (native_plan.match_jpeg)
-)
+JPEG_SAMPLE = 150  # images compressed per candidate quality (native_plan.match_jpeg)
 
 
 @dataclasses.dataclass(frozen=True)
