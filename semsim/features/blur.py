@@ -11,20 +11,20 @@ take away (CIFAR-10 blurred by 2 px at 32 px read 0.76 against the sharp set so 
 the same pair with the sharper set blurred by the true Gaussian 0.97).
 
 So the step also fits a Gaussian and a disk: for each, the width whose blur of the sharper set's
-sample gives the blurrier set's *band profile* (per image, the log share of its luminance detail
-in each half-octave band of the :data:`OCTAVES` octaves below its own Nyquist frequency, read on
-the mirror-padded image's cosine transform, every coefficient counted with at least a grey level
+sample gives the blurrier set's *band profile* (per image, the log share of its luminance detail in
+each half-octave band of the :data:`OCTAVES` octaves below its own Nyquist frequency, read on the
+mirror-padded image's cosine transform, every coefficient counted with at least a grey level
 squared; the median over the sample; a larger image read on its central :data:`SIDE` pixels,
-blurred with :data:`BORDER` pixels around them). The alternatives are planned to the end (the JPEG and
-noise steps after them; when the blurred set then gets JPEG or noise, the width is fitted again
-with them applied, since they add back detail the blur took). The disk is preferred to the
-Gaussian only when it leaves at most :data:`MARGIN` of the Gaussian's distance (the two differ
-in the faint tails of their spectra, where a band profile reads little), and the blur takes the
-resampling's place when the two collections' final profiles are at most :data:`MARGIN` as far
-apart as with the resampling: a collection truly on a coarser grid (a 2x or 4x down-up, a
-pixelation) is matched best by its own grid, and keeps it.
-Both are read after rounding to 8 bits, as the images the encoder reads are; shares are
-scale-free above the floor, so a contrast or tone difference does not read as a blur.
+blurred with :data:`BORDER` pixels around them). The alternatives are planned to the end (the JPEG
+and noise steps after them; when the blurred set then gets JPEG or noise, the width is fitted again
+with them applied, since they add back detail the blur took). The disk is preferred to the Gaussian
+only when it leaves at most :data:`MARGIN` of the Gaussian's distance (the two differ in the faint
+tails of their spectra, where a band profile reads little), and the blur takes the resampling's
+place when the two collections' final profiles are at most :data:`MARGIN` as far apart as with the
+resampling: a collection truly on a coarser grid (a 2x or 4x down-up, a pixelation) is matched best
+by its own grid, and keeps it. Both are read after rounding to 8 bits, as the images the encoder
+reads are; shares are scale-free above the floor, so a contrast or tone difference does not read as
+a blur.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ For a pair of collections (or one collection alone) :func:`content_views` makes
   (:class:`~semsim.features.rendering.CommonRendering`: the native-resolution step of
   :mod:`semsim.features.native` at each image's own size, planned by
   :mod:`semsim.features.native_plan` from the two collections' native statistics; grayscale;
-  each collection attenuated to the poorer of the two mean spectra), extracted and cached like any features; every step of the view is part of the
-  features' provenance, so caches never mix views.
+  each collection attenuated to the poorer of the two mean spectra), extracted and cached like
+  any features; every step of the view is part of the features' provenance, so caches never
+  mix views.
 
 Both are returned as new :class:`~semsim.features.Features` (``dataclasses.replace``); scores
 whose registry ``input`` is ``"content"`` or ``"rendering"`` read them.

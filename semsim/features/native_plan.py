@@ -1,23 +1,23 @@
 """The pair's plan of the native-resolution step: which degradations each collection gets
 (:class:`~semsim.features.native.NativeRendering`, read by :mod:`semsim.features.content`).
 
-Before these, the pair's tone step (:mod:`semsim.features.tone`) and shading step
-(:mod:`semsim.features.shading`) put both collections on one tone curve and one illumination
-field. :func:`plan` compares the two collections (medians over their images) and degrades the *better*
-one to the poorer one's level, never the reverse: resampled on the coarser grid when the other
-collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`; the grid is
-the coarsest octave, 2x, 4x or 8x, on which that still holds, read on a sample; or blurred by a
-Gaussian in its place when the other collection is blurred rather than resampled,
-:mod:`semsim.features.blur`), JPEG-compressed
-at the quality whose blocking matches the other's when the other is blockier
-(:data:`JPEG_RATIO`; quality found by compressing a sample, :func:`match_jpeg`), Gaussian noise
-added at its own pixel grid when the other is noisier by more than :data:`NOISE_TOL` and the
-excess is white (:data:`WHITE`: half the resolution keeps a quarter of white noise's variance and
-most of sharpened or quantised detail). Two collections rendered alike get the identity on both
-sides. When they are rendered differently (any step here fires, or the spectra differ), both are
-also resampled on the 2x coarser grid (``floor``): the finest octave of an image's own grid is
-where renderings differ most and content least, and no per-kind step covers every rendering
-(WebP, median filtering, posterisation were absorbed only with it; ``docs/report.md``).
+First the pair's tone step (:mod:`semsim.features.tone`) and shading steps
+(:mod:`semsim.features.shading`) put both collections on one tone curve and one illumination field.
+Then :func:`plan` compares the two collections (medians over their images) and degrades the
+*better* one to the poorer one's level, never the reverse: resampled on the coarser grid when the
+other collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`; the grid
+is the coarsest octave, 2x, 4x or 8x, on which that still holds, read on a sample; or blurred by a
+Gaussian or a disk in its place when the other collection is blurred rather than resampled,
+:mod:`semsim.features.blur`), JPEG-compressed at the quality whose blocking matches the other's
+when the other is blockier (:data:`JPEG_RATIO`; quality found by compressing a sample,
+:func:`match_jpeg`), Gaussian noise added at its own pixel grid when the other is noisier by more
+than :data:`NOISE_TOL` and the excess is white (:data:`WHITE`: half the resolution keeps a quarter
+of white noise's variance and most of sharpened or quantised detail). Two collections rendered
+alike get the identity on both sides. When they are rendered differently (any step here fires, or
+the spectra differ), both are also resampled on the 2x coarser grid (``floor``): the finest octave
+of an image's own grid is where renderings differ most and content least, and no per-kind step
+covers every rendering (WebP, median filtering, posterisation were absorbed only with it;
+``docs/report.md``).
 """
 
 from __future__ import annotations
