@@ -177,6 +177,12 @@ HELD_OUT = {
     # supersampled), a defocus under JPEG
     "defocus disk 3 px*": lambda im, rng: _defocus(im, 3.0),
     "defocus disk 1.5 px + JPEG q60*": lambda im, rng: _jpeg(_defocus(im, 1.5), 60),
+    # written in round 3's fifteenth session before a directional blur was tried (the motion row
+    # above, 0.56, is what it is tried on), every pixel filtered (edges mirrored): a camera's
+    # motion down the columns, along a slant no axis or diagonal has, and under JPEG
+    "motion blur 4 px down the columns*": lambda im, rng: _motion(im, 4.0, 90.0),
+    "motion blur 6 px at 30 deg*": lambda im, rng: _motion(im, 6.0, 30.0),
+    "motion blur 5 px at 120 deg + JPEG q60*": lambda im, rng: _jpeg(_motion(im, 5.0, 120.0), 60),
 }
 
 
@@ -236,6 +242,24 @@ def _defocus(im: Image.Image, radius: float) -> Image.Image:
     yy = (taps[:, None, None, None] + sub[None, None, :, None]) ** 2
     xx = (taps[None, :, None, None] + sub[None, None, None, :]) ** 2
     w = ((yy + xx) <= radius**2).mean((2, 3))
+    a = np.asarray(im).astype(np.float64)
+    out = np.stack([convolve(a[..., c], w / w.sum(), mode="mirror") for c in range(3)], -1)
+    return Image.fromarray((np.clip(out, 0, 255) + 0.5).astype(np.uint8))
+
+
+def _motion(im: Image.Image, length: float, angle: float) -> Image.Image:
+    """A camera's motion: each channel convolved with a segment of ``length`` px at ``angle``
+    degrees (0: along the rows, 90: down the columns), a pixel's weight the share of 4,000 points
+    evenly spread along the segment that fall in it (the segment's length inside it), edges
+    mirrored."""
+    from scipy.ndimage import convolve
+
+    t = (np.arange(4000) + 0.5) / 4000 * length - length / 2
+    x = t * np.cos(np.radians(angle))
+    y = -t * np.sin(np.radians(angle))  # rows grow downwards
+    r = int(np.ceil(length / 2 + 0.5))
+    w = np.zeros((2 * r + 1, 2 * r + 1))
+    np.add.at(w, (np.floor(y + 0.5).astype(int) + r, np.floor(x + 0.5).astype(int) + r), 1.0)
     a = np.asarray(im).astype(np.float64)
     out = np.stack([convolve(a[..., c], w / w.sum(), mode="mirror") for c in range(3)], -1)
     return Image.fromarray((np.clip(out, 0, 255) + 0.5).astype(np.uint8))
