@@ -110,7 +110,8 @@ def distance(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(p) - np.asarray(q)) ** 2)))
 
 
-def _spread(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+def spread(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """At most :data:`SAMPLE` of ``images``, evenly spread over them."""
     pick = np.unique(np.linspace(0, len(images) - 1, min(SAMPLE, len(images))).astype(int))
     return [np.asarray(images[i]) for i in pick]
 
@@ -129,7 +130,7 @@ def match_blur(
     point's neighbours. A larger image is blurred on its central crop with :data:`BORDER`
     pixels around it, cut away after (a crop blurred on its own would have mirrored borders, a
     crop of a blurred image has not)."""
-    ys = [central_crop(y, SIDE + 2 * BORDER) for y in _spread(sharp)]
+    ys = [central_crop(y, SIDE + 2 * BORDER) for y in spread(sharp)]
 
     def cost(log_sigma: float) -> float:
         blurred = [blur(y, kernel, np.exp(log_sigma)) for y in ys]

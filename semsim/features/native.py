@@ -39,6 +39,7 @@ import numpy as np
 from PIL import Image
 
 from semsim.features.blur import disk_blur, gaussian_blur
+from semsim.features.motion import motion_blur
 from semsim.features.native_stats import (  # noqa: F401 - the statistics' home; re-exported
     CELL,
     FLAT_BIAS,
@@ -84,6 +85,7 @@ class NativeRendering:
     factor: int = 2  # of the resampling: 2, or 4, 8 for a collection that lives on a coarser grid
     blur: float = 0.0  # or, in its place, a Gaussian blur of this width (px; features.blur)
     disk: float = 0.0  # or a disk (defocus) blur of this radius (px; features.blur)
+    motion: tuple[float, float] | None = None  # or a motion blur: (length px, angle deg; .motion)
     jpeg: int | None = None  # JPEG quality
     noise: float = 0.0  # Gaussian noise std, [0, 1] luminance
     floor: bool = False  # then a 2x bicubic down-up (both collections of a pair rendered apart)
@@ -107,7 +109,7 @@ class NativeRendering:
         """Whether a step other than the tone map runs (the pair is rendered apart)."""
         return (
             self.resample is not None or self.blur > 0 or self.disk > 0 or self.jpeg is not None
-            or self.noise > 0 or self.floor
+            or self.noise > 0 or self.floor or self.motion is not None
         )  # fmt: skip
 
     def provenance(self) -> dict[str, Any]:
@@ -119,6 +121,8 @@ class NativeRendering:
             out["blur"] = round(self.blur, 3)
         if self.disk > 0:
             out["disk"] = round(self.disk, 3)
+        if self.motion is not None:
+            out["motion"] = [round(float(v), 3) for v in self.motion]
         if self.tone is not None:  # (None: the keys of features cached before the tone step)
             out["tone"] = hashlib.sha256(np.round(self.tone, 5).tobytes()).hexdigest()[:16]
         if self.shade is not None:  # (None: the keys of features cached before this step)
@@ -146,6 +150,8 @@ class NativeRendering:
             parts.append(f"Gaussian blur {self.blur:.2f} px")
         if self.disk > 0:
             parts.append(f"disk (defocus) blur of radius {self.disk:.2f} px")
+        if self.motion is not None:
+            parts.append(f"motion blur {self.motion[0]:.2f} px at {self.motion[1]:.0f} deg")
         if self.jpeg:
             parts.append(f"JPEG q{self.jpeg}")
         if self.noise > 0:
@@ -170,6 +176,8 @@ class NativeRendering:
             y = gaussian_blur(y, self.blur)
         if self.disk > 0:
             y = disk_blur(y, self.disk)
+        if self.motion is not None:
+            y = motion_blur(y, *self.motion)
         if self.jpeg:
             y = jpeg(y, self.jpeg)
         if self.noise > 0:

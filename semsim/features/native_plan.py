@@ -8,7 +8,9 @@ Then :func:`plan` compares the two collections (medians over their images) and d
 other collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`; the grid
 is the coarsest octave, 2x, 4x or 8x, on which that still holds, read on a sample; or blurred by a
 Gaussian or a disk in its place when the other collection is blurred rather than resampled,
-:mod:`semsim.features.blur`), JPEG-compressed at the quality whose blocking matches the other's
+:mod:`semsim.features.blur`; or, in place of either, blurred along a line when the other lost
+its finest detail along one orientation only, a camera's motion, :mod:`semsim.features.motion`),
+JPEG-compressed at the quality whose blocking matches the other's
 when the other is blockier (:data:`JPEG_RATIO`; quality found by compressing a sample,
 :func:`match_jpeg`), Gaussian noise added at its own pixel grid when the other is noisier by more
 than :data:`NOISE_TOL` and the excess is white (:data:`WHITE`: half the resolution keeps a quarter
@@ -28,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from semsim.features import motion
 from semsim.features.blur import BORDER as BLUR_BORDER
 from semsim.features.blur import KERNELS, distance, match_blur, profile
 from semsim.features.blur import MARGIN as BLUR_MARGIN
@@ -113,6 +116,7 @@ def plan(
     def stat(w: str, name: str) -> float:
         return _stat(views, medians, ops, w, name)
 
+    lit = {w: dict(o) for w, o in ops.items()}  # the photometric steps alone
     # 2. the coarser pixel grid: the resampling that best explains the coarser collection
     losses = {m: (stat("a", f"resample_{m}"), stat("b", f"resample_{m}"))
               for m in ("nearest", "bicubic")}  # fmt: skip
@@ -127,6 +131,8 @@ def plan(
             break
     else:
         _jpeg_and_noise(views, medians, ops)
+    # or, in place of all that, a motion blur: the finest detail lost along one line only
+    ops = _along_a_line(views, medians, lit, ops)
     return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
 
 
@@ -208,6 +214,46 @@ def _resample_or_blur(
     return by_grid
 
 
+def _along_a_line(views: _Samples, medians: dict[str, np.ndarray], lit: Ops, radial: Ops) -> Ops:
+    """The ``radial`` plan (steps 2-4), or in its place a motion blur of the sharper collection
+    (then steps 3 and 4) when the other lost its finest detail along one line
+    (:func:`semsim.features.motion.gate`, read after the photometric steps ``lit``) and the
+    blur, planned to the end, leaves the two collections' final directional profiles at most
+    :data:`~semsim.features.blur.MARGIN` as far apart as the radial plan does."""
+    small = _Crops(views)
+    read = motion.profile
+    which = motion.gate(*(small.profile(w, lit[w], read) for w in "ab"), RES_RATIO)
+    if which is None:
+        return radial
+    sharp, blurred = which
+    target = small.profile(blurred, lit[blurred], read)
+    wide = small.wide(sharp, NativeRendering(**lit[sharp]))
+
+    def planned(sharp_ops: dict[str, Any], on: _Samples) -> tuple[float, Ops]:
+        alt = {sharp: dict(sharp_ops), blurred: dict(lit[blurred])}
+        _jpeg_and_noise(on, medians, alt)
+        ends = (small.profile(w, alt[w], read) for w in (sharp, blurred))
+        return motion.distance(*ends), alt
+
+    def segment(after: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
+        length, angle, _ = motion.match_motion(wide, target, after)
+        return {**lit[sharp], "motion": (round(length, 3), round(angle, 2))}
+
+    apart = motion.distance(*(small.profile(w, radial[w], read) for w in (sharp, blurred)))
+    left = small.images(sharp, NativeRendering(**radial[sharp]))
+    if apart <= motion.distance(read(left[::2]), read(left[1::2])):
+        return radial  # no further apart than two halves of one sample: nothing left to explain
+    chosen = segment()
+    moved, by_motion = planned(chosen, small)
+    later = {k: by_motion[sharp][k] for k in ("jpeg", "noise") if k in by_motion[sharp]}
+    if later:  # the segment again with the JPEG or noise the blurred set gets (they add detail)
+        chosen = segment(NativeRendering(**later).apply)
+        moved, _ = planned(chosen, small)
+    if moved <= BLUR_MARGIN * apart:
+        return planned(chosen, views)[1]
+    return radial
+
+
 class _Samples:
     """Each collection's sample after the steps planned so far: drawn once, processed once per
     set of steps, its statistics computed once."""
@@ -216,7 +262,7 @@ class _Samples:
         self.sample = sample
         self._images: dict[tuple[str, NativeRendering], list[np.ndarray]] = {}
         self._medians: dict[tuple[str, NativeRendering, str], float] = {}
-        self._profiles: dict[tuple[str, NativeRendering], np.ndarray] = {}  # (_Crops)
+        self._profiles: dict[tuple[str, NativeRendering, Any], np.ndarray] = {}  # (_Crops)
 
     def images(self, w: str, op: NativeRendering) -> list[np.ndarray]:
         if (w, op) not in self._images:
@@ -270,12 +316,15 @@ class _Crops(_Samples):
             self._images[(w, op)] = [central_crop(y, BLUR_SIDE) for y in wide]
         return self._images[(w, op)]
 
-    def profile(self, w: str, ops: dict[str, Any]) -> np.ndarray:
-        """The band profile (:func:`~semsim.features.blur.profile`) of the crops after ``ops``."""
+    def profile(
+        self, w: str, ops: dict[str, Any], read: Callable[..., np.ndarray] = profile
+    ) -> np.ndarray:
+        """The band profile (:func:`~semsim.features.blur.profile`, or ``read``: the directional
+        one of :mod:`~semsim.features.motion`) of the crops after ``ops``."""
         op = NativeRendering(**ops)
-        if (w, op) not in self._profiles:
-            self._profiles[(w, op)] = profile(self.images(w, op))
-        return self._profiles[(w, op)]
+        if (w, op, read) not in self._profiles:
+            self._profiles[(w, op, read)] = read(self.images(w, op))
+        return self._profiles[(w, op, read)]
 
 
 PHOTOMETRIC = ("standard", "tone", "shade", "lateral")  # NativeRendering's whole-image steps

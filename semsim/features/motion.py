@@ -1,0 +1,176 @@
+"""The pair's common motion blur: the sharper collection blurred along one direction (a camera's
+or a subject's motion) when the other collection lost its fine detail along that direction only.
+
+A radial blur or resampling (:mod:`semsim.features.blur`) cannot match a blur along one line: it
+takes from every direction what the motion took from one. After the photometric steps, the native
+step's plan (:mod:`semsim.features.native_plan`) reads each collection's *directional profile*:
+per image, for each of :data:`SECTORS` orientations of the spatial frequency (sectors of 22.5
+degrees centred on the axes and the diagonals), the log share of that orientation's detail in
+each half-octave band of the :data:`OCTAVES` octaves below the Nyquist frequency (the
+Hann-windowed image's Fourier power: a cosine transform, as the radial profile uses, folds +45
+and -45 degrees together; every coefficient counted with at least a grey level squared, after
+rounding to 8 bits), the median over the sample.
+
+:func:`gate`: the pair may be blurred along a line when, in some orientation, one collection
+keeps less than :data:`~semsim.features.native_plan.RES_RATIO` of the other's share in the
+finest octave or the two finest (as the resampling test asks of the whole spectrum), and under
+:data:`ALONG` of what it keeps in the orientation where it keeps the most (a motion leaves the
+detail across its line alone, or takes from it only what a JPEG or noise step takes everywhere).
+:func:`match_motion` then fits the segment (length and angle) whose blur of the sharper
+collection's sample brings its directional profile to the other's; the plan takes it in place of
+the radial steps (grid, Gaussian, disk) only when, planned to the end, it leaves at most
+:data:`~semsim.features.blur.MARGIN` of their directional distance, and only when that distance
+exceeds the one between two halves of the sample (a difference of content, stripes in one
+collection, is not explained by a blur of the other; a radial blur is explained better by its
+own kernel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from semsim.features.blur import BORDER, FLOOR, PER_OCTAVE, SIDE, spread
+from semsim.features.native_stats import central_crop
+
+SECTORS = 8  # orientations of the spatial frequency, 22.5 degrees each, centred on 0, 22.5, ...
+OCTAVES = 3  # octaves below Nyquist the directional profile reads (the finest is the gate's)
+LENGTH_RANGE = (1.0, 16.0)  # px at the image's own size: the segment's length
+ALONG = 0.5  # the worst-kept orientation keeps under this share of what the best-kept keeps
+POINTS = 16  # points a pixel of the segment's length splatted onto the kernel
+
+
+def line_kernel(length: float, angle: float) -> np.ndarray:
+    """A segment of ``length`` px at ``angle`` degrees (0: along the rows, 90: up the columns),
+    centred on the middle tap: :data:`POINTS` points a pixel of its length evenly spread along
+    it, each splatted bilinearly onto its four nearest taps; sums to 1."""
+    n = max(int(np.ceil(length * POINTS)), POINTS)
+    t = (np.arange(n) + 0.5) / n * length - length / 2
+    x, y = t * np.cos(np.radians(angle)), -t * np.sin(np.radians(angle))  # rows grow downwards
+    r = int(np.ceil(length / 2)) + 1
+    k = np.zeros((2 * r + 1, 2 * r + 1))
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = x - x0, y - y0
+    rows, cols = y0.astype(int) + r, x0.astype(int) + r
+    for dy, dx, w in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx),
+                      (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):  # fmt: skip
+        np.add.at(k, (rows + dy, cols + dx), w)
+    return k / k.sum()
+
+
+def motion_blur(y: np.ndarray, length: float, angle: float) -> np.ndarray:
+    """A (H, W) luminance array through :func:`line_kernel`, mirrored at the borders (a sum of
+    shifted copies, one a tap: a segment has few)."""
+    k = line_kernel(length, angle)
+    r = k.shape[0] // 2
+    y = np.asarray(y, np.float64)
+    pad = np.pad(y, r, mode="symmetric")
+    out = np.zeros_like(y)
+    h, w = y.shape
+    for i, j in zip(*np.nonzero(k), strict=True):  # the kernel is point-symmetric: no flip
+        out += k[i, j] * pad[i : i + h, j : j + w]
+    return out
+
+
+def _cells(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """(h, w) flat index ``sector * bands + band`` of each Fourier frequency (-1: left out: DC
+    and below the coarsest band) and the number of frequencies in each cell."""
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
+    rho = np.hypot(fx, fy) / 0.5
+    bands = OCTAVES * PER_OCTAVE
+    band = np.maximum(np.floor(-np.log2(np.maximum(rho, 1e-12)) * PER_OCTAVE), 0).astype(int)
+    phi = np.mod(np.arctan2(fy, fx) + np.pi / (2 * SECTORS), np.pi)
+    sector = np.minimum((phi / (np.pi / SECTORS)).astype(int), SECTORS - 1)
+    index = np.where((rho > 0) & (band < bands), sector * bands + band, -1)
+    counts = np.bincount(index[index >= 0], minlength=SECTORS * bands)
+    return index, counts
+
+
+def directional_profile(y: np.ndarray) -> np.ndarray:
+    """(SECTORS, OCTAVES * PER_OCTAVE): per orientation, the log share of its detail power in
+    each half-octave band below Nyquist (8-bit rounded, Hann-windowed; every coefficient counted
+    with at least :data:`~semsim.features.blur.FLOOR`); NaN where a cell has no frequency."""
+    y = np.round(np.clip(central_crop(y, SIDE), 0, 1) * 255) / 255
+    h, w = y.shape
+    win = np.outer(np.hanning(h + 2)[1:-1], np.hanning(w + 2)[1:-1])
+    power = np.abs(np.fft.fft2((y - y.mean()) * win)) ** 2 / (h * w)
+    index, counts = _cells(h, w)
+    keep = index >= 0
+    sums = np.bincount(index[keep], power[keep], minlength=counts.size)
+    sums = (sums + counts * FLOOR * float((win**2).mean())).reshape(SECTORS, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(sums / sums.sum(1, keepdims=True))
+    return np.where(counts.reshape(SECTORS, -1) > 0, out, np.nan)
+
+
+def profile(images: Sequence[np.ndarray]) -> np.ndarray:
+    """The median :func:`directional_profile` of a sample (NaN for an empty one)."""
+    if not len(images):
+        return np.full((SECTORS, OCTAVES * PER_OCTAVE), np.nan)
+    return np.median([directional_profile(y) for y in images], axis=0)
+
+
+def distance(p: np.ndarray, q: np.ndarray) -> float:
+    """Root-mean-square difference of two directional profiles over the cells both have."""
+    d = (np.asarray(p) - np.asarray(q)) ** 2
+    return float(np.sqrt(np.nanmean(d))) if np.isfinite(d).any() else 0.0
+
+
+def finest(p: np.ndarray, octaves: int = 1) -> np.ndarray:
+    """(SECTORS,) log share of each orientation's detail in its ``octaves`` finest octaves."""
+    return np.log(np.exp(p[:, : octaves * PER_OCTAVE]).sum(1))
+
+
+def gate(p_a: np.ndarray, p_b: np.ndarray, ratio: float) -> tuple[str, str] | None:
+    """``(sharp, blurred)`` ("a"/"b") when one collection lost its finest detail along a line:
+    in some orientation it keeps under ``ratio`` of the other's share in the finest octave (or in
+    the two finest: a JPEG step after a longer motion takes the finest from every orientation),
+    and under :data:`ALONG` of what it keeps in its best-kept orientation; else None."""
+    for octaves in (1, 2):
+        d = finest(p_a, octaves) - finest(p_b, octaves)  # > 0: B keeps less of its detail
+        for sharp, blurred, loss in (("a", "b", d), ("b", "a", -d)):
+            if loss.max() > np.log(1 / ratio) and np.ptp(loss) > np.log(1 / ALONG):
+                return sharp, blurred
+    return None
+
+
+def match_motion(
+    sharp: Sequence[np.ndarray],
+    target: np.ndarray,
+    after: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[float, float, float]:
+    """``(length, angle, distance)``: the segment whose :func:`motion_blur` of ``sharp`` (then
+    ``after``, when given) has the directional profile closest to ``target`` (:func:`profile`
+    of the blurred collection), and that distance.
+
+    A grid first (the :data:`SECTORS` orientations' angles, a geometric grid of lengths over
+    :data:`LENGTH_RANGE`), then the length and the angle refined in turn by bounded searches
+    around the best point. ``sharp``'s images are blurred whole and read
+    on their central crop, as :func:`~semsim.features.blur.match_blur` reads them."""
+    ys = [central_crop(y, SIDE + 2 * BORDER) for y in spread(sharp)]
+
+    def cost(log_length: float, angle: float) -> float:
+        blurred = [motion_blur(y, np.exp(log_length), angle) for y in ys]
+        if after is not None:
+            blurred = [after(y) for y in blurred]
+        return distance(profile([central_crop(y, SIDE) for y in blurred]), target)
+
+    step = 180 / SECTORS
+    grid = np.linspace(*np.log(LENGTH_RANGE), 5)  # octaves: 1, 2, 4, 8, 16 px
+    tried = [(cost(s, a), s, a) for a in np.arange(SECTORS) * step for s in grid]
+    best, s, a = min(tried)
+    gap = grid[1] - grid[0]
+    for _ in range(2):
+        r = minimize_scalar(lambda v, a=a: cost(v, a), bounds=(s - gap, s + gap), method="bounded",
+                            options={"xatol": 0.01})  # fmt: skip
+        if r.fun < best:
+            best, s = float(r.fun), float(r.x)
+        r = minimize_scalar(lambda v, s=s: cost(s, v), bounds=(a - step, a + step), method="bounded",
+                            options={"xatol": 0.5})  # fmt: skip
+        if r.fun < best:
+            best, a = float(r.fun), float(r.x)
+        gap /= 2
+        step /= 2
+    return float(np.exp(s)), float(np.mod(a, 180)), float(best)
