@@ -166,23 +166,32 @@ HELD_OUT = {
     "defocus disk 2 px+": lambda im, rng: im.filter(_DISK),
     "blur 1.5 px + JPEG q50+": lambda im, rng: _jpeg(im.filter(ImageFilter.GaussianBlur(1.5)), 50),
     # written after the step was fixed (margin, floor, bands), before it ran on them: a stronger
-    # blur, a blur under sensor noise, a blur along one direction (a camera's motion: not radial)
+    # blur, a blur under sensor noise, a blur along one direction (a camera's motion: not radial;
+    # `+` since round 3's fifteenth session, when it designed the motion step)
     "blur 3.5 px*": _blur(3.5),
     "blur 1.8 px + noise 0.02*": lambda im, rng: _noise(
         im.filter(ImageFilter.GaussianBlur(1.8)), rng, 0.02
     ),
-    "motion blur 5 px*": lambda im, rng: im.filter(_MOTION),
+    "motion blur 5 px+": lambda im, rng: im.filter(_MOTION),
     # written after the disk (defocus) row failed (0.77) and before a disk kernel was tried on
     # them: wider and narrower defocus (each pixel's weight the disk's area over it, 8 x 8
     # supersampled), a defocus under JPEG
     "defocus disk 3 px*": lambda im, rng: _defocus(im, 3.0),
     "defocus disk 1.5 px + JPEG q60*": lambda im, rng: _jpeg(_defocus(im, 1.5), 60),
-    # written in round 3's fifteenth session before a directional blur was tried (the motion row
-    # above, 0.56, is what it is tried on), every pixel filtered (edges mirrored): a camera's
-    # motion down the columns, along a slant no axis or diagonal has, and under JPEG
-    "motion blur 4 px down the columns*": lambda im, rng: _motion(im, 4.0, 90.0),
-    "motion blur 6 px at 30 deg*": lambda im, rng: _motion(im, 6.0, 30.0),
-    "motion blur 5 px at 120 deg + JPEG q60*": lambda im, rng: _jpeg(_motion(im, 5.0, 120.0), 60),
+    # written in round 3's fifteenth session before a directional blur was tried, every pixel
+    # filtered (edges mirrored): a camera's motion down the columns, along a slant no axis or
+    # diagonal has, and under JPEG. `+`: their directional profiles, and a first version's scores,
+    # were in view while the step's gate was set (the motion row above designed it)
+    "motion blur 4 px down the columns+": lambda im, rng: _motion(im, 4.0, 90.0),
+    "motion blur 6 px at 30 deg+": lambda im, rng: _motion(im, 6.0, 30.0),
+    "motion blur 5 px at 120 deg + JPEG q60+": lambda im, rng: _jpeg(_motion(im, 5.0, 120.0), 60),
+    # written after the motion step was fixed, before it ran on them: a short and a long motion
+    # at slants no row above has, a motion under sensor noise
+    "motion blur 3 px at 60 deg*": lambda im, rng: _motion(im, 3.0, 60.0),
+    "motion blur 8 px at 160 deg*": lambda im, rng: _motion(im, 8.0, 160.0),
+    "motion blur 4 px at 45 deg + noise 0.02*": lambda im, rng: _noise(
+        _motion(im, 4.0, 45.0), rng, 0.02
+    ),
 }
 
 
