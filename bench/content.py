@@ -6,13 +6,14 @@ and ``semsim.metrics.appearance``) on:
 
 1. shares: A = CIFAR-10's 4 vehicle classes, B = the same size with 0/25/50/75/100% of its images
    from 4 animal classes (expected ~1 - p);
-2. renderings of B (disjoint images of the same classes): the seven of the issue, eighteen once
-   held out and then looked at while designing the native, tone, shading, per-image tone and
-   side-light steps (`+`), and twenty-one never used to design or tune anything (`*`: box blur,
-   down-up + JPEG, mode filter, weak noise, WebP q50, speckle; S-curve, gamma 0.6, log tone,
-   brightness, auto-contrast, sepia; cos^4 falloff, vignette 0.3 + JPEG; matched to one
+2. renderings of B (disjoint images of the same classes): the seven of the issue, renderings once
+   held out and then looked at while designing the native, tone, shading, per-image tone,
+   side-light, blur and motion steps (`+`), and twenty-eight never used to design or tune anything
+   (`*`: box blur, down-up + JPEG, mode filter, weak noise, WebP q50, speckle; S-curve, gamma 0.6,
+   log tone, brightness, auto-contrast, sepia; cos^4 falloff, vignette 0.3 + JPEG; matched to one
    histogram, per-image standardisation of each channel; light from the top, from the top-left,
-   strong side light under JPEG; cos^4 falloff at 45 degrees, a vignette under blur);
+   strong side light under JPEG; cos^4 falloff at 45 degrees, a vignette under blur; stronger blurs,
+   blurs under noise and JPEG, a lens's defocus; a camera's motion at two slants and under noise);
 3. CIFAR-10 class matrix of A (off-diagonal max, the 5-vs-5 split, the human pairs' ranks) and
    the margin sim(c, r(c)) > max_d sim(c, d) for every class and rendering;
 4. other domains drawn here: glyphs of the system's fonts (13 letters vs 13 others, the same 13
