@@ -88,6 +88,11 @@ SOURCES: dict[str, Source] = {
         "--runtime openvino --classes-only --record",
         "the content headline's CIFAR-10 class matrix at 300 test images a class (issue #21 item 3)",
     ),
+    "content_shares": Source(
+        f"{PY} bench/content.py --root ../shared/data/cifar10 --n 300 --size 224 "
+        "--runtime openvino --shares-only --record",
+        "the content headline's shares at 300 test images a class (issue #21 item 1)",
+    ),
     "experiment_cifar10_compare": Source(
         f"{PY} docs/experiments.py cifar10_compare REPORT_DIR",
         "experiment 1 without training: its report.json, read by docs/experiments.py",

@@ -19,9 +19,10 @@ from semsim.features.motion import (
     line_kernel,
     match_motion,
     motion_blur,
+    noise_to,
     profile,
 )
-from semsim.features.native import NativeRendering, native_statistics
+from semsim.features.native import NATIVE_NAMES, NativeRendering, native_statistics
 from semsim.features.native_plan import RES_RATIO, plan
 from tests.helpers import jpeg_round_trip as _jpeg
 from tests.helpers import photo_scenes as _scenes
@@ -134,6 +135,49 @@ def test_a_motion_under_jpeg_is_matched_by_a_motion_then_the_jpeg():
     assert op_b.identity, op_b
     assert op_a.motion is not None and op_a.jpeg is not None, op_a
     assert op_a.motion[0] == pytest.approx(5.0, rel=0.2) and _angle_gap(op_a.motion[1], 120) < 8
+
+
+def _patchy(n: int, seed: int) -> list[np.ndarray]:
+    """Smooth scenes with an edge, and strong fine texture over a random half of each (the rest
+    flat: the noise level reads the flattest cells)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:32, :32]
+    out = []
+    for _ in range(n):
+        y = gaussian_filter(rng.normal(size=(32, 32)), 3.0) * 4
+        a, b, c = rng.normal(size=3)
+        y = y + 0.3 * (a * xx + b * yy > c * 16)
+        a, b = rng.normal(size=2)
+        textured = a * (xx - 16) + b * (yy - 16) > 0
+        y = y + 2.0 * textured * gaussian_filter(rng.normal(size=(32, 32)), 0.6)
+        out.append(0.1 + 0.8 * (y - y.min()) / (np.ptp(y) + 1e-9))
+    return out
+
+
+def test_a_motion_under_noise_is_matched_by_a_motion_then_that_noise():
+    """B moved 5 px at 30 degrees, then given white noise of std 0.015: the noise refills part
+    of the finest detail, and the whiteness test (a sharp set against a blurred one) misreads it
+    (without the step's own noise the plan is none); the segment is fitted with B's noise level
+    matched, and A gets the motion and the noise that brings it to B's level."""
+    rng = np.random.default_rng(5)
+    a = _patchy(64, seed=0)
+    b = [np.round(np.clip(_segment(y, 5.0, 30.0) + rng.normal(0, 0.015, y.shape), 0, 1) * 255)
+         / 255 for y in _patchy(64, seed=1)]  # fmt: skip
+    op_a, op_b = plan(_stats(a), _stats(b), lambda w: a if w == "a" else b)
+    assert op_b.identity, op_b
+    assert op_a.motion is not None, op_a
+    assert op_a.motion[0] == pytest.approx(5.0, rel=0.2) and _angle_gap(op_a.motion[1], 30) < 8
+    assert op_a.noise == pytest.approx(0.018, rel=0.3), op_a  # B's level (its own reads 0.018)
+
+
+def test_noise_to_tops_an_image_up_to_a_noise_level():
+    y = _scenes(1, size=64)[0]
+    own = native_statistics(y)[NATIVE_NAMES.index("noise_sigma")]
+    got = noise_to(0.04)(y)
+    level = native_statistics(got)[NATIVE_NAMES.index("noise_sigma")]
+    assert level == pytest.approx(0.04, rel=0.2) and own < 0.02
+    np.testing.assert_array_equal(noise_to(0.04)(y), got)  # seeded from the image
+    assert noise_to(own / 2)(y) is y  # already noisier: unchanged
 
 
 def _gratings(n: int, vertical: bool, seed: int) -> list[np.ndarray]:

@@ -17,7 +17,9 @@ finest octave or the two finest (as the resampling test asks of the whole spectr
 :data:`ALONG` of what it keeps in the orientation where it keeps the most (a motion leaves the
 detail across its line alone, or takes from it only what a JPEG or noise step takes everywhere).
 :func:`match_motion` then fits the segment (length and angle) whose blur of the sharper
-collection's sample brings its directional profile to the other's; the plan takes it in place of
+collection's sample brings its directional profile to the other's (when the blurred collection
+is also the noisier, with its noise level matched, :func:`noise_to`, and that noise is then part
+of the alternative: a camera's motion comes with the noise of low light); the plan takes it in place of
 the radial steps (grid, Gaussian, disk) only when, planned to the end, it leaves at most
 :data:`~semsim.features.blur.MARGIN` of their directional distance, and only when that distance
 exceeds the one between two halves of the sample (a difference of content, stripes in one
@@ -27,13 +29,14 @@ own kernel).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
 from semsim.features.blur import BORDER, FLOOR, PER_OCTAVE, SIDE, spread
-from semsim.features.native_stats import central_crop
+from semsim.features.native_stats import central_crop, noise_sigma
 
 SECTORS = 8  # orientations of the spatial frequency, 22.5 degrees each, centred on 0, 22.5, ...
 OCTAVES = 3  # octaves below Nyquist the directional profile reads (the finest is the gate's)
@@ -134,6 +137,21 @@ def gate(p_a: np.ndarray, p_b: np.ndarray, ratio: float) -> tuple[str, str] | No
             if loss.max() > np.log(1 / ratio) and np.ptp(loss) > np.log(1 / ALONG):
                 return sharp, blurred
     return None
+
+
+def noise_to(level: float) -> Callable[[np.ndarray], np.ndarray]:
+    """An image's noise brought up to ``level`` (std, [0, 1] luminance): white Gaussian noise of
+    the std that adds to its own (:func:`~semsim.features.native_stats.noise_sigma`), seeded from
+    its pixels."""
+
+    def add(y: np.ndarray) -> np.ndarray:
+        extra = float(np.sqrt(max(level**2 - noise_sigma(y) ** 2, 0.0)))
+        if extra == 0.0:
+            return y
+        seed = zlib.crc32(np.round(np.clip(y, 0, 1) * 255).astype(np.uint8).tobytes())
+        return np.clip(y + np.random.default_rng(seed).normal(0, extra, y.shape), 0, 1)
+
+    return add
 
 
 def match_motion(

@@ -243,11 +243,22 @@ def _along_a_line(views: _Samples, medians: dict[str, np.ndarray], lit: Ops, rad
     left = small.images(sharp, NativeRendering(**radial[sharp]))
     if apart <= motion.distance(read(left[::2]), read(left[1::2])):
         return radial  # no further apart than two halves of one sample: nothing left to explain
-    chosen = segment()
+    # a noisier blurred collection: the segment fitted with its noise level matched, and that
+    # noise part of the alternative (noise refills the finest detail in every orientation; the
+    # noise step's whiteness test, comparing a sharp collection with a blurred one, misreads it)
+    level, own = (
+        small.median(w, NativeRendering(**lit[w]), "noise_sigma") for w in (blurred, sharp)
+    )
+    noisy = level**2 - own**2 > NOISE_TOL**2
+    chosen = segment(motion.noise_to(level) if noisy else None)
+    if noisy:
+        moved_level = small.median(sharp, NativeRendering(**chosen), "noise_sigma")
+        chosen["noise"] = round(float(np.sqrt(max(level**2 - moved_level**2, 0.0))), 5)
     moved, by_motion = planned(chosen, small)
     later = {k: by_motion[sharp][k] for k in ("jpeg", "noise") if k in by_motion[sharp]}
     if later:  # the segment again with the JPEG or noise the blurred set gets (they add detail)
-        chosen = segment(NativeRendering(**later).apply)
+        kept = {k: v for k, v in later.items() if k in chosen}  # the hypothesis' own noise
+        chosen = {**segment(NativeRendering(**later).apply), **kept}
         moved, _ = planned(chosen, small)
     if moved <= BLUR_MARGIN * apart:
         return planned(chosen, views)[1]
