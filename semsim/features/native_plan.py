@@ -219,7 +219,9 @@ def _along_a_line(views: _Samples, medians: dict[str, np.ndarray], lit: Ops, rad
     (then steps 3 and 4) when the other lost its finest detail along one line
     (:func:`semsim.features.motion.gate`, read after the photometric steps ``lit``) and the
     blur, planned to the end, leaves the two collections' final directional profiles at most
-    :data:`~semsim.features.blur.MARGIN` as far apart as the radial plan does."""
+    :data:`~semsim.features.blur.MARGIN` as far apart as the radial plan does. When the blurred
+    collection is also the noisier, the segment is fitted with its noise level matched
+    (:func:`semsim.features.motion.noise_to`) and that noise is part of the alternative."""
     small = _Crops(views)
     read = motion.profile
     which = motion.gate(*(small.profile(w, lit[w], read) for w in "ab"), RES_RATIO)
