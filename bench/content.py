@@ -536,13 +536,15 @@ def main(argv: list[str] | None = None) -> int:
     out = lines.append
 
     if args.shares_only:
-        table("shares", ["p", "content", "1 - p"], share_rows(bench, args.root, n))
+        shares = share_rows(bench, args.root, n)
+        table("shares", ["p", "content", "1 - p"], shares)
         print("\n".join(lines))
         if args.record:
             sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
             from docs.measured import record
 
-            record("content_shares", values={"n": str(n), "size": str(args.size)},
+            values = {"n": str(n), "size": str(args.size), "p_one": shares[-1][1]}
+            record("content_shares", values=values,
                    tables=tables, note=f"effnet_lite0 at {args.size} px, {n} CIFAR-10 test "
                    "images a class: A the first of 4 vehicle classes, B the next")  # fmt: skip
         return 0
@@ -641,7 +643,9 @@ def main(argv: list[str] | None = None) -> int:
     # 1. shares
     out("## Shares: A = 4 vehicle classes, B with a share p of 4 animal classes")
     out("")
-    table("shares", ["p", "content", "1 - p"], share_rows(bench, args.root, n))
+    shares = share_rows(bench, args.root, n)
+    table("shares", ["p", "content", "1 - p"], shares)
+    values["shares_p_one"] = shares[-1][1]
     out("")
     # 4. other domains
     fonts = sorted(Path("/usr/share/fonts").rglob("*.ttf"))
