@@ -462,6 +462,28 @@ def ladder_rows(bench: Bench, A: np.ndarray, B: np.ndarray) -> list[list[str]]: 
     return rows
 
 
+def moved_domain_rows(g1, g1b, g2, t1, t2, nt: int) -> list:  # noqa: ANN001
+    """One side moved (a camera's motion): written in round 3's fifteenth session after the
+    motion step was fixed, before it ran on them (oriented textures are where a content
+    difference could pass for a motion)."""
+    from textures import KINDS, textures
+
+    ht = len(KINDS) // 2
+    letters = lambda im, rng: _motion(im, 4.0, 30.0)  # noqa: E731
+    texture = lambda im, rng: _motion(im, 5.0, 100.0)  # noqa: E731
+    return [
+        ("same 13 letters, one sample moved 4 px at 30 deg (target >= 0.85)", g1,
+         render(g1b, letters)),
+        ("13 letters vs 13 other letters moved 4 px at 30 deg (target <= 0.5)", g1,
+         render(g2, letters)),
+        (f"{len(KINDS)} texture kinds, one sample moved 5 px at 100 deg (target >= 0.85)", t1,
+         render(t2, texture)),
+        (f"textures: {ht} kinds vs the other {len(KINDS) - ht} moved 5 px at 100 deg "
+         "(target <= 0.5)", textures(KINDS[:ht], nt, 2)[0],
+         render(textures(KINDS[ht:], nt, 3)[0], texture)),
+    ]  # fmt: skip
+
+
 def share_rows(bench: Bench, root: Path, n: int) -> list[list[str]]:
     """Item 1: A = ``n`` test images of each of 4 vehicle classes, B = as many others with a share
     p of them from 4 animal classes: ``[p, content, 1 - p]`` for p = 0, 0.25, ..., 1."""
@@ -706,6 +728,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"textures: {ht} kinds vs the other {len(KINDS) - ht} blurred 2 px (target <= 0.5)",
          textures(KINDS[:ht], nt, 2)[0], render(textures(KINDS[ht:], nt, 3)[0], _blur(2.0))),
     ]  # fmt: skip
+    rows += moved_domain_rows(g1, g1b, g2, t1, t2, nt)
     got_rows = []
     for label, x, y in rows:
         v = bench.views(x, y)
