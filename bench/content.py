@@ -212,6 +212,17 @@ BOTH_RENDERED = [
     (("JPEG q50", lambda im, rng: _jpeg(im, 50)), ("blur 2 px", _blur(2.0))),
     (("noise 0.03", lambda im, rng: _noise(im, rng, 0.03)), ("blur 1.5 px", _blur(1.5))),
     (("2x down-up", lambda im, rng: _downup(im)), ("blur 2 px", _blur(2.0))),
+    # written in round 3's fifteenth session after the motion step was fixed, before it ran on
+    # them: two motions along different lines, a motion against a radial blur and against JPEG
+    (
+        ("moved 5 px along the rows", lambda im, rng: _motion(im, 5.0, 0.0)),
+        ("moved 5 px down the columns", lambda im, rng: _motion(im, 5.0, 90.0)),
+    ),
+    (("blur 1 px", _blur(1.0)), ("moved 6 px at 45 deg", lambda im, rng: _motion(im, 6.0, 45.0))),
+    (
+        ("JPEG q50", lambda im, rng: _jpeg(im, 50)),
+        ("moved 4 px at 150 deg", lambda im, rng: _motion(im, 4.0, 150.0)),
+    ),
 ]
 
 
