@@ -213,7 +213,8 @@ BOTH_RENDERED = [
     (("noise 0.03", lambda im, rng: _noise(im, rng, 0.03)), ("blur 1.5 px", _blur(1.5))),
     (("2x down-up", lambda im, rng: _downup(im)), ("blur 2 px", _blur(2.0))),
     # written in round 3's fifteenth session after the motion step was fixed, before it ran on
-    # them: two motions along different lines, a motion against a radial blur and against JPEG
+    # them: two motions along different lines (which then designed the step giving each side the
+    # other's motion), a motion against a radial blur and against JPEG
     (
         ("moved 5 px along the rows", lambda im, rng: _motion(im, 5.0, 0.0)),
         ("moved 5 px down the columns", lambda im, rng: _motion(im, 5.0, 90.0)),
@@ -222,6 +223,19 @@ BOTH_RENDERED = [
     (
         ("JPEG q50", lambda im, rng: _jpeg(im, 50)),
         ("moved 4 px at 150 deg", lambda im, rng: _motion(im, 4.0, 150.0)),
+    ),
+    # written after the two-motion row above (0.03) designed the step that gives each side the
+    # other's motion, before it ran on them: other lengths and slants, one side under noise
+    (
+        ("moved 4 px at 30 deg", lambda im, rng: _motion(im, 4.0, 30.0)),
+        ("moved 6 px at 120 deg", lambda im, rng: _motion(im, 6.0, 120.0)),
+    ),
+    (
+        (
+            "moved 3 px along the rows + noise 0.02",
+            lambda im, rng: _noise(_motion(im, 3.0, 0.0), rng, 0.02),
+        ),
+        ("moved 5 px at 60 deg", lambda im, rng: _motion(im, 5.0, 60.0)),
     ),
 ]
 

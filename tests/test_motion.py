@@ -13,6 +13,7 @@ from scipy.ndimage import convolve, gaussian_filter
 
 from semsim.features.motion import (
     SECTORS,
+    angle_of,
     directional_profile,
     distance,
     gate,
@@ -178,6 +179,29 @@ def test_noise_to_tops_an_image_up_to_a_noise_level():
     assert level == pytest.approx(0.04, rel=0.2) and own < 0.02
     np.testing.assert_array_equal(noise_to(0.04)(y), got)  # seeded from the image
     assert noise_to(own / 2)(y) is y  # already noisier: unchanged
+
+
+@pytest.mark.parametrize("size", [32, 160])
+def test_two_collections_moved_along_different_lines_each_get_the_others_motion(size):
+    """A moved 5 px along the rows, B 5 px down the columns: each lacks detail the other keeps,
+    so no segment of one side matches; each gets the other's motion (both end moved both ways)."""
+    a = [_segment(y, 5.0, 0.0) for y in _scenes(64, size=size, seed=0)]
+    b = [_segment(y, 5.0, 90.0) for y in _scenes(64, size=size, seed=1)]
+    op_a, op_b = plan(_stats(a), _stats(b), lambda w: a if w == "a" else b)
+    assert op_a.motion is not None and op_b.motion is not None, (op_a, op_b)
+    assert op_a.motion[0] == pytest.approx(5.0, rel=0.2) and _angle_gap(op_a.motion[1], 90) < 8
+    assert op_b.motion[0] == pytest.approx(5.0, rel=0.2) and _angle_gap(op_b.motion[1], 0) < 8
+
+
+def test_angle_of_reads_the_axial_mean_of_the_lost_orientations():
+    """A loss centred on the horizontal frequencies (sectors 7, 0, 1) is a motion along the
+    rows; one centred on 45-degree frequencies is a motion at -45 = 135 degrees."""
+    loss = np.zeros(SECTORS)
+    loss[[7, 0, 1]] = [1.0, 2.0, 1.0]
+    assert _angle_gap(angle_of(loss), 0.0) < 1e-6
+    loss = np.zeros(SECTORS)
+    loss[[1, 2, 3]] = [1.0, 2.0, 1.0]
+    assert _angle_gap(angle_of(loss), 135.0) < 1e-6
 
 
 def _gratings(n: int, vertical: bool, seed: int) -> list[np.ndarray]:

@@ -24,7 +24,10 @@ the radial steps (grid, Gaussian, disk) only when, planned to the end, it leaves
 :data:`~semsim.features.blur.MARGIN` of their directional distance, and only when that distance
 exceeds the one between two halves of the sample (a difference of content, stripes in one
 collection, is not explained by a blur of the other; a radial blur is explained better by its
-own kernel).
+own kernel). When each collection moved its own way (each lost detail along a line the other
+kept), each gets the other's motion (:func:`match_each_other`: motions commute, so both end moved
+both ways), the angles read off the two losses (:func:`angle_of`) and the lengths fitted
+together.
 """
 
 from __future__ import annotations
@@ -192,3 +195,47 @@ def match_motion(
         gap /= 2
         step /= 2
     return float(np.exp(s)), float(np.mod(a, 180)), float(best)
+
+
+def angle_of(loss: np.ndarray) -> float:
+    """The motion's angle (degrees) read off a (SECTORS,) loss of finest detail by orientation
+    (:func:`finest` of the sharper collection less the moved one's): the axial mean of the
+    orientations it lost, weighted by the loss where positive (a motion along a line takes the
+    frequencies parallel to it; rows grow downwards, so a frequency at ``phi`` is a motion at
+    ``-phi``)."""
+    w = np.maximum(np.asarray(loss, np.float64), 0.0)
+    phi = np.radians(np.arange(SECTORS) * 180 / SECTORS)
+    mean = 0.5 * np.arctan2((w * np.sin(2 * phi)).sum(), (w * np.cos(2 * phi)).sum())
+    return float(np.mod(-np.degrees(mean), 180))
+
+
+def match_each_other(
+    xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], angle_x: float, angle_y: float
+) -> tuple[float, float, float]:
+    """``(length_x, length_y, distance)`` for two collections each moved its own way (``xs``
+    along ``angle_x``, ``ys`` along ``angle_y``): ``xs`` gets the segment of ``ys``'s motion and
+    ``ys`` that of ``xs``'s (motions commute, so both end moved both ways), the lengths whose
+    directional profiles come nearest each other. A grid of octave lengths for both, then each
+    refined in turn by bounded searches (the angles stay those read off the losses)."""
+    a = [central_crop(y, SIDE + 2 * BORDER) for y in spread(xs)]
+    b = [central_crop(y, SIDE + 2 * BORDER) for y in spread(ys)]
+
+    def cost(log_x: float, log_y: float) -> float:
+        moved_a = [central_crop(motion_blur(y, np.exp(log_y), angle_y), SIDE) for y in a]
+        moved_b = [central_crop(motion_blur(y, np.exp(log_x), angle_x), SIDE) for y in b]
+        return distance(profile(moved_a), profile(moved_b))
+
+    grid = np.linspace(*np.log(LENGTH_RANGE), 5)
+    best, lx, ly = min((cost(u, v), u, v) for u in grid for v in grid)
+    gap = grid[1] - grid[0]
+    for _ in range(2):
+        r = minimize_scalar(lambda u, ly=ly: cost(u, ly), bounds=(lx - gap, lx + gap),
+                            method="bounded", options={"xatol": 0.01})  # fmt: skip
+        if r.fun < best:
+            best, lx = float(r.fun), float(r.x)
+        r = minimize_scalar(lambda v, lx=lx: cost(lx, v), bounds=(ly - gap, ly + gap),
+                            method="bounded", options={"xatol": 0.01})  # fmt: skip
+        if r.fun < best:
+            best, ly = float(r.fun), float(r.x)
+        gap /= 2
+    return float(np.exp(lx)), float(np.exp(ly)), float(best)

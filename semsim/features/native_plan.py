@@ -231,8 +231,8 @@ def _along_a_line(views: _Samples, medians: dict[str, np.ndarray], lit: Ops, rad
     target = small.profile(blurred, lit[blurred], read)
     wide = small.wide(sharp, NativeRendering(**lit[sharp]))
 
-    def planned(sharp_ops: dict[str, Any], on: _Samples) -> tuple[float, Ops]:
-        alt = {sharp: dict(sharp_ops), blurred: dict(lit[blurred])}
+    def planned(sharp_ops: dict[str, Any], on: _Samples, other: Any = None) -> tuple[float, Ops]:
+        alt = {sharp: dict(sharp_ops), blurred: dict(lit[blurred] if other is None else other)}
         _jpeg_and_noise(on, medians, alt)
         ends = (small.profile(w, alt[w], read) for w in (sharp, blurred))
         return motion.distance(*ends), alt
@@ -262,8 +262,23 @@ def _along_a_line(views: _Samples, medians: dict[str, np.ndarray], lit: Ops, rad
         kept = {k: v for k, v in later.items() if k in chosen}  # the hypothesis' own noise
         chosen = {**segment(NativeRendering(**later).apply), **kept}
         moved, _ = planned(chosen, small)
-    if moved <= BLUR_MARGIN * apart:
-        return planned(chosen, views)[1]
+    best = (moved, chosen, None)
+    # each moved its own way (the other is sharper along a line too): each gets the other's
+    # motion, at the angles read off the two losses and the lengths fitted together
+    source = small.profile(sharp, lit[sharp], read)
+    if motion.gate(target, source, RES_RATIO) == ("a", "b"):
+        lost = motion.finest(source) - motion.finest(target)  # > 0: lost by ``blurred``
+        angle_s, angle_b = motion.angle_of(-lost), motion.angle_of(lost)
+        crops = {w: small.wide(w, NativeRendering(**lit[w])) for w in (sharp, blurred)}
+        length_s, length_b, _ = motion.match_each_other(crops[sharp], crops[blurred], angle_s,
+                                                        angle_b)  # fmt: skip
+        mine = {**lit[sharp], "motion": (round(length_b, 3), round(angle_b, 2))}
+        other = {**lit[blurred], "motion": (round(length_s, 3), round(angle_s, 2))}
+        crossed, _ = planned(mine, small, other)
+        if crossed < moved:
+            best = (crossed, mine, other)
+    if best[0] <= BLUR_MARGIN * apart:
+        return planned(best[1], views, best[2])[1]
     return radial
 
 
