@@ -46,6 +46,8 @@ OCTAVES = 3  # octaves below Nyquist the directional profile reads (the finest i
 LENGTH_RANGE = (1.0, 16.0)  # px at the image's own size: the segment's length
 ALONG = 0.5  # the worst-kept orientation keeps under this share of what the best-kept keeps
 POINTS = 16  # points a pixel of the segment's length splatted onto the kernel
+ANGLES = np.arange(SECTORS) * 180 / SECTORS  # the sectors' centres (degrees)
+LENGTHS = np.linspace(*np.log(LENGTH_RANGE), 5)  # the fits' first grid, log px: 1, 2, 4, 8, 16
 
 
 def line_kernel(length: float, angle: float) -> np.ndarray:
@@ -178,22 +180,8 @@ def match_motion(
             blurred = [after(y) for y in blurred]
         return distance(profile([central_crop(y, SIDE) for y in blurred]), target)
 
-    step = 180 / SECTORS
-    grid = np.linspace(*np.log(LENGTH_RANGE), 5)  # octaves: 1, 2, 4, 8, 16 px
-    tried = [(cost(s, a), s, a) for a in np.arange(SECTORS) * step for s in grid]
-    best, s, a = min(tried)
-    gap = grid[1] - grid[0]
-    for _ in range(2):
-        r = minimize_scalar(lambda v, a=a: cost(v, a), bounds=(s - gap, s + gap), method="bounded",
-                            options={"xatol": 0.01})  # fmt: skip
-        if r.fun < best:
-            best, s = float(r.fun), float(r.x)
-        r = minimize_scalar(lambda v, s=s: cost(s, v), bounds=(a - step, a + step), method="bounded",
-                            options={"xatol": 0.5})  # fmt: skip
-        if r.fun < best:
-            best, a = float(r.fun), float(r.x)
-        gap /= 2
-        step /= 2
+    best, s, a = min((cost(s, a), s, a) for a in ANGLES for s in LENGTHS)
+    best, (s, a) = _refine(cost, best, [s, a], [LENGTHS[1] - LENGTHS[0], ANGLES[1]], [0.01, 0.5])
     return float(np.exp(s)), float(np.mod(a, 180)), float(best)
 
 
@@ -204,7 +192,7 @@ def angle_of(loss: np.ndarray) -> float:
     frequencies parallel to it; rows grow downwards, so a frequency at ``phi`` is a motion at
     ``-phi``)."""
     w = np.maximum(np.asarray(loss, np.float64), 0.0)
-    phi = np.radians(np.arange(SECTORS) * 180 / SECTORS)
+    phi = np.radians(ANGLES)
     mean = 0.5 * np.arctan2((w * np.sin(2 * phi)).sum(), (w * np.cos(2 * phi)).sum())
     return float(np.mod(-np.degrees(mean), 180))
 
@@ -225,17 +213,33 @@ def match_each_other(
         moved_b = [central_crop(motion_blur(y, np.exp(log_x), angle_x), SIDE) for y in b]
         return distance(profile(moved_a), profile(moved_b))
 
-    grid = np.linspace(*np.log(LENGTH_RANGE), 5)
-    best, lx, ly = min((cost(u, v), u, v) for u in grid for v in grid)
-    gap = grid[1] - grid[0]
-    for _ in range(2):
-        r = minimize_scalar(lambda u, ly=ly: cost(u, ly), bounds=(lx - gap, lx + gap),
-                            method="bounded", options={"xatol": 0.01})  # fmt: skip
-        if r.fun < best:
-            best, lx = float(r.fun), float(r.x)
-        r = minimize_scalar(lambda v, lx=lx: cost(lx, v), bounds=(ly - gap, ly + gap),
-                            method="bounded", options={"xatol": 0.01})  # fmt: skip
-        if r.fun < best:
-            best, ly = float(r.fun), float(r.x)
-        gap /= 2
+    best, lx, ly = min((cost(u, v), u, v) for u in LENGTHS for v in LENGTHS)
+    gap = LENGTHS[1] - LENGTHS[0]
+    best, (lx, ly) = _refine(cost, best, [lx, ly], [gap, gap], [0.01, 0.01])
     return float(np.exp(lx)), float(np.exp(ly)), float(best)
+
+
+def _refine(
+    cost: Callable[..., float],
+    best: float,
+    point: list[float],
+    steps: list[float],
+    tols: list[float],
+    rounds: int = 2,
+) -> tuple[float, list[float]]:
+    """Coordinate descent from a grid's best ``point`` (cost ``best``): each coordinate in turn
+    by a bounded search within ``steps`` of it (to ``tols``), kept when it lowers the cost; the
+    steps halved each round."""
+    point, steps = list(point), list(steps)
+    for _ in range(rounds):
+        for i in range(len(point)):
+
+            def along(v: float, i: int = i) -> float:
+                return cost(*point[:i], v, *point[i + 1 :])
+
+            r = minimize_scalar(along, bounds=(point[i] - steps[i], point[i] + steps[i]),
+                                method="bounded", options={"xatol": tols[i]})  # fmt: skip
+            if r.fun < best:
+                best, point[i] = float(r.fun), float(r.x)
+        steps = [v / 2 for v in steps]
+    return best, point
