@@ -84,15 +84,22 @@ def test_both_headlines_and_the_matched_content_view(tmp_path: Path) -> None:
     assert "content read as: " in html and "2x coarser grid" in html
 
 
-def test_two_samples_of_one_rendering_get_grayscale_only(tmp_path: Path) -> None:
+def test_two_samples_of_one_rendering_get_their_colour_only(tmp_path: Path) -> None:
+    """No step of the view fires, and the pair's colours are alike: kept (features.colour)."""
     a, b = _folders(tmp_path, blur=0)
     compare(_cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={b}"))
     provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
     views = [p["encoder"]["view"] for p in provs if (p["encoder"].get("view") or {}).get("view")]
     assert len(views) == 2
     for v in views:
-        assert v["radial_gain"] == "none", v
-        assert v["native"] == {"resample": None, "jpeg": None, "noise": 0.0, "floor": False}, v
+        assert v["radial_gain"] == "none" and v["grayscale"] is False, v
+        assert v["native"] == {
+            "resample": None,
+            "jpeg": None,
+            "noise": 0.0,
+            "floor": False,
+            "colour": True,
+        }, v
 
 
 def test_a_tone_curve_puts_both_views_on_one_tone(tmp_path: Path) -> None:

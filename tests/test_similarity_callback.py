@@ -137,8 +137,9 @@ def test_trained_head_gives_the_concepts_of_the_content_score():
 
 def test_both_headline_matrices_come_from_the_model_being_trained(tmp_path: Path):
     """The callback makes the content view of the test set as `semsim compare` does for one
-    collection (the model's embedding of each image in grayscale) and the rendering statistics,
-    so the content and appearance matrices are reported from inside training (issue #21)."""
+    collection (the model's embedding of each image's luminance with its coarse hues at one
+    level) and the rendering statistics, so the content and appearance matrices are reported
+    from inside training (issue #21)."""
     from semsim.metrics.content import content_overlap
 
     overrides = [o for o in SMOKE_WITH_SIMILARITY if "scores=" not in o]
@@ -152,15 +153,30 @@ def test_both_headline_matrices_come_from_the_model_being_trained(tmp_path: Path
     app = np.asarray(report["matrices"]["appearance"]["values"])
     assert got.shape == app.shape == (len(names), len(names))
     assert np.all((app >= 0) & (app <= 1 + 1e-9))
-    # independently: grayscale (BT.601 luma of the unnormalised input, normalised again)
+    # independently (numpy / scipy, float64): BT.601 luma of the unnormalised input, plus its
+    # chroma blurred by a mirrored Gaussian of 1/8 of the side, at RMS 0.1 (gain <= 4), each
+    # pixel's chroma scaled towards its grey to stay in [0, 1]; normalised again
+    import scipy.ndimage as ndi
+
     model, dm = objects["model"], objects["datamodule"]
     mean = torch.tensor(dm.data_config["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(dm.data_config["std"]).view(1, 3, 1, 1)
     test_set = dm.test_set
     x = torch.stack([test_set[i][0] for i in range(len(test_set))]).double()
-    rgb = (x * std + mean).clamp(0, 1)
-    luma = (rgb * torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64).view(1, 3, 1, 1)).sum(1)
-    gray = (luma[:, None].expand(-1, 3, -1, -1) - mean) / std
+    rgb = (x * std + mean).clamp(0, 1).numpy()
+    side = rgb.shape[-1]
+    assert side <= 32  # (larger images are read on a 32-px grid first)
+    luma = np.einsum("bchw,c->bhw", rgb, [0.299, 0.587, 0.114])
+    chroma = ndi.gaussian_filter(rgb - luma[:, None], (0, 0, side / 8, side / 8), mode="mirror",
+                                 truncate=3.0)  # fmt: skip
+    level = np.sqrt((chroma**2).sum(1).mean((1, 2)))
+    chroma *= np.minimum(0.1 / level, 4.0)[:, None, None, None]
+    y = luma[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(chroma > 0, (1 - y) / chroma, np.where(chroma < 0, y / -chroma, np.inf))
+    t = np.clip(room.min(1, keepdims=True), 0, 1)
+    view = torch.from_numpy(y + t * chroma)
+    gray = (view - mean) / std
     model.eval()
     with torch.no_grad():
         emb = model.embed(gray.float()).double().numpy()

@@ -105,8 +105,8 @@ class SimilarityMatrixCallback(StageReportCallback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, subset: Any
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The two headlines' inputs for one collection, as ``semsim compare`` makes them: the
-        model's embedding of every image in grayscale (the content view of one collection,
-        :mod:`semsim.features.content`), and per-image rendering statistics (rank 0). ``(None,
+        model's embedding of every image with its coarse hues at one level (the content view of
+        one collection, :mod:`semsim.features.content` and :mod:`semsim.features.colour`), and per-image rendering statistics (rank 0). ``(None,
         None)`` when no configured score reads them."""
         from semsim.metrics import SCORES
 
@@ -114,11 +114,12 @@ class SimilarityMatrixCallback(StageReportCallback):
         if not any(SCORES[n].input in ("content", "rendering") for n in wanted if n in SCORES):
             return None, None
         from semsim.features.content import pixel_pass, rendering_features
+        from semsim.features.native import NativeRendering
         from semsim.features.rendering import CommonRendering
 
         dm = trainer.datamodule
         mean, std = dm.data_config["mean"], dm.data_config["std"]
-        view = CommonRendering(None, mean, std)
+        view = CommonRendering(None, mean, std, NativeRendering(colour=True))
         content = embed_dataset(
             trainer, pl_module, subset, lambda x: pl_module.embed(view(x)), self.batch_size,
             self.num_workers,

@@ -8,10 +8,11 @@ For a pair of collections (or one collection alone) :func:`content_views` makes
 * ``content``: the encoder's features of every image in the pair's common rendering
   (:class:`~semsim.features.rendering.CommonRendering`: the native-resolution step of
   :mod:`semsim.features.native` at each image's own size, planned by
-  :mod:`semsim.features.native_plan` from the two collections' native statistics; grayscale;
-  each collection attenuated to the poorer of the two mean spectra), extracted and cached like
-  any features; every step of the view is part of the features' provenance, so caches never
-  mix views.
+  :mod:`semsim.features.native_plan` from the two collections' native statistics; in
+  grayscale, or with each image's coarse hues when the pair's colours agree
+  (:mod:`semsim.features.colour`; one collection alone always); each collection attenuated to
+  the poorer of the two mean spectra), extracted and cached like any features; every step of
+  the view is part of the features' provenance, so caches never mix views.
 
 Both are returned as new :class:`~semsim.features.Features` (``dataclasses.replace``); scores
 whose registry ``input`` is ``"content"`` or ``"rendering"`` read them.
@@ -33,6 +34,7 @@ from PIL import Image
 from semsim.data.collection import ImageCollection
 from semsim.encoders import EncoderSpec
 from semsim.features.cache import _atomic_write
+from semsim.features.colour import LUMA, colour_kept
 from semsim.features.extract import Features, extract_features
 from semsim.features.loop import resolve_workers
 from semsim.features.native import NativeRendering, luma_array, native_statistics
@@ -70,13 +72,20 @@ class ViewedSpec(EncoderSpec):
 
 class _Viewed:
     """The content view's transform: native step on the decoded image, the encoder's own
-    transform, then grayscale + the radial filter (picklable for DataLoader workers)."""
+    transform, then the radial filter and grayscale or the image's coarse hues (picklable for
+    DataLoader workers)."""
 
     def __init__(self, view: CommonRendering, base: Any) -> None:
         self.view, self.base = view, base
 
     def __call__(self, img: Any) -> torch.Tensor:
-        return self.view(self.base(self.view.native(img)))
+        gray, coloured = self.view.native.pair(img)
+        if not self.view.native.colour:
+            return self.view(self.base(gray))
+        # the luminance resized as the grayscale view's (no channel clipped apart), the hues
+        # from the coloured image
+        x = self.base(gray)
+        return self.view(x, hues=x if coloured is gray else self.base(coloured))
 
 
 class _PixelPass:
@@ -281,11 +290,19 @@ def content_arrays(
     natives = {w: NativeRendering() for w in colls}
     spectra = {w: st.power for w, st in stats.items()}
     if "b" in stats:
+        rgb: dict[str, list[np.ndarray]] = {}
 
-        def sample(w: str) -> list[np.ndarray]:  # a spread of the collection, for native_plan.plan
-            coll = colls[w]
-            pick = np.linspace(0, len(coll) - 1, min(JPEG_SAMPLE, len(coll))).astype(int)
-            return [luma_array(coll.load_image(int(i))) for i in np.unique(pick)]
+        def colour_sample(w: str) -> list[np.ndarray]:  # a spread of the collection (RGB)
+            if w not in rgb:
+                coll = colls[w]
+                pick = np.linspace(0, len(coll) - 1, min(JPEG_SAMPLE, len(coll))).astype(int)
+                rgb[w] = [
+                    np.asarray(coll.load_image(int(i)).convert("RGB")) for i in np.unique(pick)
+                ]
+            return rgb[w]
+
+        def sample(w: str) -> list[np.ndarray]:  # the same in luminance, for native_plan.plan
+            return [im / 255.0 @ np.asarray(LUMA) for im in colour_sample(w)]
 
         # the pair's common tone curve first (semsim.features.tone), every other step after it
         tone = common_tone(stats["a"].tone, stats["b"].tone)
@@ -301,15 +318,17 @@ def content_arrays(
             spectra = {w: stats_of(w, nat).power for w, nat in natives.items()}
             ga, gb = matching_gains(spectra["a"], spectra["b"], *ns)
         gains = {"a": ga, "b": gb}
+        kept, said = colour_kept(colour_sample("a"), colour_sample("b"))
     else:
-        gains = {"a": None}
+        gains, kept, said = {"a": None}, True, "colour"
+    natives = {w: dataclasses.replace(n, colour=kept) for w, n in natives.items()}
     mean, std = _affine(spec)
     out = {}
     for w, coll in colls.items():
         view = CommonRendering(gains[w], mean, std, natives[w])
         viewed = ViewedSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(
             EncoderSpec)}, view=view)  # fmt: skip
-        described = _describe(gains[w], natives[w])
+        described = _describe(gains[w], natives[w], said)
         if views is not None:
             views[w] = described
         if console is not None:
@@ -334,9 +353,9 @@ RENDERING_NAMES = (*STAT_NAMES, "log_noise_sigma", "log_block_ratio", "log_loss_
                    "log_loss_bicubic", "log_dct_kept")  # fmt: skip
 
 
-def _describe(gain: np.ndarray | None, native: NativeRendering) -> str:
+def _describe(gain: np.ndarray | None, native: NativeRendering, colour: str) -> str:
     parts = [] if native.identity else [f"{native.describe()} at its own size"]
-    parts.append("grayscale")
+    parts.append(colour)
     if gain is not None and not np.allclose(gain, 1.0):
         parts.append(
             f"attenuated to the other collection's spectrum (lowest gain {gain.min():.2f})"

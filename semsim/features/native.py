@@ -36,9 +36,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 
 from semsim.features.blur import disk_blur, gaussian_blur
+from semsim.features.colour import in_gamut
 from semsim.features.motion import motion_blur
 from semsim.features.native_stats import (  # noqa: F401 - the statistics' home; re-exported
     CELL,
@@ -96,6 +98,9 @@ class NativeRendering:
     lateral: tuple[float, ...] | None = None  # then: its light from one side (features.shading)
     # before all: every image onto one histogram (features.standardize; then no tone curve)
     standard: tuple[float, ...] | None = None
+    # the content view keeps the image's colour (semsim.features.colour): the steps above act on
+    # its luminance and its own chroma is added back (the view then keeps only its coarse layout)
+    colour: bool = False
 
     @property
     def identity(self) -> bool:
@@ -132,6 +137,8 @@ class NativeRendering:
             out["lateral"] = [round(g, 4) for g in self.lateral]
         if self.standard is not None:  # (None: the keys of features cached before this step)
             out["standard"] = hashlib.sha256(np.round(self.standard, 5).tobytes()).hexdigest()[:16]
+        if self.colour:  # (False: the keys of grayscale views cached before colour was kept)
+            out["colour"] = True
         return out
 
     def describe(self) -> str:
@@ -188,6 +195,21 @@ class NativeRendering:
         return y
 
     def __call__(self, img: Image.Image) -> Image.Image:
+        return self.pair(img)[1 if self.colour else 0]
+
+    def pair(self, img: Image.Image) -> tuple[Image.Image, Image.Image]:
+        """``(the degraded luminance, the same with the image's own chroma)`` as RGB images
+        (``img`` twice when there is nothing to do, the first twice when the view is grayscale);
+        the chroma of a pixel that would leave
+        [0, 1] is scaled towards its grey (:func:`semsim.features.colour.in_gamut`)."""
         if self.identity:
-            return img
-        return Image.fromarray(_to_uint8(self.apply(luma_array(img))), "L").convert("RGB")
+            return img, img
+        y = luma_array(img)
+        y2 = np.clip(self.apply(y), 0, 1)
+        gray = Image.fromarray(_to_uint8(y2), "L").convert("RGB")
+        if not self.colour:
+            return gray, gray
+        rgb = np.asarray(img.convert("RGB"), dtype=np.float64) / 255.0
+        chroma = torch.from_numpy(rgb - y[..., None]).permute(2, 0, 1)[None]
+        out = in_gamut(torch.from_numpy(y2)[None], chroma)
+        return gray, Image.fromarray(_to_uint8(out[0].permute(1, 2, 0).numpy()), "RGB")

@@ -10,7 +10,8 @@ Two uses of one pixel pass over a collection (the encoder's own resize, before n
   collection that brings both to the *poorer* rendering of the two at every frequency: each
   collection is attenuated to the element-wise minimum of the two mean spectra (a sharper set is
   blurred to the blurrier set's resolution, a higher-contrast set to the lower contrast).
-  :class:`CommonRendering` applies it, in grayscale, to each image before the encoder, which is
+  :class:`CommonRendering` applies it to each image's luminance before the encoder (in grayscale,
+  or with the image's coarse hues, :mod:`semsim.features.colour`), which is
   how the content score compares what the images show rather than how they were rendered.
 
 Everything here is deterministic and cheap next to the encoder: the power spectrum of the
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from semsim.features.colour import with_colour
 from semsim.features.native import NativeRendering
 
 LUMA = (0.299, 0.587, 0.114)
@@ -235,8 +237,9 @@ def matching_gains(
 
 class CommonRendering:
     """The content view of an image: the native-resolution step (:attr:`native`, applied to the
-    decoded image before the encoder's resize), grayscale, then a radial filter (identity by
-    default).
+    decoded image before the encoder's resize), a radial filter of the luminance (identity by
+    default), then grayscale, or the image's coarse hues at one level when the native step says
+    ``colour`` (:func:`semsim.features.colour.with_colour`).
 
     Called on the encoder's normalised input (3, S, S) or a batch (B, 3, S, S); ``mean``/``std``
     are the encoder's normalisation, undone before and redone after. Picklable (DataLoader
@@ -260,9 +263,10 @@ class CommonRendering:
         )
         # version 2: float32 filter (cosine basis) and the native-resolution step
         return {"view": "content", "version": 2, "native": self.native.provenance(),
-                "grayscale": True, "radial_gain": digest}  # fmt: skip
+                "grayscale": not self.native.colour, "radial_gain": digest}  # fmt: skip
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, hues: torch.Tensor | None = None) -> torch.Tensor:
+        """``hues``: the encoder input whose chroma a coloured view keeps (default ``x``)."""
         single = x.dim() == 3
         xb = x.unsqueeze(0) if single else x
         mean, std = self.mean.to(xb.device), self.std.to(xb.device)
@@ -279,5 +283,11 @@ class CommonRendering:
             d, inv = d.to(y.device), _inverse_cosines(size).to(y.device)
             mu = y.mean((1, 2), keepdim=True)
             y = (inv @ ((d @ (y - mu) @ d.T) * h) @ inv.T + mu).clamp(0, 1)
-        out = (y.unsqueeze(1).expand(-1, 3, -1, -1) - mean) / std
+        if self.native.colour:  # the image's coarse hues at one level (semsim.features.colour)
+            if hues is not None:
+                hb = hues.unsqueeze(0) if single else hues
+                rgb = (hb * std + mean).clamp(0, 1)
+            out = (with_colour(rgb, y) - mean) / std
+        else:
+            out = (y.unsqueeze(1).expand(-1, 3, -1, -1) - mean) / std
         return out[0] if single else out
