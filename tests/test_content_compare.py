@@ -22,9 +22,11 @@ FAST = ["encoder.pretrained=false", "encoder.image_size=32", "encoder.crop_pct=n
         "progress=false", "num_workers=0", "n_bootstrap=4", "noise_floor=false"]  # fmt: skip
 
 
-def _folders(tmp_path: Path, blur: float = 1.5, gamma: float = 1.0) -> tuple[Path, Path]:
+def _folders(
+    tmp_path: Path, blur: float = 1.5, gamma: float = 1.0, gray: bool = False
+) -> tuple[Path, Path]:
     """A: 4 shapes x 16 images; B: the other 16 of each shape, blurred by ``blur`` px and
-    through the tone curve ``v ** gamma``."""
+    through the tone curve ``v ** gamma`` (and in grayscale with ``gray``)."""
     coll = synthetic(n_per_class=32, image_size=32, seed=0)
     a, b = tmp_path / "A", tmp_path / "B"
     for i in range(len(coll)):
@@ -35,6 +37,8 @@ def _folders(tmp_path: Path, blur: float = 1.5, gamma: float = 1.0) -> tuple[Pat
             im = im.filter(ImageFilter.GaussianBlur(blur))
         if side is b and gamma != 1.0:
             im = im.point(lambda v: int(255 * (v / 255) ** gamma + 0.5))
+        if side is b and gray:
+            im = im.convert("L").convert("RGB")
         (side / cls).mkdir(parents=True, exist_ok=True)
         im.save(side / cls / f"{i:03d}.png")
     return a, b
@@ -100,6 +104,21 @@ def test_two_samples_of_one_rendering_get_their_colour_only(tmp_path: Path) -> N
             "floor": False,
             "colour": True,
         }, v
+
+
+def test_one_grayscale_collection_puts_both_views_in_grayscale(tmp_path: Path) -> None:
+    """B the same shapes in grayscale: neither view keeps colour (A's hues would tell them
+    apart), both say so; the report's inputs name the reason."""
+    a, b = _folders(tmp_path, blur=0, gray=True)
+    report = compare(_cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={b}"))
+    provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
+    views = [p["encoder"]["view"] for p in provs if (p["encoder"].get("view") or {}).get("view")]
+    assert len(views) == 2
+    for v in views:
+        assert v["grayscale"] is True and "colour" not in v["native"], v
+    said = json.loads((tmp_path / "out" / "report.json").read_text())["inputs"]
+    assert all("grayscale (median chroma" in said[w]["content_view"] for w in ("a", "b")), said
+    assert report.similarity is not None and report.similarity.value > 0.8
 
 
 def test_a_tone_curve_puts_both_views_on_one_tone(tmp_path: Path) -> None:
