@@ -205,3 +205,18 @@ def test_the_coloured_view_reads_the_grayscale_views_luminance() -> None:
         y_col = C.luma((col * 0.25 + 0.5)[None])[0, 0]
         np.testing.assert_allclose(y_col.numpy(), (gray[0] * 0.25 + 0.5).numpy(), atol=1e-5)
         assert not torch.allclose(col[0], col[2])
+
+
+def test_the_hue_test_reads_a_large_image_reduced_to_what_its_grid_needs() -> None:
+    """A 2304 x 3072 photograph-sized image is box-reduced to a short side of 128-255 px; its
+    chroma level and mean hue are those of the full image (the grid is 32 px)."""
+    rng = np.random.default_rng(10)
+    big = Image.fromarray(_scene(rng, 32)).resize((3072, 2304), Image.BICUBIC)
+    small = C.hue_image(big)
+    assert 4 * C.GRID <= min(small.shape[:2]) < 8 * C.GRID and small.dtype == np.uint8
+    lf, pf = C.hue_points([np.asarray(big)])
+    ls, ps = C.hue_points([small])
+    assert ls[0] == pytest.approx(lf[0], rel=0.02)
+    np.testing.assert_allclose(ps, pf, atol=2e-3)
+    tiny = Image.fromarray(_scene(rng, 32))
+    np.testing.assert_array_equal(C.hue_image(tiny), np.asarray(tiny))  # small: as it is

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 LUMA = (0.299, 0.587, 0.114)
 GRID = 32  # chroma read on this many pixels on the shorter side
@@ -116,6 +117,15 @@ def in_gamut(y: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
 def with_colour(rgb: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The view's image: luminance ``y`` (B, H, W) and the coarse normalised chroma of ``rgb``."""
     return in_gamut(y.clamp(0, 1), normalised(coarse_chroma(rgb)))
+
+
+def hue_image(img: Image.Image) -> np.ndarray:
+    """An image as the hue test reads it: (H, W, 3) uint8 RGB, box-reduced by an integer factor
+    to no less than 4 x :data:`GRID` on its shorter side (the chroma is read on the grid: a
+    12-megapixel photograph costs what a 256-px one does, and is not held in memory)."""
+    img = img.convert("RGB")
+    f = min(img.size) // (4 * GRID)
+    return np.asarray(img.reduce(f) if f >= 2 else img)
 
 
 def hue_points(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

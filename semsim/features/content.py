@@ -34,7 +34,7 @@ from PIL import Image
 from semsim.data.collection import ImageCollection
 from semsim.encoders import EncoderSpec
 from semsim.features.cache import _atomic_write
-from semsim.features.colour import LUMA, colour_kept
+from semsim.features.colour import colour_kept, hue_image
 from semsim.features.extract import Features, extract_features
 from semsim.features.loop import resolve_workers
 from semsim.features.native import NativeRendering, luma_array, native_statistics
@@ -290,19 +290,18 @@ def content_arrays(
     natives = {w: NativeRendering() for w in colls}
     spectra = {w: st.power for w, st in stats.items()}
     if "b" in stats:
-        rgb: dict[str, list[np.ndarray]] = {}
 
-        def colour_sample(w: str) -> list[np.ndarray]:  # a spread of the collection (RGB)
-            if w not in rgb:
-                coll = colls[w]
-                pick = np.linspace(0, len(coll) - 1, min(JPEG_SAMPLE, len(coll))).astype(int)
-                rgb[w] = [
-                    np.asarray(coll.load_image(int(i)).convert("RGB")) for i in np.unique(pick)
-                ]
-            return rgb[w]
+        def picks(w: str) -> list[int]:  # a spread of the collection
+            n = len(colls[w])
+            return [
+                int(i) for i in np.unique(np.linspace(0, n - 1, min(JPEG_SAMPLE, n)).astype(int))
+            ]
 
-        def sample(w: str) -> list[np.ndarray]:  # the same in luminance, for native_plan.plan
-            return [im / 255.0 @ np.asarray(LUMA) for im in colour_sample(w)]
+        def sample(w: str) -> list[np.ndarray]:  # its luminance, for native_plan.plan
+            return [luma_array(colls[w].load_image(i)) for i in picks(w)]
+
+        def colour_sample(w: str) -> list[np.ndarray]:  # its colours, for the hue test
+            return [hue_image(colls[w].load_image(i)) for i in picks(w)]
 
         # the pair's common tone curve first (semsim.features.tone), every other step after it
         tone = common_tone(stats["a"].tone, stats["b"].tone)
