@@ -106,8 +106,9 @@ class SimilarityMatrixCallback(StageReportCallback):
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The two headlines' inputs for one collection, as ``semsim compare`` makes them: the
         model's embedding of every image with its coarse hues at one level (the content view of
-        one collection, :mod:`semsim.features.content` and :mod:`semsim.features.colour`), and per-image rendering statistics (rank 0). ``(None,
-        None)`` when no configured score reads them."""
+        one collection, :mod:`semsim.features.content` and :mod:`semsim.features.colour`), and
+        per-image rendering statistics (rank 0). ``(None, None)`` when no configured score reads
+        them."""
         from semsim.metrics import SCORES
 
         wanted = self.scores if self.scores is not None else list(SCORES)

@@ -200,8 +200,8 @@ class NativeRendering:
     def pair(self, img: Image.Image) -> tuple[Image.Image, Image.Image]:
         """``(the degraded luminance, the same with the image's own chroma)`` as RGB images
         (``img`` twice when there is nothing to do, the first twice when the view is grayscale);
-        the chroma of a pixel that would leave
-        [0, 1] is scaled towards its grey (:func:`semsim.features.colour.in_gamut`)."""
+        the chroma of a pixel that would leave [0, 1] is scaled towards its grey
+        (:func:`semsim.features.colour.in_gamut`)."""
         if self.identity:
             return img, img
         y = luma_array(img)

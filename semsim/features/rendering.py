@@ -29,10 +29,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from semsim.features.colour import with_colour
+from semsim.features.colour import LUMA, with_colour
 from semsim.features.native import NativeRendering
 
-LUMA = (0.299, 0.587, 0.114)
 SAME_RENDERING = 0.85  # smallest amplitude gain still read as "the same rendering"
 BANDS = 8  # log-spaced frequency bands of the per-image spectrum shape
 STAT_NAMES = tuple(
