@@ -267,9 +267,12 @@ class CommonRendering:
     def __call__(self, x: torch.Tensor, hues: torch.Tensor | None = None) -> torch.Tensor:
         """``hues``: the encoder input whose chroma a coloured view keeps (default ``x``)."""
         single = x.dim() == 3
-        xb = x.unsqueeze(0) if single else x
-        mean, std = self.mean.to(xb.device), self.std.to(xb.device)
-        rgb = (xb * std + mean).clamp(0, 1)
+        mean, std = self.mean.to(x.device), self.std.to(x.device)
+
+        def unit(t: torch.Tensor) -> torch.Tensor:  # the encoder's input -> RGB in [0, 1]
+            return ((t.unsqueeze(0) if single else t) * std + mean).clamp(0, 1)
+
+        rgb = unit(x)
         y = luminance(rgb)
         if self.gain is not None and not np.allclose(self.gain, 1.0):
             size = y.shape[-1]
@@ -283,10 +286,7 @@ class CommonRendering:
             mu = y.mean((1, 2), keepdim=True)
             y = (inv @ ((d @ (y - mu) @ d.T) * h) @ inv.T + mu).clamp(0, 1)
         if self.native.colour:  # the image's coarse hues at one level (semsim.features.colour)
-            if hues is not None:
-                hb = hues.unsqueeze(0) if single else hues
-                rgb = (hb * std + mean).clamp(0, 1)
-            out = (with_colour(rgb, y) - mean) / std
+            out = (with_colour(rgb if hues is None else unit(hues), y) - mean) / std
         else:
             out = (y.unsqueeze(1).expand(-1, 3, -1, -1) - mean) / std
         return out[0] if single else out
