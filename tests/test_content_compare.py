@@ -23,10 +23,15 @@ FAST = ["encoder.pretrained=false", "encoder.image_size=32", "encoder.crop_pct=n
 
 
 def _folders(
-    tmp_path: Path, blur: float = 1.5, gamma: float = 1.0, gray: bool = False
+    tmp_path: Path,
+    blur: float = 1.5,
+    gamma: float = 1.0,
+    gray: bool = False,
+    contrast: float = 1.0,
 ) -> tuple[Path, Path]:
-    """A: 4 shapes x 16 images; B: the other 16 of each shape, blurred by ``blur`` px and
-    through the tone curve ``v ** gamma`` (and in grayscale with ``gray``)."""
+    """A: 4 shapes x 16 images; B: the other 16 of each shape, blurred by ``blur`` px, through
+    the tone curve ``v ** gamma``, its contrast scaled by ``contrast`` about mid-grey (and in
+    grayscale with ``gray``)."""
     coll = synthetic(n_per_class=32, image_size=32, seed=0)
     a, b = tmp_path / "A", tmp_path / "B"
     for i in range(len(coll)):
@@ -37,6 +42,8 @@ def _folders(
             im = im.filter(ImageFilter.GaussianBlur(blur))
         if side is b and gamma != 1.0:
             im = im.point(lambda v: int(255 * (v / 255) ** gamma + 0.5))
+        if side is b and contrast != 1.0:
+            im = im.point(lambda v: int(127.5 + contrast * (v - 127.5) + 0.5))
         if side is b and gray:
             im = im.convert("L").convert("RGB")
         (side / cls).mkdir(parents=True, exist_ok=True)
@@ -130,6 +137,29 @@ def test_a_tone_curve_puts_both_views_on_one_tone(tmp_path: Path) -> None:
     natives = [p["encoder"]["view"]["native"] for p in provs if "view" in p["encoder"]]
     assert len(natives) == 2 and all(n.get("tone") for n in natives), natives
     assert natives[0]["tone"] != natives[1]["tone"]
+
+
+def test_a_contrast_difference_is_toned_not_floored(tmp_path: Path) -> None:
+    """B at 0.6 of A's contrast: its raw spectrum lies far below A's (amplitude x 0.6 at every
+    frequency, beyond the same-rendering tolerance), but the pair's tone step puts both on one
+    curve and the spectra are compared after it: no step degrades, no 2x coarser grid, no gain."""
+    from semsim.data.sources.folder import folder
+    from semsim.encoders import EncoderSpec
+
+    a, b = _folders(tmp_path, blur=0, contrast=0.6)
+    spec = EncoderSpec(name="tf_efficientnet_lite0", pretrained=False, image_size=32)
+    raw = [collection_statistics(folder(root=str(r)), spec) for r in (a, b)]
+    ga, _ = matching_gains(raw[0].power, raw[1].power, len(raw[0].stats), len(raw[1].stats))
+    assert ga.min() < 0.85  # read before the tone step, the pair would get the coarser grid
+    compare(_cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={b}"))
+    provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
+    views = [p["encoder"]["view"] for p in provs if (p["encoder"].get("view") or {}).get("view")]
+    assert len(views) == 2
+    for v in views:
+        assert v["native"].get("tone") and not v["native"]["floor"], v
+        assert v["radial_gain"] == "none", v
+    said = json.loads((tmp_path / "out" / "report.json").read_text())["inputs"]
+    assert all("coarser grid" not in said[w]["content_view"] for w in "ab"), said
 
 
 def test_gains_follow_the_pixel_statistics(tmp_path: Path) -> None:
