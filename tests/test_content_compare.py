@@ -162,6 +162,29 @@ def test_a_contrast_difference_is_toned_not_floored(tmp_path: Path) -> None:
     assert all("coarser grid" not in said[w]["content_view"] for w in "ab"), said
 
 
+def test_a_spectrum_still_apart_after_the_tone_step_gets_the_coarser_grid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan of tone maps alone (the real plan's steps replaced by two identity tone maps) on a
+    pair whose spectra differ (B blurred 1.5 px): the spectra read after the tone maps still
+    differ, so both views get the coarser grid and A the attenuation: reading the spectra after
+    the photometric steps does not hide a rendering."""
+    import semsim.features.content as content_mod
+    from semsim.features.native import NativeRendering
+
+    same = tuple(np.linspace(0.0, 1.0, 257).tolist())
+    monkeypatch.setattr(content_mod, "plan", lambda *a, **k: (NativeRendering(tone=same),
+                                                              NativeRendering(tone=same)))  # fmt: skip
+    a, b = _folders(tmp_path, blur=1.5)
+    compare(_cfg(tmp_path, "a=folder", f"a.root={a}", "b=folder", f"b.root={b}"))
+    said = json.loads((tmp_path / "out" / "report.json").read_text())["inputs"]
+    assert all("2x coarser grid" in said[w]["content_view"] for w in "ab"), said
+    assert "attenuated" in said["a"]["content_view"], said
+    provs = [json.loads(p.read_text())["provenance"] for p in (tmp_path / "cache").glob("*.json")]
+    views = [p["encoder"]["view"] for p in provs if (p["encoder"].get("view") or {}).get("view")]
+    assert len(views) == 2 and all(v["native"]["floor"] for v in views), views
+
+
 def test_gains_follow_the_pixel_statistics(tmp_path: Path) -> None:
     """The pipeline's pass and the maths agree: B blurred -> A attenuated, B untouched."""
     from semsim.data.sources.folder import folder
