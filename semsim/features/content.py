@@ -11,8 +11,9 @@ For a pair of collections (or one collection alone) :func:`content_views` makes
   :mod:`semsim.features.native_plan` from the two collections' native statistics; in
   grayscale, or with each image's coarse hues when the pair's colours agree
   (:mod:`semsim.features.colour`; one collection alone always); each collection attenuated to
-  the poorer of the two mean spectra, read after the pair's tone and shading steps), extracted and cached like any features; every step of
-  the view is part of the features' provenance, so caches never mix views.
+  the poorer of the two mean spectra, read after the pair's tone and shading steps), extracted
+  and cached like any features; every step of the view is part of the features' provenance, so
+  caches never mix views.
 
 Both are returned as new :class:`~semsim.features.Features` (``dataclasses.replace``); scores
 whose registry ``input`` is ``"content"`` or ``"rendering"`` read them.
