@@ -181,12 +181,39 @@ def cifake_cpu(run: Path) -> None:
     if means:
         rows.append([f"pair score, mean over {' / '.join(k.replace('_', '-') for k in means)} pairs",
                      " / ".join(f"{v:.3f}" for v in means.values())])  # fmt: skip
+    if test and test.get("scores"):  # REAL vs FAKE of the test stage, in the report's encoder
+        rows.append([_realfake_case(test), _realfake_scores(test["scores"])])
     record(
         "experiment_cifake_cpu",
         values={"test_acc": acc} | wall,
         tables={"cifake_cpu": {"columns": ["", "value"], "rows": rows}},
         note=f"From the run folder {run.name}: optimized_metric.json, similarity/test/report.json.",
     )
+
+
+def _realfake_case(report: dict) -> str:
+    enc, ins = report.get("encoder") or {}, report.get("inputs") or {}
+    n = " + ".join(str(ins[w].get("n_images", "?")) for w in ("a", "b") if ins.get(w))
+    return (f"REAL vs FAKE in the run's report encoder, `{enc.get('key', enc.get('name', '?'))}` @"
+            f"{enc.get('image_size', '?')} px ({n} test images; the training run's test stage)")  # fmt: skip
+
+
+def _realfake_scores(scores: dict) -> str:
+    """The two headlines, the C2ST and the Fréchet distance with intervals and noise floors."""
+    parts = []
+    for name in ("content_similarity", "appearance", "indistinguishability"):
+        if scores.get(name, {}).get("value") is not None:
+            s = scores[name]
+            parts.append(f"`{name}` {fmt(s['value'])} {_ci(s.get('ci'))}")
+    if scores.get("c2st", {}).get("value") is not None:
+        parts[-1] += f" (C2ST accuracy {fmt(scores['c2st']['value'])})"
+    for name, s in scores.items():
+        if name.startswith("fd_") and s.get("value") is not None:
+            parts.append(f"`{name}` {fmt(s['value'])} {_ci(s.get('ci'))}{_floor(s)}")
+    for name in ("precision", "recall"):
+        if scores.get(name, {}).get("value") is not None:
+            parts.append(f"{name} {fmt(scores[name]['value'])}")
+    return ", ".join(parts)
 
 
 def _mean_off(m: dict) -> float:

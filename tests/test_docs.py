@@ -323,6 +323,22 @@ def test_run_writers_read_a_run_folder(tmp_path: Path, monkeypatch) -> None:
         m = [[1, v[0], v[1]], [v[0], 1, v[2]], [v[1], v[2], 1]]
         report = {"matrices": {"prototype_cosine": {"labels": labels, "values": m}},
                   "meta": {"pair_score_means": {"real_real": 0.9214, "real_fake": 0.0821}}}  # fmt: skip
+        if stage == "test":  # REAL vs FAKE in the report's encoder
+            report |= {
+                "encoder": {"key": "effnet_lite0", "image_size": 128},
+                "inputs": {"a": {"n_images": 500}, "b": {"n_images": 500}},
+                "scores": {
+                    "content_similarity": {"value": 0.556, "ci": [0.5285, 0.5827]},
+                    "indistinguishability": {"value": 0.286, "ci": [0.2437, 0.3325]},
+                    "c2st": {"value": 0.857, "noise_floor": 0.5},
+                    "fd_effnet_lite0": {
+                        "value": 419.35,
+                        "ci": [408.08, 429.22],
+                        "noise_floor": 312.69,
+                    },
+                    "precision": {"value": 0.618},
+                },
+            }
         (run / "similarity" / stage / "report.json").write_text(json.dumps(report), "utf-8")
 
     assert experiments.main(["cifar10_cpu", str(run)]) == 0
@@ -338,4 +354,10 @@ def test_run_writers_read_a_run_folder(tmp_path: Path, monkeypatch) -> None:
     rows = dict(map(tuple, rows["cifake_cpu"]["rows"]))
     assert rows["test AUC / ECE"] == "0.9967 / 0.0070"
     assert rows["pair score, mean over real-real / real-fake pairs"] == "0.921 / 0.082"
+    case = ("REAL vs FAKE in the run's report encoder, `effnet_lite0` @128 px (500 + 500 test "
+            "images; the training run's test stage)")  # fmt: skip
+    assert rows[case] == (
+        "`content_similarity` 0.56 (0.53-0.58), `indistinguishability` 0.29 (0.24-0.33) (C2ST "
+        "accuracy 0.86), `fd_effnet_lite0` 419.4 (408.1-429.2), noise floor 312.7, precision 0.62"
+    )
     assert experiments.main(["cifar10_cpu", str(tmp_path / "nowhere")]) == 2
