@@ -312,7 +312,7 @@ def content_arrays(
         if not degrades and not all(n.identity for n in natives.values()):
             # the spectra the view will see: after the pair's photometric steps (tone, shading,
             # standardising), which already put a contrast or brightness difference on one
-            # curve; read before them, a set of darker, softer-toned content (animals beside
+            # curve; read before them, a set of lower-contrast content (animals beside
             # vehicles) crossed the tolerance and got the coarser grid (docs/report.md)
             spectra = {w: stats_of(w, None if n.identity else n).power
                        for w, n in natives.items()}  # fmt: skip
