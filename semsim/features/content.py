@@ -81,11 +81,11 @@ class _Viewed:
 
     def __call__(self, img: Any) -> torch.Tensor:
         gray, coloured = self.view.native.pair(img)
+        x = self.base(gray)
         if not self.view.native.colour:
-            return self.view(self.base(gray))
+            return self.view(x)
         # the luminance resized as the grayscale view's (no channel clipped apart), the hues
         # from the coloured image
-        x = self.base(gray)
         return self.view(x, hues=x if coloured is gray else self.base(coloured))
 
 
