@@ -3,11 +3,11 @@
 Input: each image's *content features*, the encoder's embedding of the image in the pair's common
 rendering (both collections brought to the poorer resolution and contrast of the two,
 :mod:`semsim.features.rendering`; their coarse hues at one saturation when their colours agree,
-else grayscale, :mod:`semsim.features.colour`). Estimator: a nearest-neighbour two-sample classifier. The two
-sets are balanced (the larger one subsampled), pooled, and every image is labelled by the
-majority of its ``k`` nearest neighbours (cosine) among the others, left out itself; ``acc`` is
-the share labelled correctly and the score is ``min(1, 2 - 2 acc)`` (one-sided: an accuracy
-below chance, neighbours more mixed than chance, is full overlap).
+else grayscale, :mod:`semsim.features.colour`). Estimator: a nearest-neighbour two-sample
+classifier. The two sets are balanced (the larger one subsampled), pooled, and every image is
+labelled by the majority of its ``k`` nearest neighbours (cosine) among the others, left out
+itself; ``acc`` is the share labelled correctly and the score is ``min(1, 2 - 2 acc)``
+(one-sided: an accuracy below chance, neighbours more mixed than chance, is full overlap).
 
 Why this reads as a share: the best any classifier can do on a balanced task is
 ``acc = (1 + TV) / 2``, with TV the total-variation distance of the two distributions, so
@@ -293,7 +293,8 @@ SCORE_DEFS = (
         range=(0.0, 1.0),
         meaning="share of content A and B have in common, whatever the rendering: min(1, 2 - 2 acc) "
         "of a k-NN classifier telling them apart on content features (common resolution; "
-        "coarse hues when the pair's colours agree, else grayscale); B with a share p of content A lacks reads ~1 - p",
+        "coarse hues when the pair's colours agree, else grayscale); B with a share p of "
+        "content A lacks reads ~1 - p",
         paper="https://arxiv.org/abs/1610.06545",
         paper_title="Revisiting classifier two-sample tests (Lopez-Paz & Oquab 2017)",
         min_n=MIN_N,
@@ -312,8 +313,9 @@ SCORE_DEFS = (
         "better collection is resampled onto the other's coarser grid (or blurred as the other "
         "is: a Gaussian, a lens's disk, or a camera's motion along one line), JPEG-compressed to "
         "its blocking or given its (white) noise, both are resampled onto the 2x coarser grid when "
-        "they are rendered differently, and at the encoder's size each collection's luminance is "
-        "attenuated, frequency by frequency, to the poorer of the two mean spectra (never the "
+        "they are rendered differently (a step fires, or their spectra differ once the tone and "
+        "shading steps have put them on one curve), and at the encoder's size each "
+        "collection's luminance is attenuated, frequency by frequency, to the poorer of the two mean spectra (never the "
         "reverse: nothing is restored); colour is kept as a coarse layout of hues at one "
         "saturation when both collections have colour and their hues agree (a permutation test "
         "of the energy distance), else both are read in grayscale. A k-NN classifier "
