@@ -93,6 +93,13 @@ SOURCES: dict[str, Source] = {
         "--runtime openvino --shares-only --record",
         "the content headline's shares at 300 test images a class (issue #21 item 1)",
     ),
+    "human_cifar10h": Source(
+        f"{PY} bench/human.py --root ../shared/data/cifar10 --cifar10h CIFAR10H/cifar10h-counts.npy "
+        "--n 300 --runtime openvino --record",
+        "the CIFAR-10 class matrices against people's confusion (CIFAR-10H; its file is not "
+        "shipped: github.com/jcpeterson/cifar-10h, data/)",
+        "manual",
+    ),
     "experiment_cifar10_compare": Source(
         f"{PY} docs/experiments.py cifar10_compare REPORT_DIR",
         "experiment 1 without training: its report.json, read by docs/experiments.py",
