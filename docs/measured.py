@@ -100,6 +100,13 @@ SOURCES: dict[str, Source] = {
         "shipped: github.com/jcpeterson/cifar-10h, data/)",
         "manual",
     ),
+    "fashion_mnist": Source(
+        f"{PY} bench/fashion.py --cifar10 ../shared/data/cifar10 --n 100 --runtime openvino "
+        "--record",
+        "the two headlines on a held-out domain, Fashion-MNIST (apt install "
+        "dataset-fashion-mnist, or the files of github.com/zalandoresearch/fashion-mnist)",
+        "manual",
+    ),
     "experiment_cifar10_compare": Source(
         f"{PY} docs/experiments.py cifar10_compare REPORT_DIR",
         "experiment 1 without training: its report.json, read by docs/experiments.py",

@@ -262,7 +262,8 @@ def test_sidecar_statistics_equal_a_pixel_pass_of_their_own(tmp_path: Path) -> N
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (21, 28, 36, 3), dtype=np.uint8)
     coll = ArrayCollection(images, np.arange(21) % 3, ["a", "b", "c"], "rand")
-    spec = EncoderSpec("test_efficientnet", pretrained=False, image_size=32)
+    # no crop (a centre crop with an odd margin is itself 1 px off under a flip)
+    spec = EncoderSpec("test_efficientnet", pretrained=False, image_size=32, crop_pct=1.0)
     kw = {"batch_size": 8, "num_workers": 0, "progress": False, "device": "cpu"}
     sidecar = PixelSidecar(spec)
     extract_features(coll, spec, sidecar=sidecar, cache_dir=tmp_path, **kw)
@@ -276,3 +277,32 @@ def test_sidecar_statistics_equal_a_pixel_pass_of_their_own(tmp_path: Path) -> N
     again = PixelSidecar(spec)
     extract_features(coll, spec, sidecar=again, cache_dir=tmp_path, **kw)
     assert again.result(len(coll)) is None
+
+
+def test_a_collection_and_its_mirror_image_have_one_content(tmp_path: Path) -> None:
+    """Each image is turned to face one way before the encoder: a collection flipped left to
+    right has the same content features, image by image, while the plain embedding (an
+    encoder not blind to flips) differs."""
+    from PIL import Image
+
+    from semsim.data.sources.folder import folder
+    from semsim.encoders import EncoderSpec
+    from semsim.features.content import content_arrays
+    from semsim.features.extract import extract_features
+
+    coll = synthetic(n_per_class=4, image_size=32, seed=1)
+    a, b = tmp_path / "A", tmp_path / "B"
+    for i in range(len(coll)):
+        im = coll.load_image(i).convert("RGB")
+        for side, img in ((a, im), (b, im.transpose(Image.FLIP_LEFT_RIGHT))):
+            (side / "x").mkdir(parents=True, exist_ok=True)
+            img.save(side / "x" / f"{i:03d}.png")
+    # no crop (a centre crop with an odd margin is itself 1 px off under a flip)
+    spec = EncoderSpec("test_efficientnet", pretrained=False, image_size=32, crop_pct=1.0)
+    extract = {"batch_size": 8, "num_workers": 0, "progress": False}
+    got = {w: content_arrays({"a": folder(root=str(r))}, spec, extract)["a"][0]
+           for w, r in (("a", a), ("b", b))}  # fmt: skip
+    np.testing.assert_allclose(got["a"], got["b"], rtol=1e-4, atol=1e-5)
+    plain = {w: extract_features(folder(root=str(r)), spec, **extract).features
+             for w, r in (("a", a), ("b", b))}  # fmt: skip
+    assert np.abs(plain["a"] - plain["b"]).max() > 1e-3

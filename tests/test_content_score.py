@@ -9,6 +9,7 @@ import pytest
 import torch
 from scipy.spatial.distance import cdist
 
+from semsim.features.native import NativeRendering
 from semsim.features.rendering import (
     BANDS,
     LUMA,
@@ -189,6 +190,33 @@ def test_common_rendering_is_grayscale_then_the_radial_filter():
         CommonRendering(gain, mean, std).provenance()
         != CommonRendering(None, mean, std).provenance()
     )
+
+
+def test_facing_turns_each_image_to_its_brighter_side_and_mirror_images_agree():
+    rng = np.random.default_rng(7)
+    x = torch.from_numpy(rng.uniform(-1, 1, size=(6, 3, 16, 16)).astype(np.float32))
+    mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+    gain = np.exp(-0.5 * (np.arange(17) / 4.0) ** 2)
+    for native in (NativeRendering(), NativeRendering(colour=True)):
+        plain = CommonRendering(gain, mean, std, native)
+        facing = CommonRendering(gain, mean, std, native, facing=True)
+        got, want = facing(x).numpy(), plain(x).numpy()
+        for i in range(len(x)):
+            # numpy's reference: the luminance's horizontal first moment about the centre
+            y = (want[i, 0] * 0.5 + 0.5).astype(np.float64)  # grayscale: channel 0 is luma
+            if native.colour:
+                rgb = x[i].numpy() * 0.5 + 0.5
+                y = _mirror_filter_reference(
+                    (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]).astype(np.float64), gain
+                )
+            left = (y.mean(0) * (np.arange(16) - 7.5)).sum() < 0
+            np.testing.assert_allclose(got[i], want[i][..., ::-1] if left else want[i], atol=1e-6)
+        # an image and its mirror image come out the same
+        np.testing.assert_allclose(facing(x.flip(-1)).numpy(), got, atol=1e-5)
+        np.testing.assert_array_equal(facing(x[0]).numpy(), got[0])
+        # its own cache key; a view without it keeps the key it had
+        assert facing.provenance() == {**plain.provenance(), "facing": "brighter half right"}
+        assert "facing" not in plain.provenance()
 
 
 def test_matching_gains_bring_both_spectra_to_their_minimum():

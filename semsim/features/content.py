@@ -331,7 +331,11 @@ def content_arrays(
     mean, std = _affine(spec)
     out = {}
     for w, coll in colls.items():
-        view = CommonRendering(gains[w], mean, std, natives[w])
+        # every image turned to face one way (CommonRendering: brighter half on the right), so
+        # an image and its mirror image have one content: which way an object faces is
+        # rendering (docs/report.md: Fashion-MNIST's shoes all face left), and an encoder
+        # trained on photographs is only nearly blind to it where its training flipped images
+        view = CommonRendering(gains[w], mean, std, natives[w], facing=True)
         viewed = ViewedSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(
             EncoderSpec)}, view=view)  # fmt: skip
         described = _describe(gains[w], natives[w], said)

@@ -234,6 +234,16 @@ def matching_gains(
     )
 
 
+def _face_one_way(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``out`` (B, C, S, S) with each image flipped left to right where its luminance ``y``
+    (B, S, S) has the larger share of its brightness on the left (the horizontal first moment
+    about the centre, float64, is negative): an image and its mirror image come out the same,
+    so which way an object faces is not read as content."""
+    pos = torch.arange(y.shape[-1], dtype=torch.float64, device=y.device) - (y.shape[-1] - 1) / 2
+    left = (y.double().mean(dim=-2) * pos).sum(-1) < 0
+    return torch.where(left.view(-1, 1, 1, 1), out.flip(-1), out)
+
+
 class CommonRendering:
     """The content view of an image: the native-resolution step (:attr:`native`, applied to the
     decoded image before the encoder's resize), a radial filter of the luminance (identity by
@@ -246,12 +256,18 @@ class CommonRendering:
     """
 
     def __init__(
-        self, gain: np.ndarray | None, mean: Any, std: Any, native: NativeRendering | None = None
+        self,
+        gain: np.ndarray | None,
+        mean: Any,
+        std: Any,
+        native: NativeRendering | None = None,
+        facing: bool = False,
     ) -> None:
         self.gain = None if gain is None else np.asarray(gain, dtype=np.float64)
         self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
         self.native = native if native is not None else NativeRendering()
+        self.facing = facing  # each image turned to face one way (content_arrays)
 
     def provenance(self) -> dict[str, Any]:
         """What the view adds to the features' provenance (part of their cache key)."""
@@ -261,8 +277,9 @@ class CommonRendering:
             else hashlib.sha256(np.round(self.gain, 6).tobytes()).hexdigest()[:16]
         )
         # version 2: float32 filter (cosine basis) and the native-resolution step
-        return {"view": "content", "version": 2, "native": self.native.provenance(),
+        said = {"view": "content", "version": 2, "native": self.native.provenance(),
                 "grayscale": not self.native.colour, "radial_gain": digest}  # fmt: skip
+        return {**said, "facing": "brighter half right"} if self.facing else said
 
     def __call__(self, x: torch.Tensor, hues: torch.Tensor | None = None) -> torch.Tensor:
         """``hues``: the encoder input whose chroma a coloured view keeps (default ``x``)."""
@@ -289,4 +306,6 @@ class CommonRendering:
             out = (with_colour(rgb if hues is None else unit(hues), y) - mean) / std
         else:
             out = (y.unsqueeze(1).expand(-1, 3, -1, -1) - mean) / std
+        if self.facing:
+            out = _face_one_way(out, y)
         return out[0] if single else out
