@@ -280,9 +280,10 @@ def test_sidecar_statistics_equal_a_pixel_pass_of_their_own(tmp_path: Path) -> N
 
 
 def test_a_collection_and_its_mirror_image_have_one_content(tmp_path: Path) -> None:
-    """Each image is turned to face one way before the encoder: a collection flipped left to
-    right has the same content features, image by image, while the plain embedding (an
-    encoder not blind to flips) differs."""
+    """Objects that all sit on the left against the same objects mirrored (on the right): the
+    plan reads the pair as mirror images and turns every image of both to face one way, so
+    the two collections' content features agree image by image, while the plain embedding (an
+    encoder not blind to flips) differs; a collection alone is not turned."""
     from PIL import Image
 
     from semsim.data.sources.folder import folder
@@ -290,19 +291,24 @@ def test_a_collection_and_its_mirror_image_have_one_content(tmp_path: Path) -> N
     from semsim.features.content import content_arrays
     from semsim.features.extract import extract_features
 
-    coll = synthetic(n_per_class=4, image_size=32, seed=1)
+    coll = synthetic(n_per_class=40, image_size=16, seed=1)
     a, b = tmp_path / "A", tmp_path / "B"
     for i in range(len(coll)):
-        im = coll.load_image(i).convert("RGB")
+        im = Image.new("RGB", (32, 32))
+        im.paste(coll.load_image(i).convert("RGB"), (1, 8))  # on the left
         for side, img in ((a, im), (b, im.transpose(Image.FLIP_LEFT_RIGHT))):
             (side / "x").mkdir(parents=True, exist_ok=True)
             img.save(side / "x" / f"{i:03d}.png")
     # no crop (a centre crop with an odd margin is itself 1 px off under a flip)
     spec = EncoderSpec("test_efficientnet", pretrained=False, image_size=32, crop_pct=1.0)
-    extract = {"batch_size": 8, "num_workers": 0, "progress": False}
-    got = {w: content_arrays({"a": folder(root=str(r))}, spec, extract)["a"][0]
-           for w, r in (("a", a), ("b", b))}  # fmt: skip
-    np.testing.assert_allclose(got["a"], got["b"], rtol=1e-4, atol=1e-5)
+    extract = {"batch_size": 16, "num_workers": 0, "progress": False}
+    views: dict[str, str] = {}
+    pair = content_arrays({"a": folder(root=str(a)), "b": folder(root=str(b))}, spec, extract,
+                          views=views)  # fmt: skip
+    assert all("turned to face one way" in v for v in views.values()), views
+    np.testing.assert_allclose(pair["a"][0], pair["b"][0], rtol=1e-4, atol=1e-5)
     plain = {w: extract_features(folder(root=str(r)), spec, **extract).features
              for w, r in (("a", a), ("b", b))}  # fmt: skip
     assert np.abs(plain["a"] - plain["b"]).max() > 1e-3
+    alone = content_arrays({"a": folder(root=str(a))}, spec, extract)["a"][0]
+    assert np.abs(alone - pair["a"][0]).max() > 1e-3  # not turned: one collection, no pair

@@ -19,7 +19,7 @@ from semsim.features.shading import (
     apply_shading,
     common_lateral,
     common_shading,
-    facing_stripe_logs,
+    mirrored,
     ring_logs,
     stripe_logs,
 )
@@ -166,18 +166,10 @@ def _shoes(n: int = 150, seed: int = 0) -> list[np.ndarray]:
     return out
 
 
-def test_facing_stripe_logs_read_an_image_and_its_mirror_image_alike():
-    for y in _scenes(n=5, seed=3) + _shoes(n=5):
-        np.testing.assert_allclose(facing_stripe_logs(y[:, ::-1]), facing_stripe_logs(y))
-        assert np.allclose(facing_stripe_logs(y), stripe_logs(y)) or np.allclose(
-            facing_stripe_logs(y), stripe_logs(y)[::-1]
-        )
-
-
 def test_objects_facing_the_other_way_are_not_a_side_light():
-    """Shoes pointing left against other shoes pointing right: their raw left/right profiles
-    differ (the step would fire on them), their profiles turned to face one way do not; a
-    side light on the same shoes is still found."""
+    """Shoes pointing left against other shoes pointing right: their left/right profiles
+    differ (the step would fire on them), but one set is the other's mirror image; a side
+    light on the same shoes, or on content without a side, is still found."""
     left, right = _shoes(seed=1), [y[:, ::-1] for y in _shoes(seed=2)]
     raw = [np.mean([stripe_logs(y) for y in s], 0) for s in (left, right)]
     assert np.abs(raw[0] - raw[1]).max() > 0.5  # apart: what the step read before
@@ -188,6 +180,20 @@ def test_objects_facing_the_other_way_are_not_a_side_light():
         None,
     )
     assert common_lateral(left, lit) != (None, None)
+
+
+def test_mirror_images_are_found_and_nothing_else_is():
+    left, right = _shoes(seed=1), [y[:, ::-1] for y in _shoes(seed=2)]
+    assert mirrored(left, right) and mirrored(right, left)
+    assert not mirrored(left, _shoes(seed=2))  # the same way round
+    assert not mirrored(_scenes(seed=1), [y[:, ::-1] for y in _scenes(seed=2)])  # symmetric
+    assert not mirrored(_scenes(seed=1), [_side(y, 0.6) for y in _scenes(seed=2)])  # a light
+    assert not mirrored(left, [_side(y, 0.6) for y in _shoes(seed=2)])
+    weak = [_side(y, 0.3)[:, ::-1] for y in _scenes(seed=2)]  # a weak light from the right
+    assert not mirrored(_scenes(seed=1), weak) and common_lateral(_scenes(seed=1), weak) != (
+        None,
+        None,
+    )
 
 
 def test_apply_lateral_interpolates_the_stripe_gains_linearly_in_x():

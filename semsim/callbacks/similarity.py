@@ -105,10 +105,10 @@ class SimilarityMatrixCallback(StageReportCallback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, subset: Any
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The two headlines' inputs for one collection, as ``semsim compare`` makes them: the
-        model's embedding of every image with its coarse hues at one level, turned to face one
-        way (the content view of one collection, :mod:`semsim.features.content` and
-        :mod:`semsim.features.colour`), and per-image rendering statistics (rank 0).
-        ``(None, None)`` when no configured score reads them."""
+        model's embedding of every image with its coarse hues at one level (the content view of
+        one collection, :mod:`semsim.features.content` and :mod:`semsim.features.colour`), and
+        per-image rendering statistics (rank 0). ``(None, None)`` when no configured score reads
+        them."""
         from semsim.metrics import SCORES
 
         wanted = self.scores if self.scores is not None else list(SCORES)
@@ -120,7 +120,7 @@ class SimilarityMatrixCallback(StageReportCallback):
 
         dm = trainer.datamodule
         mean, std = dm.data_config["mean"], dm.data_config["std"]
-        view = CommonRendering(None, mean, std, NativeRendering(colour=True), facing=True)
+        view = CommonRendering(None, mean, std, NativeRendering(colour=True))
         content = embed_dataset(
             trainer, pl_module, subset, lambda x: pl_module.embed(view(x)), self.batch_size,
             self.num_workers,

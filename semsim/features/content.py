@@ -331,11 +331,11 @@ def content_arrays(
     mean, std = _affine(spec)
     out = {}
     for w, coll in colls.items():
-        # every image turned to face one way (CommonRendering: brighter half on the right), so
-        # an image and its mirror image have one content: which way an object faces is
-        # rendering (docs/report.md: Fashion-MNIST's shoes all face left), and an encoder
-        # trained on photographs is only nearly blind to it where its training flipped images
-        view = CommonRendering(gains[w], mean, std, natives[w], facing=True)
+        # a pair of mirror images: every image turned to face one way (brighter half on the
+        # right), so an image and its mirror image have one content (docs/report.md:
+        # Fashion-MNIST's shoes all face left; an encoder trained on photographs is only nearly
+        # blind to a flip where its training flipped images)
+        view = CommonRendering(gains[w], mean, std, natives[w], facing=natives[w].facing)
         viewed = ViewedSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(
             EncoderSpec)}, view=view)  # fmt: skip
         described = _describe(gains[w], natives[w], said)
@@ -365,6 +365,8 @@ RENDERING_NAMES = (*STAT_NAMES, "log_noise_sigma", "log_block_ratio", "log_loss_
 
 def _describe(gain: np.ndarray | None, native: NativeRendering, colour: str) -> str:
     parts = [] if native.identity else [f"{native.describe()} at its own size"]
+    if native.facing:
+        parts.append("every image turned to face one way (the pair are mirror images)")
     parts.append(colour)
     if gain is not None and not np.allclose(gain, 1.0):
         parts.append(

@@ -101,6 +101,9 @@ class NativeRendering:
     # the content view keeps the image's colour (semsim.features.colour): the steps above act on
     # its luminance and its own chroma is added back (the view then keeps only its coarse layout)
     colour: bool = False
+    # every image turned to face one way in the view (CommonRendering): the pair's collections
+    # are each other's mirror images (features.shading.mirrored); no pixel of the step changes
+    facing: bool = False
 
     @property
     def identity(self) -> bool:
@@ -139,6 +142,8 @@ class NativeRendering:
             out["standard"] = hashlib.sha256(np.round(self.standard, 5).tobytes()).hexdigest()[:16]
         if self.colour:  # (False: the keys of grayscale views cached before colour was kept)
             out["colour"] = True
+        if self.facing:  # (False: the keys of views cached before this step)
+            out["facing"] = True
         return out
 
     def describe(self) -> str:

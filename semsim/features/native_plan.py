@@ -44,7 +44,7 @@ from semsim.features.native_stats import (
     noise_sigma,
 )
 from semsim.features.resampling import resample_loss
-from semsim.features.shading import common_lateral, common_shading
+from semsim.features.shading import common_lateral, common_shading, mirrored
 from semsim.features.standardize import common_standard
 
 RES_RATIO = 0.3  # "lives on the coarser grid": loses < 30% of what the other collection loses
@@ -107,8 +107,13 @@ def plan(
     for w, g in zip("ab", shades, strict=True):
         if g is not None:
             ops[w]["shade"] = g
-    # the light from one side, read on the shaded samples
-    laterals = common_lateral(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
+    # one collection the other's mirror image: both views turn every image to face one way
+    # (no pixel changes here); else the light from one side, read on the shaded samples
+    shaded = [views.images(w, NativeRendering(**ops[w])) for w in "ab"]
+    if mirrored(*shaded):
+        for w in "ab":
+            ops[w]["facing"] = True
+    laterals = common_lateral(*shaded)
     for w, g in zip("ab", laterals, strict=True):
         if g is not None:
             ops[w]["lateral"] = g

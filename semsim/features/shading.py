@@ -37,8 +37,9 @@ content (a sky at the top: on CIFAR-10, vehicles vs animals, airplane vs dog, sh
 vs truck, airplane vs ship and CIFAKE's real vs generated images all differ up/down by > 4
 standard errors and > 10% on 150 + 150 images, none left/right by as much as 6%;
 ``docs/report.md``). Where a domain is not mirror-symmetric (Fashion-MNIST's shoes all point
-left), the profiles are first compared with every image turned to face one way, as the content
-view turns them (:func:`facing_stripe_logs`), and the step acts only when they differ then too.
+left), one collection may be the other's mirror image (:func:`mirrored`: A's profiles agree with
+B's flipped): then the step does not act, and the content view turns every image of both to
+face one way instead.
 
 Two samples of one rendering (the same field) read no difference and get no step. Different
 content can move the rings apart too (a set of objects in bright surroundings against one in
@@ -148,15 +149,16 @@ def stripe_logs(y: np.ndarray) -> np.ndarray:
     return np.log(means + EPS) - np.log(columns.mean() + EPS)
 
 
-def facing_stripe_logs(y: np.ndarray) -> np.ndarray:
-    """:func:`stripe_logs` of ``y`` turned to face one way, as the content view turns every
-    image (:class:`~semsim.features.rendering.CommonRendering`): reversed when the larger share of
-    its brightness lies on the left (the horizontal first moment of the luminance about the
-    centre is negative)."""
-    y = np.asarray(y, np.float64)
-    pos = np.arange(y.shape[1]) - (y.shape[1] - 1) / 2
-    logs = stripe_logs(y)
-    return logs[::-1] if float(y.mean(0) @ pos) < 0 else logs
+def mirrored(sample_a: Sequence[np.ndarray], sample_b: Sequence[np.ndarray]) -> bool:
+    """Whether the two collections are each other's mirror images in distribution: their
+    left/right profiles differ beyond sampling noise, and A's agree with B's images flipped
+    left to right (objects that face the other way, shoes pointing right against shoes pointing
+    left). A light from one side on content without a side is not: flipped, it falls from the
+    other side and still differs."""
+    return (
+        _differing_means(sample_a, sample_b, stripe_logs) is not None
+        and _differing_means(sample_a, [y[:, ::-1] for y in sample_b], stripe_logs) is None
+    )
 
 
 def common_lateral(
@@ -164,11 +166,10 @@ def common_lateral(
 ) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
     """Stripe gains (at :data:`STRIPE_CENTRES`, their logs of mean zero) that give the collection
     lit more evenly the other's left/right profile: ``(gains, None)`` for A, ``(None, gains)`` for
-    B, or ``(None, None)`` when the profiles agree within sampling noise, or agree once every
-    image is turned to face one way (the content view reads an image and its mirror image as
-    one: a collection whose objects face the other way, shoes pointing right instead of left,
-    is not a light from the other side)."""
-    if _differing_means(sample_a, sample_b, facing_stripe_logs) is None:
+    B, or ``(None, None)`` when the profiles agree within sampling noise or the two collections
+    are each other's mirror images (:func:`mirrored`: objects facing the other way are not a
+    light from the other side)."""
+    if mirrored(sample_a, sample_b):
         return None, None
     means = _differing_means(sample_a, sample_b, stripe_logs)
     if means is None:

@@ -3,11 +3,11 @@
 Input: each image's *content features*, the encoder's embedding of the image in the pair's common
 rendering (both collections brought to the poorer resolution and contrast of the two,
 :mod:`semsim.features.rendering`; their coarse hues at one saturation when their colours agree,
-else grayscale, :mod:`semsim.features.colour`; each image turned to face one way, its brighter
-half on the right, so an image and its mirror image read alike). Estimator: a nearest-neighbour
-two-sample classifier. The two sets are balanced (the larger one subsampled), pooled, and every
-image is labelled by the majority of its ``k`` nearest neighbours (cosine) among the others,
-left out itself; ``acc`` is the share labelled correctly and the score is ``min(1, 2 - 2 acc)``
+else grayscale, :mod:`semsim.features.colour`; when one collection is the other's mirror
+image, every image turned to face one way). Estimator: a nearest-neighbour two-sample
+classifier. The two sets are balanced (the larger one subsampled), pooled, and every image is
+labelled by the majority of its ``k`` nearest neighbours (cosine) among the others, left out
+itself; ``acc`` is the share labelled correctly and the score is ``min(1, 2 - 2 acc)``
 (one-sided: an accuracy below chance, neighbours more mixed than chance, is full overlap).
 
 Why this reads as a share: the best any classifier can do on a balanced task is
@@ -294,7 +294,7 @@ SCORE_DEFS = (
         range=(0.0, 1.0),
         meaning="share of content A and B have in common, whatever the rendering: min(1, 2 - 2 acc) "
         "of a k-NN classifier telling them apart on content features (common resolution; "
-        "coarse hues when the pair's colours agree, else grayscale; mirror images alike); B "
+        "coarse hues when the pair's colours agree, else grayscale; a mirrored set alike); B "
         "with a share p of "
         "content A lacks reads ~1 - p",
         paper="https://arxiv.org/abs/1610.06545",
@@ -320,9 +320,9 @@ SCORE_DEFS = (
         "collection's luminance is attenuated, frequency by frequency, to the poorer of the two mean spectra (never the "
         "reverse: nothing is restored); colour is kept as a coarse layout of hues at one "
         "saturation when both collections have colour and their hues agree (a permutation test "
-        "of the energy distance), else both are read in grayscale; each image is turned to face "
-        "one way (its brighter half on the right) so that mirror images read alike. A k-NN "
-        "classifier "
+        "of the energy distance), else both are read in grayscale; when one collection is the "
+        "other's mirror image, every image is turned to face one way (its brighter half on the "
+        "right). A k-NN classifier "
         f"(k={K}, cosine, leave-one-out, balanced sets) then tries to tell A from B on these "
         "features; its accuracy acc estimates (1 + TV) / 2, so min(1, 2 - 2 acc) estimates the "
         "share of the two distributions that overlap (Lopez-Paz & Oquab 2017). No vocabulary "
