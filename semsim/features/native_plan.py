@@ -2,7 +2,9 @@
 (:class:`~semsim.features.native.NativeRendering`, read by :mod:`semsim.features.content`).
 
 First the pair's tone step (:mod:`semsim.features.tone`) and shading steps
-(:mod:`semsim.features.shading`) put both collections on one tone curve and one illumination field.
+(:mod:`semsim.features.shading`) put both collections on one tone curve and one illumination field
+(a pair whose collections are each other's mirror images gets no side light: every image of both
+is turned to face one way in the view instead, ``facing``).
 Then :func:`plan` compares the two collections (medians over their images) and degrades the
 *better* one to the poorer one's level, never the reverse: resampled on the coarser grid when the
 other collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`; the grid
