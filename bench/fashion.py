@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         "<= 0.5", "tops_feet")  # fmt: skip
     half = np.concatenate([per_class(y, lo, 2 * n, 3 * n), per_class(y, hi, 2 * n, 3 * n)])
     row("0-4 vs half 0-4, half 5-9", x[per_class(y, lo, 0, 2 * n)], x[half], "about 0.5", "half")
-    cifar = [np.asarray(Image.open(f).convert("L").resize((28, 28), Image.BICUBIC))
-             for f in sorted(args.cifar10.glob("test/*/*.jpg"))[:: 1000 // n][: 10 * n]]  # fmt: skip
+    files = sorted(args.cifar10.glob("test/*/*.jpg"))[:: 1000 // n][: 10 * n]
+    cifar = [np.asarray(Image.open(f).convert("L").resize((28, 28), Image.BICUBIC)) for f in files]
     row("vs CIFAR-10 photographs (gray, 28 px)", A, np.stack(cifar), "<= 0.1", "photos")
 
     r = semsim.compare([(im, CLASSES[c]) for im, c in zip(rgb(A), y[per_class(y, range(10), 0, n)],

@@ -1,15 +1,16 @@
 """Agreement of the CIFAR-10 class matrices with how often people confuse the classes (CIFAR-10H).
 
-CIFAR-10H (Peterson, Battleday, Griffiths & Russakovsky, ICCV 2019, https://arxiv.org/abs/1908.07086;
-data https://github.com/jcpeterson/cifar-10h, CC BY-SA 4.0) holds about 50 people's labels for
-every image of the CIFAR-10 test set: `data/cifar10h-counts.npy`, 10,000 x 10 counts. This script
-reads that file (it downloads nothing: pass its path), turns it into a symmetric class x class
-confusion (for classes i and j, the mean of the share of i's images people called j and of j's
-images they called i; an image's class is its majority label, which is CIFAR-10's label for all
-but a handful and moves no vote out of its pair), then runs the real `semsim compare` on one
-collection, `--n` CIFAR-10 test images a class (drawn at random, `a.seed`), once per seed, and
-prints, for every class matrix of the report, Spearman's rho and Kendall's tau of its 45 class
-pairs against the people's confusion in each draw, and the pairs each ranks first (first draw).
+CIFAR-10H (Peterson, Battleday, Griffiths & Russakovsky, ICCV 2019,
+https://arxiv.org/abs/1908.07086; data https://github.com/jcpeterson/cifar-10h, CC BY-SA 4.0) holds
+about 50 people's labels for every image of the CIFAR-10 test set: `data/cifar10h-counts.npy`,
+10,000 x 10 counts. This script reads that file (it downloads nothing: pass its path), turns it
+into a symmetric class x class confusion (for classes i and j, the mean of the share of i's images
+people called j and of j's images they called i; an image's class is its majority label, which is
+CIFAR-10's label for all but a handful and moves no vote out of its pair), then runs the real
+`semsim compare` on one collection, `--n` CIFAR-10 test images a class (drawn at random, `a.seed`),
+once per seed, and prints, for every class matrix of the report, Spearman's rho and Kendall's tau
+of its 45 class pairs against the people's confusion in each draw, and the pairs each ranks first
+(first draw).
 
 Usage: python bench/human.py --root CIFAR10_DIR --cifar10h cifar10h-counts.npy [--n 300]
            [--seeds 0,1,2] [--runtime openvino] [--out-dir DIR] [--record]
@@ -35,7 +36,8 @@ SCORES = ["content_similarity", "appearance", "concept_similarity", "prototype_c
 
 
 def human_confusion(counts: np.ndarray) -> np.ndarray:
-    """Symmetric 10 x 10 confusion of people: (P[i, j] + P[j, i]) / 2, P[i] = votes on i's images."""
+    """Symmetric 10 x 10 confusion of people: (P[i, j] + P[j, i]) / 2, P[i] the share of the
+    votes on class i's images given to each class."""
     if counts.ndim != 2 or counts.shape[1] != len(CLASSES):
         raise ValueError(f"CIFAR-10H counts must be N x 10, got {counts.shape}")
     label = counts.argmax(axis=1)
