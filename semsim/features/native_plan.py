@@ -112,10 +112,10 @@ def plan(
     # one collection the other's mirror image: both views turn every image to face one way
     # (no pixel changes here); else the light from one side, read on the shaded samples
     shaded = [views.images(w, NativeRendering(**ops[w])) for w in "ab"]
-    if mirrored(*shaded):
-        for w in "ab":
-            ops[w]["facing"] = True
-    laterals = common_lateral(*shaded)
+    facing = mirrored(*shaded)
+    for w in "ab" if facing else ():
+        ops[w]["facing"] = True
+    laterals = (None, None) if facing else common_lateral(*shaded)
     for w, g in zip("ab", laterals, strict=True):
         if g is not None:
             ops[w]["lateral"] = g

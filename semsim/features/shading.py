@@ -157,8 +157,12 @@ def mirrored(sample_a: Sequence[np.ndarray], sample_b: Sequence[np.ndarray]) -> 
     other side and still differs."""
     return (
         _differing_means(sample_a, sample_b, stripe_logs) is not None
-        and _differing_means(sample_a, [y[:, ::-1] for y in sample_b], stripe_logs) is None
+        and _differing_means(sample_a, _flipped(sample_b), stripe_logs) is None
     )
+
+
+def _flipped(sample: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [y[:, ::-1] for y in sample]
 
 
 def common_lateral(
@@ -169,11 +173,9 @@ def common_lateral(
     B, or ``(None, None)`` when the profiles agree within sampling noise or the two collections
     are each other's mirror images (:func:`mirrored`: objects facing the other way are not a
     light from the other side)."""
-    if mirrored(sample_a, sample_b):
-        return None, None
     means = _differing_means(sample_a, sample_b, stripe_logs)
-    if means is None:
-        return None, None
+    if means is None or _differing_means(sample_a, _flipped(sample_b), stripe_logs) is None:
+        return None, None  # alike, or mirror images (mirrored)
     mean_a, mean_b = means
     gap = mean_b - mean_a  # B's profile over A's, stripe by stripe
     if np.ptp(mean_a) <= np.ptp(mean_b):  # A lit more evenly: given B's profile
