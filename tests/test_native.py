@@ -156,6 +156,67 @@ def test_sharpened_detail_is_not_read_as_noise():
     assert op_a.noise == 0 and op_b.noise == 0, (op_a, op_b)
 
 
+def _flat_half_reference(y: np.ndarray, cell: int = 5) -> float:
+    """The half-size level in the full size's flattest cells, by loops: every 2x2-mean response
+    whose centre (in full-size pixels) lies in a cell at or below the 20th percentile."""
+    r = np.abs(convolve2d(y, [[1, -2, 1], [-2, 4, -2], [1, -2, 1]], mode="valid"))
+    nh, nw = r.shape[0] // cell, r.shape[1] // cell
+    cells = np.array([[r[i * cell:(i + 1) * cell, j * cell:(j + 1) * cell].mean()
+                       for j in range(nw)] for i in range(nh)])  # fmt: skip
+    flat = cells <= np.percentile(cells, 20)
+    small = y[: y.shape[0] // 2 * 2, : y.shape[1] // 2 * 2]
+    small = (small[0::2, 0::2] + small[1::2, 0::2] + small[0::2, 1::2] + small[1::2, 1::2]) / 4
+    rs = np.abs(convolve2d(small, [[1, -2, 1], [-2, 4, -2], [1, -2, 1]], mode="valid"))
+    picked = []
+    for i in range(rs.shape[0]):
+        for j in range(rs.shape[1]):
+            # centre: half-size pixel (i + 1, j + 1) = full-size 2 i + 2.5; full responses from 1
+            ci, cj = int((2 * i + 2.5 - 1) // cell), int((2 * j + 2.5 - 1) // cell)
+            if ci < nh and cj < nw and flat[ci, cj]:
+                picked.append(rs[i, j])
+    return float(np.mean(picked) * np.sqrt(np.pi / 2) / 6)
+
+
+def _on_black(n: int, seed: int, noise: float = 0.0) -> list[np.ndarray]:
+    """28-px objects in the middle of a black frame (Fashion-MNIST's layout), clipped noise."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for y in _scenes(n, size=28, seed=seed):
+        frame = np.zeros((28, 28))
+        frame[6:22, 8:20] = 0.3 + 0.6 * y[6:22, 8:20]
+        out.append(np.clip(frame + rng.normal(0, noise, frame.shape), 0, 1) if noise else frame)
+    return out
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (32, 32), (41, 57), (64, 64)])
+def test_flat_noise_reads_the_half_size_in_the_full_sizes_flat_cells(shape):
+    from semsim.features.native_stats import flat_noise
+
+    rng = np.random.default_rng(4)
+    y = np.clip(gaussian_filter(rng.random(shape), 3) + rng.normal(0, 0.03, shape), 0, 1)
+    full, half = flat_noise(y)
+    assert full == noise_sigma(y)
+    assert half == pytest.approx(_flat_half_reference(y), rel=1e-9)
+
+
+def test_noise_on_a_black_background_is_white_and_gets_the_noise_step():
+    """At 28 px the half-size image's own flattest cells lie on the objects (its few cells are
+    mostly object), so the excess read there was image structure and no noise was added
+    (Fashion-MNIST, noise 0.08: 0.10); read in the full size's flat cells it is white."""
+    from semsim.features.native_plan import WHITE, _white_share
+    from semsim.features.native_stats import half_size
+    from semsim.features.tone import common_tone, tone_cdf
+
+    a, b = _on_black(60, 0), _on_black(60, 1, noise=0.08)
+    assert _white_share(a, b) < WHITE
+    own = [np.median([noise_sigma(f(y)) ** 2 for y in ys]) for f in (lambda y: y, half_size)
+           for ys in (a, b)]  # fmt: skip
+    assert (own[3] - own[2]) / (own[1] - own[0]) > WHITE  # the half size's own flat cells
+    tone = common_tone(*(np.stack([tone_cdf(y) for y in ys]) for ys in (a, b)))  # as compare
+    op_a, op_b = plan(_stats(a), _stats(b), lambda w: a if w == "a" else b, tone)
+    assert op_a.noise > 0.03 and op_b.noise == 0, (op_a, op_b)
+
+
 def test_a_large_image_is_read_from_its_central_crop_on_the_block_grid():
     big = np.kron(_scenes(1, size=90)[0], np.ones((8, 8)))  # 720 x 720
     big = _jpeg(big, 20)

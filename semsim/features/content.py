@@ -13,7 +13,9 @@ For a pair of collections (or one collection alone) :func:`content_views` makes
   (:mod:`semsim.features.colour`; one collection alone always); each collection attenuated to
   the poorer of the two mean spectra, read after the pair's tone and shading steps), extracted
   and cached like any features; every step of the view is part of the features' provenance, so
-  caches never mix views.
+  caches never mix views. For a pair whose plan changed any pixel, the plan is checked against
+  the images as they are (:mod:`semsim.features.as_they_are`): the plain features are the
+  content features when they overlap more.
 
 Both are returned as new :class:`~semsim.features.Features` (``dataclasses.replace``); scores
 whose registry ``input`` is ``"content"`` or ``"rendering"`` read them.
@@ -34,6 +36,7 @@ from PIL import Image
 
 from semsim.data.collection import ImageCollection
 from semsim.encoders import EncoderSpec
+from semsim.features.as_they_are import plain_check
 from semsim.features.cache import _atomic_write
 from semsim.features.colour import colour_kept, hue_image
 from semsim.features.extract import Features, extract_features
@@ -253,7 +256,8 @@ def content_views(
     """``feats`` with ``content`` and ``rendering`` filled in for each collection ("a", "b");
     ``given``: pixel statistics already made (:class:`PixelSidecar`), by collection."""
     views: dict[str, str] = {}
-    arrays = content_arrays(colls, spec, extract, console, given, views)
+    plain = {w: f.features for w, f in feats.items() if f.features.shape[1] > 0}
+    arrays = content_arrays(colls, spec, extract, console, given, views, plain)
     return {
         w: dataclasses.replace(feats[w], content=c, rendering=r,
                                provenance={**feats[w].provenance, "content_view": views[w]})
@@ -268,11 +272,14 @@ def content_arrays(
     console: Any = None,
     given: dict[str, PixelStatistics | None] | None = None,
     views: dict[str, str] | None = None,
+    plain: dict[str, np.ndarray] | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{which: (content features (N, D), rendering statistics (N, R))}`` of each collection
     ("a", and "b" when given), in the pair's common rendering. ``given``: the collections' pixel
     statistics without a native step where already made (cached here like the pass's own);
-    ``views``, when given, receives each collection's common rendering in words."""
+    ``views``, when given, receives each collection's common rendering in words; ``plain``:
+    the collections' plain features where already made (else extracted, cached, when a pair's
+    plan changed any pixel: :mod:`semsim.features.as_they_are` checks the plan against them)."""
 
     def stats_of(w: str, native: NativeRendering | None = None) -> PixelStatistics:
         made = (given or {}).get(w)
@@ -329,7 +336,7 @@ def content_arrays(
         gains, kept, said = {"a": None}, True, "colour"
     natives = {w: dataclasses.replace(n, colour=kept) for w, n in natives.items()}
     mean, std = _affine(spec)
-    out = {}
+    out, said_w = {}, {}
     for w, coll in colls.items():
         # a pair of mirror images: every image turned to face one way (brighter half on the
         # right), so an image and its mirror image have one content (docs/report.md:
@@ -338,13 +345,20 @@ def content_arrays(
         view = CommonRendering(gains[w], mean, std, natives[w], facing=natives[w].facing)
         viewed = ViewedSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(
             EncoderSpec)}, view=view)  # fmt: skip
-        described = _describe(gains[w], natives[w], said)
+        said_w[w] = _describe(gains[w], natives[w], said)
+        # the rendering statistics are the images' own (appearance reads how they were rendered)
+        out[w] = (extract_features(coll, viewed, **extract).features, rendering_features(stats[w]))
+    stepped = any(not n.identity or n.facing for n in natives.values()) or any(
+        g is not None and not np.allclose(g, 1.0) for g in gains.values()
+    )
+    if "b" in colls and stepped:  # the plan checked against the images as they are
+        plain_check(out, said_w, lambda w: plain[w] if plain and w in plain else
+                    extract_features(colls[w], spec, **extract).features)  # fmt: skip
+    for w, described in said_w.items():
         if views is not None:
             views[w] = described
         if console is not None:
             console.log(f"{w.upper()}: content view ({described})")
-        # the rendering statistics are the images' own (appearance reads how they were rendered)
-        out[w] = (extract_features(coll, viewed, **extract).features, rendering_features(stats[w]))
     return out
 
 

@@ -16,7 +16,8 @@ JPEG-compressed at the quality whose blocking matches the other's
 when the other is blockier (:data:`JPEG_RATIO`; quality found by compressing a sample,
 :func:`match_jpeg`), Gaussian noise added at its own pixel grid when the other is noisier by more
 than :data:`NOISE_TOL` and the excess is white (:data:`WHITE`: half the resolution keeps a quarter
-of white noise's variance and most of sharpened or quantised detail). Two collections rendered
+of white noise's variance and most of sharpened or quantised detail, read in the cells the full
+resolution found flattest). Two collections rendered
 alike get the identity on both sides. When they are rendered differently (any step here fires, or
 the spectra differ), both are also resampled on the 2x coarser grid (``floor``): the finest octave
 of an image's own grid is where renderings differ most and content least, and no per-kind step
@@ -43,6 +44,7 @@ from semsim.features.native_stats import (
     blockiness,
     central_crop,
     dct_kept,
+    flat_noise,
     noise_sigma,
 )
 from semsim.features.resampling import resample_loss
@@ -374,17 +376,9 @@ _STATISTICS: dict[str, Callable[[np.ndarray], float]] = {
 
 def _white_share(clean: Sequence[np.ndarray], noisy: Sequence[np.ndarray]) -> float:
     """Share of the noisier collection's excess flat-cell variance that survives a 2x box
-    down-sampling (white noise: ~0.25; image structure: ~1)."""
-    var = [
-        (np.median([noise_sigma(y) for y in ys]) ** 2,
-         np.median([noise_sigma(_half(y)) for y in ys]) ** 2)
-        for ys in (clean, noisy)
-    ]  # fmt: skip
+    down-sampling, read in the same flat cells (:func:`~semsim.features.native_stats.
+    flat_noise`; white noise: ~0.25; image structure: ~1)."""
+    var = [np.median([flat_noise(y) for y in ys], 0) ** 2 for ys in (clean, noisy)]
     full = var[1][0] - var[0][0]
     half = var[1][1] - var[0][1]
     return float(half / full) if full > 0 else 1.0
-
-
-def _half(y: np.ndarray) -> np.ndarray:
-    h, w = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
-    return y[:h, :w].reshape(h // 2, 2, w // 2, 2).mean((1, 3))

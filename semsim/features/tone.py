@@ -15,6 +15,10 @@ the same tones (T_B(f(y)) = T_A(y)); within each collection the map is increasin
 image keeps its edges, shapes and the order of its tones, and images keep their differences from
 one another (one curve a collection, not one per image).
 
+Ranks are read linearly inside each of the 64 bins, except for the two end bins, whose edges
+0 and 1 are where a clipped black or white sits: there a pixel takes the middle of its bin's
+ranks (:func:`_ranks`), so a black background at 0 and one at 0.15 meet.
+
 The distributions are read on block means (each image's short side as :data:`BLOCKS` blocks),
 not on single pixels: a blur or a change of resolution narrows the distribution of single
 pixels (fine detail averages out) and would be read as a tone curve, while the mean of a block
@@ -105,13 +109,38 @@ def common_tone(
         return None, None
     u = np.linspace(0.0, 1.0, LUT)
     # the common quantile function at levels u
-    mid = 0.5 * (quantile_function(fa) + quantile_function(fb))
+    mid = 0.5 * (_inverse(fa, u) + _inverse(fb, u))
 
     def lut(f: np.ndarray) -> np.ndarray:
-        own = np.interp(u, EDGES, np.concatenate([[0.0], f]))  # F at the LUT's inputs
-        return np.interp(own, u, mid)
+        return np.interp(_forward(f, u), u, mid)  # F at the LUT's inputs, then the common tone
 
     return lut(fa), lut(fb)
+
+
+def _ranks(cdf: np.ndarray) -> np.ndarray:
+    """(BINS + 1,) the rank of each bin edge of :data:`EDGES`, linear inside a bin (a bin's
+    pixels spread evenly over it), except at 0 and 1: those are the edges of the first and the
+    last bin, where a clipped black or white sits (a black background, blown highlights), so
+    read linearly they take rank 0 or 1 whatever their mass. There the rank is the middle of the
+    end bin's mass: black at 0 in one collection and at 0.15 in the other (a lower contrast,
+    mid-bin there) then map to one tone, where rank 0 against a rank part-way up its bin kept
+    the two backgrounds 0.07 apart (Fashion-MNIST, docs/report.md)."""
+    f = np.concatenate([[0.0], np.asarray(cdf, np.float64)])
+    f[0], f[-1] = 0.5 * f[1], 0.5 * (1.0 + f[-2])
+    return f
+
+
+def _forward(cdf: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The rank of luminance ``y`` in the distribution of the binned ``cdf`` (:func:`_ranks`)."""
+    return np.interp(y, EDGES, _ranks(cdf))
+
+
+def _inverse(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The luminance at ranks ``u``: :func:`_forward` inverted, 0 at rank 0 and 1 at rank 1."""
+    f = np.maximum.accumulate(_ranks(cdf)) + np.arange(BINS + 1) * 1e-9  # strictly increasing
+    if f[-1] >= 1.0:  # no white at 1: the last edge is rank 1
+        return np.interp(u, np.r_[0.0, f / f[-1]], np.r_[0.0, EDGES])
+    return np.interp(u, np.r_[0.0, f, 1.0], np.r_[0.0, EDGES, 1.0])
 
 
 def apply_tone(y: np.ndarray, lut: np.ndarray | tuple[float, ...]) -> np.ndarray:

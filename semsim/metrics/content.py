@@ -4,7 +4,8 @@ Input: each image's *content features*, the encoder's embedding of the image in 
 rendering (both collections brought to the poorer resolution and contrast of the two,
 :mod:`semsim.features.rendering`; their coarse hues at one saturation when their colours agree,
 else grayscale, :mod:`semsim.features.colour`; when one collection is the other's mirror
-image, every image turned to face one way). Estimator: a nearest-neighbour two-sample
+image, every image turned to face one way; the encoder's plain features instead when those
+overlap more, :mod:`semsim.features.as_they_are`). Estimator: a nearest-neighbour two-sample
 classifier. The two sets are balanced (the larger one subsampled), pooled, and every image is
 labelled by the majority of its ``k`` nearest neighbours (cosine) among the others, left out
 itself; ``acc`` is the share labelled correctly and the score is ``min(1, 2 - 2 acc)``
@@ -294,7 +295,8 @@ SCORE_DEFS = (
         range=(0.0, 1.0),
         meaning="share of content A and B have in common, whatever the rendering: min(1, 2 - 2 acc) "
         "of a k-NN classifier telling them apart on content features (common resolution; "
-        "coarse hues when the pair's colours agree, else grayscale; a mirrored set alike); B "
+        "coarse hues when the pair's colours agree, else grayscale; a mirrored set alike; the "
+        "plain features when they overlap more); B "
         "with a share p of "
         "content A lacks reads ~1 - p",
         paper="https://arxiv.org/abs/1610.06545",
@@ -325,7 +327,10 @@ SCORE_DEFS = (
         "right). A k-NN classifier "
         f"(k={K}, cosine, leave-one-out, balanced sets) then tries to tell A from B on these "
         "features; its accuracy acc estimates (1 + TV) / 2, so min(1, 2 - 2 acc) estimates the "
-        "share of the two distributions that overlap (Lopez-Paz & Oquab 2017). No vocabulary "
+        "share of the two distributions that overlap (Lopez-Paz & Oquab 2017). The steps are "
+        "planned from the two collections' statistics, which a difference of content moves too: "
+        "when the plain features (the images as they are) overlap more than the planned view's, "
+        "the plain features are read instead. No vocabulary "
         "is involved: any encoder's embedding works. The steps each collection got are in the "
         "report's inputs (`content_view`).",
     ),
