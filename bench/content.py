@@ -414,14 +414,24 @@ class Bench:
         )
         self.extract = {"batch_size": 100, "num_workers": 0, "cache_dir": cache, "progress": False,
                         "runtime": runtime}  # fmt: skip
+        self.as_they_are: list[str] = []  # the rows whose pair read the plain features
 
     def coll(self, arr: np.ndarray, y: np.ndarray | None, name: str):  # noqa: ANN201
         from semsim.data.memory import to_collection
 
         return to_collection(arr, name=name, labels=None if y is None else list(y))
 
-    def views(self, a: np.ndarray, b: np.ndarray | None, ya=None, yb=None):  # noqa: ANN001, ANN201
-        """Content features and rendering statistics of A (and B) in their common rendering."""
+    def views(  # noqa: ANN201
+        self,
+        a: np.ndarray,
+        b: np.ndarray | None,
+        ya: np.ndarray | None = None,
+        yb: np.ndarray | None = None,
+        label: str = "",
+    ):
+        """Content features and rendering statistics of A (and B) in their common rendering;
+        ``label`` is listed in :attr:`as_they_are` when the pair's check read the plain features
+        (:mod:`semsim.features.as_they_are`)."""
         from semsim.features import Features
         from semsim.features.content import content_views
 
@@ -432,6 +442,12 @@ class Bench:
             w: Features(np.zeros((len(c), 0), np.float32), None, None) for w, c in colls.items()
         }
         out = content_views(colls, empty, self.spec, self.extract)
+        if (
+            label
+            and out.get("b")
+            and out["b"].provenance["content_view"].startswith("the images as they are")
+        ):
+            self.as_they_are.append(label)
         return {w: (f.content, f.rendering) for w, f in out.items()}
 
 
@@ -523,7 +539,7 @@ def share_rows(bench: Bench, root: Path, n: int) -> list[list[str]]:
         rng = np.random.default_rng(pct)
         mix = np.concatenate([VB[rng.permutation(len(VB))[: len(VB) - m_ani]],
                               AB[rng.permutation(len(AB))[:m_ani]]])  # fmt: skip
-        v = bench.views(VA, mix)
+        v = bench.views(VA, mix, label=f"shares p = {pct / 100:.2f}")
         rows.append([f"{pct / 100:.2f}", f"{content(v['a'][0], v['b'][0]):.2f}",
                      f"{1 - pct / 100:.2f}"])  # fmt: skip
         print(rows[-1], file=sys.stderr, flush=True)
@@ -658,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
         every = {k: v for k, v in every.items() if any(p in k for p in args.only.split(","))}
     for name, fn in every.items():
         Br = B if name == "as is" else render(B, fn)
-        v = bench.views(A, Br)
+        v = bench.views(A, Br, label=name)
         (fa, sa), (fb, sb) = v["a"], v["b"]
         diag = np.array([content(fa[ya == c], fb[yb == c]) for c in range(k)])
         ok = int((diag > max_other).sum())
@@ -676,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
     out("")
     rows = []
     for (na, fa_), (nb, fb_) in BOTH_RENDERED:
-        v = bench.views(render(A, fa_), render(B, fb_, seed=2))
+        v = bench.views(render(A, fa_), render(B, fb_, seed=2), label=f"{na} vs {nb}")
         (fa, sa), (fb, sb) = v["a"], v["b"]
         diag = np.array([content(fa[ya == c], fb[yb == c]) for c in range(k)])
         ok = int((diag > max_other).sum())
@@ -756,7 +772,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += moved_domain_rows(g1, g1b, g2, t1, t2, nt)
     got_rows = []
     for label, x, y in rows:
-        v = bench.views(x, y)
+        v = bench.views(x, y, label=label)
         got_rows.append([label, f"{content(v['a'][0], v['b'][0]):.2f}",
                          f"{appearance(v['a'][1], v['b'][1]):.2f}"])  # fmt: skip
     table("domains", ["case", "content", "appearance"], got_rows)
@@ -770,7 +786,7 @@ def main(argv: list[str] | None = None) -> int:
         real = sorted((args.cifake / "train" / "REAL").glob("*.jpg"))[: 10 * n]
         fake = sorted((args.cifake / "train" / "FAKE").glob("*.jpg"))[: 10 * n]
         ld = lambda fs: np.stack([np.asarray(Image.open(f).convert("RGB")) for f in fs])  # noqa: E731
-        v = bench.views(ld(real), ld(fake))
+        v = bench.views(ld(real), ld(fake), label="CIFAKE")
         out(f"## CIFAKE ({len(real)} REAL vs {len(fake)} FAKE training images)")
         out("")
         values["cifake_content"] = f"{content(v['a'][0], v['b'][0]):.2f}"
@@ -778,6 +794,9 @@ def main(argv: list[str] | None = None) -> int:
         out(f"content **{values['cifake_content']}**, appearance "
             f"**{values['cifake_appearance']}**")  # fmt: skip
         out("")
+    values["as_they_are"] = ", ".join(bench.as_they_are) or "none"
+    out(f"Pairs read as the images are (the plan's check): {values['as_they_are']}")
+    out("")
     out(f"({time.time() - t0:.0f} s)")
     text = "\n".join(lines) + "\n"
     print(text)
