@@ -342,7 +342,7 @@ def content_arrays(
         # right), so an image and its mirror image have one content (docs/report.md:
         # Fashion-MNIST's shoes all face left; an encoder trained on photographs is only nearly
         # blind to a flip where its training flipped images)
-        view = CommonRendering(gains[w], mean, std, natives[w], facing=natives[w].facing)
+        view = CommonRendering(gains[w], mean, std, natives[w])
         viewed = ViewedSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(
             EncoderSpec)}, view=view)  # fmt: skip
         said_w[w] = _describe(gains[w], natives[w], said)

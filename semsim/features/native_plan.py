@@ -48,7 +48,7 @@ from semsim.features.native_stats import (
     noise_sigma,
 )
 from semsim.features.resampling import resample_loss
-from semsim.features.shading import common_lateral, common_shading, mirrored
+from semsim.features.shading import common_shading, lateral
 from semsim.features.standardize import common_standard
 
 RES_RATIO = 0.3  # "lives on the coarser grid": loses < 30% of what the other collection loses
@@ -88,7 +88,7 @@ def plan(
         tone: the tone maps of A and B (:func:`semsim.features.tone.common_tone`; ``None``: none),
             applied first; the pair's common shading (:func:`semsim.features.shading.
             common_shading`) is read on the toned samples, its light from one side
-            (:func:`~semsim.features.shading.common_lateral`) on the shaded ones, and every step
+            (:func:`~semsim.features.shading.lateral`) on the shaded ones, and every step
             after them is planned on the toned and shaded images.
 
     Returns:
@@ -113,11 +113,9 @@ def plan(
             ops[w]["shade"] = g
     # one collection the other's mirror image: both views turn every image to face one way
     # (no pixel changes here); else the light from one side, read on the shaded samples
-    shaded = [views.images(w, NativeRendering(**ops[w])) for w in "ab"]
-    facing = mirrored(*shaded)
+    *laterals, facing = lateral(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
     for w in "ab" if facing else ():
         ops[w]["facing"] = True
-    laterals = (None, None) if facing else common_lateral(*shaded)
     for w, g in zip("ab", laterals, strict=True):
         if g is not None:
             ops[w]["lateral"] = g

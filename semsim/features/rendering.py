@@ -261,13 +261,13 @@ class CommonRendering:
         mean: Any,
         std: Any,
         native: NativeRendering | None = None,
-        facing: bool = False,
     ) -> None:
         self.gain = None if gain is None else np.asarray(gain, dtype=np.float64)
         self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
         self.native = native if native is not None else NativeRendering()
-        self.facing = facing  # each image turned to face one way (content_arrays)
+        # each image turned to face one way: the pair are mirror images (native_plan)
+        self.facing = self.native.facing
 
     def provenance(self) -> dict[str, Any]:
         """What the view adds to the features' provenance (part of their cache key)."""

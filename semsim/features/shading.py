@@ -122,8 +122,12 @@ def _differing_means(
     standard errors of two means and a gain of :data:`MIN_GAIN` (or a sample is too small)."""
     if len(sample_a) < 2 or len(sample_b) < 2:
         return None
-    da = np.stack([profile(y) for y in sample_a])
-    db = np.stack([profile(y) for y in sample_b])
+    return _differing(np.stack([profile(y) for y in sample_a]),
+                      np.stack([profile(y) for y in sample_b]))  # fmt: skip
+
+
+def _differing(da: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_differing_means` on the images' profiles, (N_a, K) and (N_b, K)."""
     gap = db.mean(0) - da.mean(0)
     se = np.sqrt(da.var(0, ddof=1) / len(da) + db.var(0, ddof=1) / len(db))
     if not np.any((np.abs(gap) > Z * se + 1e-12) & (np.abs(np.expm1(gap)) > MIN_GAIN)):
@@ -149,38 +153,45 @@ def stripe_logs(y: np.ndarray) -> np.ndarray:
     return np.log(means + EPS) - np.log(columns.mean() + EPS)
 
 
+def lateral(
+    sample_a: Sequence[np.ndarray], sample_b: Sequence[np.ndarray]
+) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None, bool]:
+    """The pair's light from one side, read once: ``(A's stripe gains, B's, mirrored)``.
+
+    Gains (at :data:`STRIPE_CENTRES`, their logs of mean zero) give the collection lit more
+    evenly the other's left/right profile: ``(gains, None)`` for A, ``(None, gains)`` for B, or
+    ``(None, None)`` when the profiles agree within sampling noise or the two collections are
+    each other's mirror images in distribution (``mirrored``: their profiles differ, and A's
+    agree with B's images flipped left to right: objects that face the other way, shoes
+    pointing right against shoes pointing left, are not a light from the other side; a light
+    from one side on content without a side, flipped, falls from the other side and still
+    differs)."""
+    if len(sample_a) < 2 or len(sample_b) < 2:
+        return None, None, False
+    pa = np.stack([stripe_logs(y) for y in sample_a])
+    means = _differing(pa, np.stack([stripe_logs(y) for y in sample_b]))
+    if means is None:
+        return None, None, False  # alike
+    if _differing(pa, np.stack([stripe_logs(y[:, ::-1]) for y in sample_b])) is None:
+        return None, None, True  # mirror images
+    mean_a, mean_b = means
+    gap = mean_b - mean_a  # B's profile over A's, stripe by stripe
+    if np.ptp(mean_a) <= np.ptp(mean_b):  # A lit more evenly: given B's profile
+        return tuple(map(float, np.exp(gap - gap.mean()))), None, False
+    return None, tuple(map(float, np.exp(gap.mean() - gap))), False
+
+
 def mirrored(sample_a: Sequence[np.ndarray], sample_b: Sequence[np.ndarray]) -> bool:
-    """Whether the two collections are each other's mirror images in distribution: their
-    left/right profiles differ beyond sampling noise, and A's agree with B's images flipped
-    left to right (objects that face the other way, shoes pointing right against shoes pointing
-    left). A light from one side on content without a side is not: flipped, it falls from the
-    other side and still differs."""
-    return (
-        _differing_means(sample_a, sample_b, stripe_logs) is not None
-        and _differing_means(sample_a, _flipped(sample_b), stripe_logs) is None
-    )
-
-
-def _flipped(sample: Sequence[np.ndarray]) -> list[np.ndarray]:
-    return [y[:, ::-1] for y in sample]
+    """Whether the two collections are each other's mirror images (:func:`lateral`)."""
+    return lateral(sample_a, sample_b)[2]
 
 
 def common_lateral(
     sample_a: Sequence[np.ndarray], sample_b: Sequence[np.ndarray]
 ) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
-    """Stripe gains (at :data:`STRIPE_CENTRES`, their logs of mean zero) that give the collection
-    lit more evenly the other's left/right profile: ``(gains, None)`` for A, ``(None, gains)`` for
-    B, or ``(None, None)`` when the profiles agree within sampling noise or the two collections
-    are each other's mirror images (:func:`mirrored`: objects facing the other way are not a
-    light from the other side)."""
-    means = _differing_means(sample_a, sample_b, stripe_logs)
-    if means is None or _differing_means(sample_a, _flipped(sample_b), stripe_logs) is None:
-        return None, None  # alike, or mirror images (mirrored)
-    mean_a, mean_b = means
-    gap = mean_b - mean_a  # B's profile over A's, stripe by stripe
-    if np.ptp(mean_a) <= np.ptp(mean_b):  # A lit more evenly: given B's profile
-        return tuple(map(float, np.exp(gap - gap.mean()))), None
-    return None, tuple(map(float, np.exp(gap.mean() - gap)))
+    """A's and B's stripe gains of :func:`lateral` (none for mirror images)."""
+    gain_a, gain_b, _ = lateral(sample_a, sample_b)
+    return gain_a, gain_b
 
 
 def apply_lateral(y: np.ndarray, gain: Sequence[float]) -> np.ndarray:
