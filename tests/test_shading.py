@@ -232,3 +232,35 @@ def test_the_radial_field_keeps_each_images_geometric_mean():
         )
         field = np.interp(r2, (np.arange(BANDS) + 0.5) / BANDS, gain)
         np.testing.assert_allclose(out / y, field / np.exp(np.log(field).mean()), rtol=1e-12)
+
+
+def _black_frame(n: int, seed: int, pedestal: float = 0.0) -> list[np.ndarray]:
+    """Objects on a black frame (Fashion-MNIST's layout), the black lifted by ``pedestal``."""
+    out = []
+    for y in _scenes(n, size=28, seed=seed):
+        frame = np.zeros((28, 28))
+        frame[6:22, 8:20] = y[6:22, 8:20]
+        out.append(np.clip(frame + pedestal, 0, 1))
+    return out
+
+
+def test_light_added_to_a_black_frame_is_not_a_field():
+    """A pedestal of 0.01 on black (what JPEG's ringing or clipped noise adds) is a large ratio of
+    the near-black outer rings and of the edge stripes, but moves under MIN_LIGHT of light: no
+    radial and no lateral step. The same rings darkened by a real vignette still get one."""
+    from semsim.features.shading import MIN_GAIN, MIN_LIGHT, ring_means, stripe_means
+
+    a, b = _black_frame(150, 1), _black_frame(150, 2, pedestal=0.01)
+    logs = [np.mean([ring_logs(y) for y in s], 0) for s in (a, b)]
+    assert np.abs(np.expm1(logs[1] - logs[0])).max() > 10 * MIN_GAIN  # ratios alone: a field
+    moved = np.mean([ring_means(y) for y in b], 0) - np.mean([ring_means(y) for y in a], 0)
+    assert np.abs(moved[1:]).max() < MIN_LIGHT  # the outer rings (ring 0 holds the objects)
+    assert common_shading(a, b) == (None, None)
+    lit = [y.copy() for y in _black_frame(150, 2)]
+    for y in lit:
+        y[:, 21:] += 0.01  # the right edge stripe's black lifted
+    stripes = [np.mean([stripe_means(y) for y in s], 0) for s in (a, lit)]
+    assert stripes[0][-1] < 0.001 and stripes[1][-1] < MIN_LIGHT  # ratio > 10, light 0.01
+    assert common_lateral(a, lit) == (None, None)
+    c, d = _scenes(seed=1), [_vignette(y, 0.5) for y in _scenes(seed=2)]
+    assert common_shading(c, d) != (None, None)

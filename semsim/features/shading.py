@@ -14,7 +14,8 @@ an up/down asymmetry is more often content, a sky at the top):
 * per ring k, ``d_k = log(ring k) - log(ring 0)``: a field g multiplies ring k by g_k, so it
   shifts every image's d_k by ``log(g_k / g_0)``, whatever the image shows;
 * the two collections' mean d_k differ by more than :data:`Z` standard errors of two means (and
-  the ring's gain by more than :data:`MIN_GAIN`): their fields differ; the collection whose
+  the ring's gain by more than :data:`MIN_GAIN`, its light by more than :data:`MIN_LIGHT`):
+  their fields differ; the collection whose
   rings are brighter, relative to its centre, is given the other's centre-to-corner ratios (the
   better-lit one is brought to the poorer, as every other step of the common rendering does),
   a gain piecewise linear in r^2 between the rings' centres, scaled per image to a geometric
@@ -52,7 +53,7 @@ beside the shapes the encoder reads (measured in ``docs/report.md``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -61,6 +62,12 @@ BANDS = 4  # rings of equal width in r^2
 Z = 4.0  # standard errors of two means: a larger difference is not sampling noise
 MIN_GAIN = 0.1  # a ring's gain within 10% of the centre's is not acted on
 EPS = 1 / 255  # luminance floor of the logs (a black ring)
+MIN_LIGHT = 0.02
+"""The light a field must move in a ring or stripe (the change of its mean luminance, white = 1)
+to be acted on: near black a ratio reads what is added, not multiplied (JPEG's ringing or a
+clipped noise's pedestal on a black background moved Fashion-MNIST's outer rings by 0.004-0.009
+and read as a corner gain of 0.60-0.69); at a mean luminance of 0.2 or more a gain of
+:data:`MIN_GAIN` already moves this much."""
 CENTRES = (np.arange(BANDS) + 0.5) / BANDS  # the rings' centres in r^2
 STRIPES = 4  # vertical stripes of equal width (the lateral profile)
 STRIPE_CENTRES = (np.arange(STRIPES) + 0.5) / STRIPES  # their centres, 0 = left edge, 1 = right
@@ -80,13 +87,31 @@ def _rings(h: int, w: int) -> np.ndarray:
     return np.minimum((_r2(h, w) * BANDS).astype(np.intp), BANDS - 1)
 
 
-def ring_logs(y: np.ndarray) -> np.ndarray:
-    """(BANDS - 1,) ``log(ring k) - log(ring 0)`` of a luminance image, k = 1..BANDS-1."""
+def ring_means(y: np.ndarray) -> np.ndarray:
+    """(BANDS,) mean luminance of a luminance image in each ring."""
     rings = _rings(*y.shape)
     counts = np.bincount(rings.ravel(), minlength=BANDS)
     sums = np.bincount(rings.ravel(), weights=np.asarray(y, np.float64).ravel(), minlength=BANDS)
-    means = np.log(sums / np.maximum(counts, 1) + EPS)
-    return means[1:] - means[0]
+    return sums / np.maximum(counts, 1)
+
+
+def ring_logs(y: np.ndarray) -> np.ndarray:
+    """(BANDS - 1,) ``log(ring k) - log(ring 0)`` of a luminance image, k = 1..BANDS-1."""
+    return _logs(ring_means(y)[None])[0]
+
+
+def _logs(means: np.ndarray) -> np.ndarray:
+    """(N, K - 1) ``log(entry k) - log(entry 0)`` of (N, K) mean luminances, k = 1..K-1."""
+    logs = np.log(means + EPS)
+    return logs[:, 1:] - logs[:, :1]
+
+
+def _moved(means_a: np.ndarray, means_b: np.ndarray) -> np.ndarray:
+    """(K - 1,) the light a field moves in entries 1..K-1 of (N, K) mean luminances whose entry
+    0 is the reference (a ring's centre, an image's mean): B's mean less A's scaled to B's
+    reference."""
+    ma, mb = means_a.mean(0), means_b.mean(0)
+    return mb[1:] - ma[1:] * mb[0] / max(ma[0], EPS)
 
 
 def common_shading(
@@ -95,7 +120,10 @@ def common_shading(
     """Ring gains (at :data:`CENTRES`, 1 at the first) that bring A and B under one field, or
     ``None`` for a collection left as it is (both None: the fields agree within sampling noise).
     """
-    means = _differing_means(sample_a, sample_b, ring_logs)
+    if len(sample_a) < 2 or len(sample_b) < 2:
+        return None, None
+    ra, rb = (np.stack([ring_means(y) for y in s]) for s in (sample_a, sample_b))
+    means = _differing(_logs(ra), _logs(rb), _moved(ra, rb))
     if means is None:
         return None, None
     ratio = np.exp(means[1] - means[0])  # B's ring gains over A's, ring by ring
@@ -115,22 +143,16 @@ def apply_shading(y: np.ndarray, gain: Sequence[float]) -> np.ndarray:
     return np.clip(np.asarray(y, np.float64) * field, 0.0, 1.0)
 
 
-def _differing_means(
-    sample_a: Sequence[np.ndarray], sample_b: Sequence[np.ndarray], profile: Callable
+def _differing(
+    da: np.ndarray, db: np.ndarray, moved: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """A's and B's mean ``profile``, or ``None`` when no entry differs by more than :data:`Z`
-    standard errors of two means and a gain of :data:`MIN_GAIN` (or a sample is too small)."""
-    if len(sample_a) < 2 or len(sample_b) < 2:
-        return None
-    return _differing(np.stack([profile(y) for y in sample_a]),
-                      np.stack([profile(y) for y in sample_b]))  # fmt: skip
-
-
-def _differing(da: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """:func:`_differing_means` on the images' profiles, (N_a, K) and (N_b, K)."""
+    """A's and B's mean log profile, (N_a, K) and (N_b, K) of their images, or ``None`` when no
+    entry differs by more than :data:`Z` standard errors of two means, a gain of
+    :data:`MIN_GAIN` and, in the light it moves (``moved``, (K,)), :data:`MIN_LIGHT`."""
     gap = db.mean(0) - da.mean(0)
     se = np.sqrt(da.var(0, ddof=1) / len(da) + db.var(0, ddof=1) / len(db))
-    if not np.any((np.abs(gap) > Z * se + 1e-12) & (np.abs(np.expm1(gap)) > MIN_GAIN)):
+    differs = (np.abs(gap) > Z * se + 1e-12) & (np.abs(np.expm1(gap)) > MIN_GAIN)
+    if not np.any(differs & (np.abs(moved) > MIN_LIGHT)):
         return None
     return da.mean(0), db.mean(0)
 
@@ -141,16 +163,22 @@ def _stripes(w: int) -> np.ndarray:
     return np.minimum(np.arange(w) * STRIPES // max(w, 1), STRIPES - 1)
 
 
+def stripe_means(y: np.ndarray) -> np.ndarray:
+    """(1 + STRIPES,) a luminance image's mean, then its mean in each stripe (the image's mean
+    in every stripe for an image narrower than :data:`STRIPES` pixels)."""
+    y = np.asarray(y, np.float64)
+    columns = y.mean(0)
+    if y.shape[1] < STRIPES:
+        return np.full(1 + STRIPES, columns.mean())
+    stripes = _stripes(len(columns))
+    means = np.bincount(stripes, weights=columns, minlength=STRIPES) / np.bincount(stripes)
+    return np.r_[columns.mean(), means]
+
+
 def stripe_logs(y: np.ndarray) -> np.ndarray:
     """(STRIPES,) ``log(stripe k) - log(image)`` of a luminance image's mean luminance (all zero
     for an image narrower than :data:`STRIPES` pixels)."""
-    y = np.asarray(y, np.float64)
-    if y.shape[1] < STRIPES:
-        return np.zeros(STRIPES)
-    columns = y.mean(0)
-    stripes = _stripes(len(columns))
-    means = np.bincount(stripes, weights=columns, minlength=STRIPES) / np.bincount(stripes)
-    return np.log(means + EPS) - np.log(columns.mean() + EPS)
+    return _logs(stripe_means(y)[None])[0]
 
 
 def lateral(
@@ -168,11 +196,12 @@ def lateral(
     differs)."""
     if len(sample_a) < 2 or len(sample_b) < 2:
         return None, None, False
-    pa = np.stack([stripe_logs(y) for y in sample_a])
-    means = _differing(pa, np.stack([stripe_logs(y) for y in sample_b]))
+    ma, mb = (np.stack([stripe_means(y) for y in s]) for s in (sample_a, sample_b))
+    means = _differing(_logs(ma), _logs(mb), _moved(ma, mb))
     if means is None:
         return None, None, False  # alike
-    if _differing(pa, np.stack([stripe_logs(y[:, ::-1]) for y in sample_b])) is None:
+    flipped = np.stack([stripe_means(y[:, ::-1]) for y in sample_b])
+    if _differing(_logs(ma), _logs(flipped), _moved(ma, flipped)) is None:
         return None, None, True  # mirror images
     mean_a, mean_b = means
     gap = mean_b - mean_a  # B's profile over A's, stripe by stripe
