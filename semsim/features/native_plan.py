@@ -183,9 +183,8 @@ def _jpeg_and_noise(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -
 def _matched_noise(
     views: _Samples, ops: dict[str, Any], clean: str, target: float, sigma: float
 ) -> float:
-    """The noise std that, added to ``clean`` after its steps ``ops``, reads as the level
-    ``target``: the difference of variances ``sigma``, raised while it reads short (noise clipped
-    at black reads low: on Fashion-MNIST's black, 0.059 was added for noise 0.08)."""
+    """The noise std that, added to ``clean`` after ``ops``, reads as the level ``target``: the
+    difference of variances ``sigma``, raised while it reads short (clipped at black it reads low)."""
     first = sigma
     for _ in range(NOISE_STEPS):
         got = views.median(clean, NativeRendering(**{**ops, "noise": sigma}), "noise_sigma")
@@ -280,7 +279,8 @@ def _along_a_line(views: _Samples, medians: dict[str, np.ndarray], lit: Ops, rad
     chosen = segment(motion.noise_to(level) if noisy else None)
     if noisy:
         moved_level = small.median(sharp, NativeRendering(**chosen), "noise_sigma")
-        chosen["noise"] = round(float(np.sqrt(max(level**2 - moved_level**2, 0.0))), 5)
+        extra = round(float(np.sqrt(max(level**2 - moved_level**2, 0.0))), 5)
+        chosen["noise"] = _matched_noise(small, chosen, sharp, level, extra) if extra else 0.0
     moved, by_motion = planned(chosen, small)
     later = {k: by_motion[sharp][k] for k in ("jpeg", "noise") if k in by_motion[sharp]}
     if later:  # the segment again with the JPEG or noise the blurred set gets (they add detail)
