@@ -183,8 +183,8 @@ def _jpeg_and_noise(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -
 def _matched_noise(
     views: _Samples, ops: dict[str, Any], clean: str, target: float, sigma: float
 ) -> float:
-    """The noise std that, added to ``clean`` after ``ops``, reads as the level ``target``: the
-    difference of variances ``sigma``, raised while it reads short (clipped at black it reads low)."""
+    """The noise std that, added to ``clean`` after ``ops``, reads as the level ``target``:
+    the difference of variances ``sigma``, raised while it reads short (clipped, it reads low)."""
     first = sigma
     for _ in range(NOISE_STEPS):
         got = views.median(clean, NativeRendering(**{**ops, "noise": sigma}), "noise_sigma")
