@@ -14,9 +14,10 @@ issue #21's targets: the same classes (>= 0.85), the same re-rendered (JPEG q25,
 1.2 px, 2x down-up, noise 0.08, horizontal flip, contrast 0.7; gamma 1.8, a vignette 0.5 and
 each image's brightness and contrast jittered, added in the twentieth session: >= 0.85),
 different classes of the domain (classes 0-4 vs 5-9, tops vs footwear: <= 0.5), B with half its
-images from other classes (about 0.5), the domain against CIFAR-10 photographs (<= 0.1); then the class matrix of
-A alone (off-diagonal <= 0.8; the most similar pairs beside the confusions Fashion-MNIST's
-classifiers make most: shirt with T-shirt/top, pullover and coat, sneaker with ankle boot).
+images from other classes (about 0.5), the domain against CIFAR-10 photographs (<= 0.1); then
+the class matrix of A alone (off-diagonal <= 0.8; the most similar pairs beside the confusions
+Fashion-MNIST's classifiers make most: shirt with T-shirt/top, pullover and coat, sneaker with
+ankle boot).
 
 Usage: python bench/fashion.py [--fashion DIR] --cifar10 CIFAR10_DIR [--n 100] [--runtime auto]
            [--record]   (writes docs/generated/fashion_mnist.json)
