@@ -102,7 +102,7 @@ class NativeRendering:
     # its luminance and its own chroma is added back (the view then keeps only its coarse layout)
     colour: bool = False
     # every image turned to face one way in the view (CommonRendering): the pair's collections
-    # are each other's mirror images (features.shading.mirrored); no pixel of the step changes
+    # are each other's mirror images (features.shading.lateral); no pixel of the step changes
     facing: bool = False
 
     @property

@@ -45,9 +45,13 @@ def noise_sigma(y: np.ndarray) -> float:
     if min(y.shape) < 3:
         return 0.0
     r = np.abs(laplacian_response(y))
-    cells = _cells(r)
-    cells = r.reshape(-1) if cells is None else cells.ravel()
-    return float(_percentile(cells, 20) * np.sqrt(np.pi / 2) / 6 / FLAT_BIAS)
+    return _level(r, _cells(r))
+
+
+def _level(r: np.ndarray, cells: np.ndarray | None) -> float:
+    """:func:`noise_sigma` from the absolute response ``r`` and its cell means ``cells``."""
+    flat = r.reshape(-1) if cells is None else cells.ravel()
+    return float(_percentile(flat, 20) * np.sqrt(np.pi / 2) / 6 / FLAT_BIAS)
 
 
 def _cells(r: np.ndarray) -> np.ndarray | None:
@@ -64,10 +68,12 @@ def flat_noise(y: np.ndarray) -> tuple[float, float]:
     a quarter of its variance), image structure about all of it. The half-size image's own
     flattest cells would be other places: at 28 px its few cells lie on the objects, not on
     the black background where the noise is measured."""
-    full = noise_sigma(y)
     if min(y.shape) < 6:
+        full = noise_sigma(y)
         return full, full
-    cells = _cells(np.abs(laplacian_response(y)))
+    r = np.abs(laplacian_response(y))
+    cells = _cells(r)  # the response and its cells read once for both levels
+    full = _level(r, cells)
     if cells is None:
         return full, full
     flat = cells <= _percentile(cells, 20)
