@@ -205,12 +205,12 @@ def test_noise_on_a_black_background_is_white_and_gets_the_noise_step():
     """At 28 px the half-size image's own flattest cells lie on the objects (its few cells are
     mostly object), so the excess read there was image structure and no noise was added
     (Fashion-MNIST, noise 0.08: 0.10); read in the full size's flat cells it is white."""
-    from semsim.features.native_plan import WHITE, _white_share
-    from semsim.features.native_stats import half_size
+    from semsim.features.native_plan import WHITE
+    from semsim.features.native_stats import half_size, white_share
     from semsim.features.tone import common_tone, tone_cdf
 
     a, b = _on_black(60, 0), _on_black(60, 1, noise=0.08)
-    assert _white_share(a, b) < WHITE
+    assert white_share(a, b) < WHITE
     own = [np.median([noise_sigma(f(y)) ** 2 for y in ys]) for f in (lambda y: y, half_size)
            for ys in (a, b)]  # fmt: skip
     assert (own[3] - own[2]) / (own[1] - own[0]) > WHITE  # the half size's own flat cells

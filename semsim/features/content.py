@@ -54,7 +54,7 @@ from semsim.features.rendering import (
 from semsim.features.tone import common_tone, tone_cdf
 
 STATS_FORMAT = 5  # 3: the images' tone distributions; 4: read on block means; 5: dct_kept
-JPEG_SAMPLE = 150  # images compressed per candidate quality (native_plan.match_jpeg)
+JPEG_SAMPLE = 150  # images compressed per candidate quality (native.match_jpeg)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ from PIL import Image
 
 from semsim.features.blur import disk_blur, gaussian_blur
 from semsim.features.colour import in_gamut
+from semsim.features.exposure import apply_exposure, describe_exposure
 from semsim.features.motion import motion_blur
 from semsim.features.native_stats import (  # noqa: F401 - the statistics' home; re-exported
     CELL,
@@ -61,6 +63,8 @@ from semsim.features.shading import apply_lateral, apply_shading
 from semsim.features.standardize import apply_standard
 from semsim.features.tone import apply_tone, max_shift
 
+QUALITIES = (95, 90, 80, 70, 60, 50, 40, 30, 25, 20, 15, 10, 7, 5)  # of match_jpeg
+
 
 def jpeg(y: np.ndarray, quality: int) -> np.ndarray:
     """Grayscale JPEG round trip of a luminance image at ``quality``."""
@@ -72,6 +76,15 @@ def jpeg(y: np.ndarray, quality: int) -> np.ndarray:
 
 def _to_uint8(y: np.ndarray) -> np.ndarray:
     return (np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def match_jpeg(images: Sequence[np.ndarray], target: float) -> int:
+    """The quality of :data:`QUALITIES` whose JPEG of ``images`` (luminance) has the median
+    blockiness closest to ``target``."""
+    errs = [
+        abs(float(np.median([blockiness(jpeg(y, q)) for y in images])) - target) for q in QUALITIES
+    ]
+    return QUALITIES[int(np.argmin(errs))]
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,8 @@ class NativeRendering:
     lateral: tuple[float, ...] | None = None  # then: its light from one side (features.shading)
     # before all: every image onto one histogram (features.standardize; then no tone curve)
     standard: tuple[float, ...] | None = None
+    # or, before all, each image's exposure and contrast (features.exposure; then no tone curve)
+    exposure: tuple[float, ...] | None = None
     # the content view keeps the image's colour (semsim.features.colour): the steps above act on
     # its luminance and its own chroma is added back (the view then keeps only its coarse layout)
     colour: bool = False
@@ -109,7 +124,7 @@ class NativeRendering:
     def identity(self) -> bool:
         return (
             self.tone is None and self.shade is None and self.standard is None
-            and self.lateral is None and not self.degrades
+            and self.lateral is None and self.exposure is None and not self.degrades
         )  # fmt: skip
 
     @property
@@ -138,6 +153,8 @@ class NativeRendering:
             out["shade_mean_kept"] = True  # (absent: features of the field that only darkened)
         if self.lateral is not None:  # (None: the keys of features cached before this step)
             out["lateral"] = [round(g, 4) for g in self.lateral]
+        if self.exposure is not None:  # (None: the keys of features cached before this step)
+            out["exposure"] = [round(float(v), 4) for v in self.exposure]
         if self.standard is not None:  # (None: the keys of features cached before this step)
             out["standard"] = hashlib.sha256(np.round(self.standard, 5).tobytes()).hexdigest()[:16]
         if self.colour:  # (False: the keys of grayscale views cached before colour was kept)
@@ -150,6 +167,8 @@ class NativeRendering:
         parts = []
         if self.standard is not None:
             parts.append("every image onto one histogram (per-image tones standardised)")
+        if self.exposure is not None:
+            parts.append(describe_exposure(self.exposure))
         if self.tone is not None:
             parts.append(f"the pair's common tone curve (largest shift {max_shift(self.tone):.2f})")
         if self.shade is not None:
@@ -176,6 +195,8 @@ class NativeRendering:
         """The degradations on a (H, W) luminance array in [0, 1]."""
         if self.standard is not None:
             y = apply_standard(y, self.standard)
+        if self.exposure is not None:
+            y = apply_exposure(y, self.exposure)
         if self.tone is not None:
             y = apply_tone(y, self.tone)
         if self.shade is not None:

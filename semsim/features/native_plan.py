@@ -1,23 +1,24 @@
 """The pair's plan of the native-resolution step: which degradations each collection gets
 (:class:`~semsim.features.native.NativeRendering`, read by :mod:`semsim.features.content`).
 
-First the pair's tone step (:mod:`semsim.features.tone`) and shading steps
+First the pair's tone step (:mod:`semsim.features.tone`; or a per-image one in its place,
+:mod:`semsim.features.standardize`, :mod:`semsim.features.exposure`) and shading steps
 (:mod:`semsim.features.shading`) put both collections on one tone curve and one illumination field
 (a pair whose collections are each other's mirror images gets no side light: every image of both
 is turned to face one way in the view instead, ``facing``).
-Then :func:`plan` compares the two collections (medians over their images) and degrades the
-*better* one to the poorer one's level, never the reverse: resampled on the coarser grid when the
-other collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`; the grid
-is the coarsest octave, 2x, 4x or 8x, on which that still holds, read on a sample; or blurred by a
-Gaussian or a disk in its place when the other collection is blurred rather than resampled,
-:mod:`semsim.features.blur`; or, in place of either, blurred along a line when the other lost
-its finest detail along one orientation only, a camera's motion, :mod:`semsim.features.motion`),
-JPEG-compressed at the quality whose blocking matches the other's
-when the other is blockier (:data:`JPEG_RATIO`; quality found by compressing a sample,
-:func:`match_jpeg`), Gaussian noise added at its own pixel grid when the other is noisier by more
-than :data:`NOISE_TOL` and the excess is white (:data:`WHITE`: half the resolution keeps a quarter
-of white noise's variance and most of sharpened or quantised detail, read in the cells the full
-resolution found flattest), at the level that reads as the other's once added
+Then :func:`plan` compares the two collections (medians over their images) and degrades the *better*
+one to the poorer one's level, never the reverse: resampled on the coarser grid when the other
+collection's images lose a small fraction of what its own lose (:data:`RES_RATIO`; the grid is the
+coarsest octave, 2x, 4x or 8x, on which that still holds, read on a sample; or blurred by a Gaussian
+or a disk in its place when the other collection is blurred rather than resampled,
+:mod:`semsim.features.blur`; or, in place of either, blurred along a line when the other lost its
+finest detail along one orientation only, a camera's motion, :mod:`semsim.features.motion`),
+JPEG-compressed at the quality whose blocking matches the other's when the other is blockier
+(:data:`JPEG_RATIO`; quality found by compressing a sample,
+:func:`~semsim.features.native.match_jpeg`), Gaussian noise added at its own pixel grid when the
+other is noisier by more than :data:`NOISE_TOL` and the excess is white (:data:`WHITE`: half the
+resolution keeps a quarter of white noise's variance and most of sharpened or quantised detail, read
+in the cells the full resolution found flattest), at the level that reads as the other's once added
 (:func:`_matched_noise`: noise clipped at black or white reads lower). Two collections rendered
 alike get the identity on both sides. When they are rendered differently (any step here fires, or
 the spectra differ), both are also resampled on the 2x coarser grid (``floor``): the finest octave
@@ -39,14 +40,15 @@ from semsim.features.blur import BORDER as BLUR_BORDER
 from semsim.features.blur import KERNELS, distance, match_blur, profile
 from semsim.features.blur import MARGIN as BLUR_MARGIN
 from semsim.features.blur import SIDE as BLUR_SIDE
-from semsim.features.native import NativeRendering, jpeg
+from semsim.features.exposure import CHI2, MAX_LEFT, common_exposure, residual
+from semsim.features.native import NativeRendering, match_jpeg
 from semsim.features.native_stats import (
     NATIVE_NAMES,
     blockiness,
     central_crop,
     dct_kept,
-    flat_noise,
     noise_sigma,
+    white_share,
 )
 from semsim.features.resampling import resample_loss
 from semsim.features.shading import common_shading, lateral
@@ -56,20 +58,10 @@ RES_RATIO = 0.3  # "lives on the coarser grid": loses < 30% of what the other co
 MAX_FACTOR = 8  # the coarsest grid a resampling step goes to
 JPEG_RATIO = 1.15  # "blockier": block-border steps 15% above the other collection's
 NOISE_TOL = 0.01  # noise std (of [0, 1] luminance) below which a difference is not acted on
-QUALITIES = (95, 90, 80, 70, 60, 50, 40, 30, 25, 20, 15, 10, 7, 5)
 NOISE_SHORT = 0.05  # added noise that reads 5% under the noisier collection's level is raised
 NOISE_STEPS = 4  # at most this many readings of the level (each raises it by the shortfall)
 WHITE = 0.5  # an excess of flat-cell variance is noise when half the resolution keeps 0-50% of it
 Ops = dict[str, dict[str, Any]]  # each collection's planned steps (NativeRendering's fields)
-
-
-def match_jpeg(images: Sequence[np.ndarray], target: float) -> int:
-    """The quality of :data:`QUALITIES` whose JPEG of ``images`` (luminance) has the median
-    blockiness closest to ``target``."""
-    errs = [
-        abs(float(np.median([blockiness(jpeg(y, q)) for y in images])) - target) for q in QUALITIES
-    ]
-    return QUALITIES[int(np.argmin(errs))]
 
 
 def plan(
@@ -89,10 +81,8 @@ def plan(
         native_b: the same for B.
         sample: ``sample("a")`` -> a sample of A's luminance images (called only when needed).
         tone: the tone maps of A and B (:func:`semsim.features.tone.common_tone`; ``None``: none),
-            applied first; the pair's common shading (:func:`semsim.features.shading.
-            common_shading`) is read on the toned samples, its light from one side
-            (:func:`~semsim.features.shading.lateral`) on the shaded ones, and every step
-            after them is planned on the toned and shaded images.
+            applied first (or the per-image steps in their place); every step after them is
+            read on the images after the steps before it.
 
     Returns:
         ``(for A, for B)``; identity on both when the two are rendered alike.
@@ -103,12 +93,29 @@ def plan(
         for w, t in zip("ab", tone, strict=True)
     }
     views = _Samples(sample)
-    # 0. one collection standardised per image: every image of both onto its histogram, which
-    # takes the place of the tone curves (semsim.features.standardize)
-    standard = common_standard(views.images("a", NativeRendering()),
-                               views.images("b", NativeRendering()))  # fmt: skip
-    if standard is not None:
-        ops = {w: {"standard": standard} for w in "ab"}
+    # 0. one collection standardised per image: every image of both onto its histogram, in
+    # place of the tone curves (semsim.features.standardize); or, where the whole plan leaves
+    # each image's exposure and contrast apart, a second plan from a per-image exposure step and
+    # the curves found after it, taken where it leaves almost nothing (semsim.features.exposure)
+    raw = [views.images(w, NativeRendering()) for w in "ab"]
+    standard = common_standard(*raw)
+    ops = _planned(views, medians, {w: {"standard": standard} for w in "ab"} if standard else ops)
+    left = np.inf if standard else _residual(views, ops)
+    exposed = common_exposure(raw) if CHI2 < left < np.inf else None
+    if exposed is not None:
+        other = _planned(views, medians, dict(zip("ab", exposed, strict=True)))
+        ops = other if _residual(views, other) < MAX_LEFT * left else ops
+    return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
+
+
+def _residual(views: _Samples, ops: Ops) -> float:
+    """:func:`~semsim.features.exposure.residual` of the two samples after ``ops``."""
+    return residual(*(views.images(w, NativeRendering(**o)) for w, o in ops.items()))
+
+
+def _planned(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -> Ops:
+    """Steps 1-4 of :func:`plan` planned after the photometric steps ``ops`` (copied)."""
+    ops = {w: dict(o) for w, o in ops.items()}
     # 1. the illumination field, read on the toned samples (semsim.features.shading)
     shades = common_shading(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
     for w, g in zip("ab", shades, strict=True):
@@ -122,13 +129,9 @@ def plan(
     for w, g in zip("ab", laterals, strict=True):
         if g is not None:
             ops[w]["lateral"] = g
-
-    def stat(w: str, name: str) -> float:
-        return _stat(views, medians, ops, w, name)
-
     lit = {w: dict(o) for w, o in ops.items()}  # the photometric steps alone
     # 2. the coarser pixel grid: the resampling that best explains the coarser collection
-    losses = {m: (stat("a", f"resample_{m}"), stat("b", f"resample_{m}"))
+    losses = {m: tuple(_stat(views, medians, ops, w, f"resample_{m}") for w in "ab")
               for m in ("nearest", "bicubic")}  # fmt: skip
     for method in sorted(losses, key=lambda m: min(losses[m])):
         la, lb = losses[method]
@@ -142,8 +145,7 @@ def plan(
     else:
         _jpeg_and_noise(views, medians, ops)
     # or, in place of all that, a motion blur: the finest detail lost along one line only
-    ops = _along_a_line(views, medians, lit, ops)
-    return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
+    return _along_a_line(views, medians, lit, ops)
 
 
 def _stat(views: _Samples, medians: dict[str, np.ndarray], ops: Ops, w: str, name: str) -> float:
@@ -176,7 +178,7 @@ def _jpeg_and_noise(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -
     if extra > NOISE_TOL:
         clean, noisy = ("a", "b") if sb > sa else ("b", "a")
         imgs = {w: views.images(w, NativeRendering(**ops[w])) for w in (clean, noisy)}
-        if 0 < _white_share(imgs[clean], imgs[noisy]) < WHITE:
+        if 0 < white_share(imgs[clean], imgs[noisy]) < WHITE:
             ops[clean]["noise"] = _matched_noise(views, ops[clean], clean, max(sa, sb), extra)
 
 
@@ -380,7 +382,13 @@ class _Crops(_Samples):
         return self._profiles[(w, op, read)]
 
 
-PHOTOMETRIC = ("standard", "tone", "shade", "lateral")  # NativeRendering's whole-image steps
+PHOTOMETRIC = (
+    "standard",
+    "tone",
+    "shade",
+    "lateral",
+    "exposure",
+)  # NativeRendering's whole-image steps
 _STATISTICS: dict[str, Callable[[np.ndarray], float]] = {
     "noise_sigma": noise_sigma,
     "blockiness": blockiness,
@@ -388,13 +396,3 @@ _STATISTICS: dict[str, Callable[[np.ndarray], float]] = {
     "resample_bicubic": lambda y: resample_loss(y, "bicubic"),
     "dct_kept": dct_kept,
 }  # the columns of native_statistics, one at a time
-
-
-def _white_share(clean: Sequence[np.ndarray], noisy: Sequence[np.ndarray]) -> float:
-    """Share of the noisier collection's excess flat-cell variance that survives a 2x box
-    down-sampling, read in the same flat cells (:func:`~semsim.features.native_stats.
-    flat_noise`; white noise: ~0.25; image structure: ~1)."""
-    var = [np.median([flat_noise(y) for y in ys], 0) ** 2 for ys in (clean, noisy)]
-    full = var[1][0] - var[0][0]
-    half = var[1][1] - var[0][1]
-    return float(half / full) if full > 0 else 1.0

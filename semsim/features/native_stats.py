@@ -8,6 +8,7 @@ coefficients a JPEG quantiser keeps; the pair's plan and its steps stay in ``nat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -162,3 +163,13 @@ def central_crop(y: np.ndarray, side: int | None = None) -> np.ndarray:
     top = (max(h - side, 0) // 2) // 8 * 8
     left = (max(w - side, 0) // 2) // 8 * 8
     return y[top : top + side, left : left + side]
+
+
+def white_share(clean: Sequence[np.ndarray], noisy: Sequence[np.ndarray]) -> float:
+    """Share of the noisier collection's excess flat-cell variance that survives a 2x box
+    down-sampling, read in the same flat cells (:func:`~semsim.features.native_stats.
+    flat_noise`; white noise: ~0.25; image structure: ~1)."""
+    var = [np.median([flat_noise(y) for y in ys], 0) ** 2 for ys in (clean, noisy)]
+    full = var[1][0] - var[0][0]
+    half = var[1][1] - var[0][1]
+    return float(half / full) if full > 0 else 1.0
