@@ -29,33 +29,21 @@ covers every rendering (WebP, median filtering, posterisation were absorbed only
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from semsim.features import motion
-from semsim.features.blur import BORDER as BLUR_BORDER
-from semsim.features.blur import KERNELS, distance, match_blur, profile
+from semsim.features.blur import KERNELS, distance, match_blur
 from semsim.features.blur import MARGIN as BLUR_MARGIN
-from semsim.features.blur import SIDE as BLUR_SIDE
 from semsim.features.exposure import CHI2, MAX_LEFT, common_exposure, residual
 from semsim.features.native import NativeRendering, match_jpeg
-from semsim.features.native_stats import (
-    NATIVE_NAMES,
-    blockiness,
-    central_crop,
-    dct_kept,
-    noise_sigma,
-    white_share,
-)
-from semsim.features.resampling import resample_loss
+from semsim.features.native_samples import RES_RATIO, Crops, Samples
+from semsim.features.native_stats import NATIVE_NAMES, white_share
 from semsim.features.shading import common_shading, lateral
 from semsim.features.standardize import common_standard
 
-RES_RATIO = 0.3  # "lives on the coarser grid": loses < 30% of what the other collection loses
-MAX_FACTOR = 8  # the coarsest grid a resampling step goes to
 JPEG_RATIO = 1.15  # "blockier": block-border steps 15% above the other collection's
 NOISE_TOL = 0.01  # noise std (of [0, 1] luminance) below which a difference is not acted on
 NOISE_SHORT = 0.05  # added noise that reads 5% under the noisier collection's level is raised
@@ -92,7 +80,7 @@ def plan(
         w: {} if t is None else {"tone": tuple(map(float, t))}
         for w, t in zip("ab", tone, strict=True)
     }
-    views = _Samples(sample)
+    views = Samples(sample)
     # 0. one collection standardised per image: every image of both onto its histogram, in
     # place of the tone curves (semsim.features.standardize); or, where the whole plan leaves
     # each image's exposure and contrast apart, a second plan from a per-image exposure step and
@@ -108,12 +96,12 @@ def plan(
     return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
 
 
-def _residual(views: _Samples, ops: Ops) -> float:
+def _residual(views: Samples, ops: Ops) -> float:
     """:func:`~semsim.features.exposure.residual` of the two samples after ``ops``."""
     return residual(*(views.images(w, NativeRendering(**o)) for w, o in ops.items()))
 
 
-def _planned(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -> Ops:
+def _planned(views: Samples, medians: dict[str, np.ndarray], ops: Ops) -> Ops:
     """Steps 1-4 of :func:`plan` planned after the photometric steps ``ops`` (copied)."""
     ops = {w: dict(o) for w, o in ops.items()}
     # 1. the illumination field, read on the toned samples (semsim.features.shading)
@@ -148,7 +136,7 @@ def _planned(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -> Ops:
     return _along_a_line(views, medians, lit, ops)
 
 
-def _stat(views: _Samples, medians: dict[str, np.ndarray], ops: Ops, w: str, name: str) -> float:
+def _stat(views: Samples, medians: dict[str, np.ndarray], ops: Ops, w: str, name: str) -> float:
     """The median statistic ``name`` of collection ``w`` after its planned steps (of all its
     images when none is planned, else of its sample)."""
     if not ops[w]:
@@ -156,7 +144,7 @@ def _stat(views: _Samples, medians: dict[str, np.ndarray], ops: Ops, w: str, nam
     return views.median(w, NativeRendering(**ops[w]), name)
 
 
-def _jpeg_and_noise(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -> None:
+def _jpeg_and_noise(views: Samples, medians: dict[str, np.ndarray], ops: Ops) -> None:
     """Steps 3 and 4 of :func:`plan` (JPEG blocking, then noise), on the steps planned so far."""
 
     def stat(w: str, name: str) -> float:
@@ -183,7 +171,7 @@ def _jpeg_and_noise(views: _Samples, medians: dict[str, np.ndarray], ops: Ops) -
 
 
 def _matched_noise(
-    views: _Samples, ops: dict[str, Any], clean: str, target: float, sigma: float
+    views: Samples, ops: dict[str, Any], clean: str, target: float, sigma: float
 ) -> float:
     """The noise std that, added to ``clean`` after ``ops``, reads as the level ``target``:
     the difference of variances ``sigma``, raised while it reads short (clipped, it reads low)."""
@@ -197,7 +185,7 @@ def _matched_noise(
 
 
 def _resample_or_blur(
-    views: _Samples, medians: dict[str, np.ndarray], ops: Ops, fine: str, coarse: str
+    views: Samples, medians: dict[str, np.ndarray], ops: Ops, fine: str, coarse: str
 ) -> Ops:
     """The plan with ``fine`` resampled (as ``ops`` has it) or, in its place, blurred by the
     kernel (a Gaussian, a disk) and width that give it the coarser collection's band profile
@@ -205,12 +193,12 @@ def _resample_or_blur(
     over the Gaussian, and then the blur over the resampling, each only when it leaves the two
     collections' final profiles at most :data:`~semsim.features.blur.MARGIN` as far apart: a
     blurred collection lives on no pixel grid."""
-    small = _Crops(views)
+    small = Crops(views)
     target = small.profile(coarse, ops[coarse])
     base = {k: v for k, v in ops[fine].items() if k not in ("resample", "factor")}
     sharp = small.wide(fine, NativeRendering(**base))
 
-    def planned(fine_ops: dict[str, Any], on: _Samples) -> tuple[float, Ops]:
+    def planned(fine_ops: dict[str, Any], on: Samples) -> tuple[float, Ops]:
         alt = {fine: dict(fine_ops), coarse: dict(ops[coarse])}
         _jpeg_and_noise(on, medians, alt)
         return distance(small.profile(fine, alt[fine]), small.profile(coarse, alt[coarse])), alt
@@ -240,7 +228,7 @@ def _resample_or_blur(
     return by_grid
 
 
-def _along_a_line(views: _Samples, medians: dict[str, np.ndarray], lit: Ops, radial: Ops) -> Ops:
+def _along_a_line(views: Samples, medians: dict[str, np.ndarray], lit: Ops, radial: Ops) -> Ops:
     """The ``radial`` plan (steps 2-4), or in its place a motion blur of the sharper collection
     (then steps 3 and 4) when the other lost its finest detail along one line
     (:func:`semsim.features.motion.gate`, read after the photometric steps ``lit``) and the
@@ -248,7 +236,7 @@ def _along_a_line(views: _Samples, medians: dict[str, np.ndarray], lit: Ops, rad
     :data:`~semsim.features.blur.MARGIN` as far apart as the radial plan does. When the blurred
     collection is also the noisier, the segment is fitted with its noise level matched
     (:func:`semsim.features.motion.noise_to`) and that noise is part of the alternative."""
-    small = _Crops(views)
+    small = Crops(views)
     read = motion.profile
     which = motion.gate(*(small.profile(w, lit[w], read) for w in "ab"), RES_RATIO)
     if which is None:
@@ -257,7 +245,7 @@ def _along_a_line(views: _Samples, medians: dict[str, np.ndarray], lit: Ops, rad
     target = small.profile(blurred, lit[blurred], read)
     wide = small.wide(sharp, NativeRendering(**lit[sharp]))
 
-    def planned(sharp_ops: dict[str, Any], on: _Samples, other: Any = None) -> tuple[float, Ops]:
+    def planned(sharp_ops: dict[str, Any], on: Samples, other: Any = None) -> tuple[float, Ops]:
         alt = {sharp: dict(sharp_ops), blurred: dict(lit[blurred] if other is None else other)}
         _jpeg_and_noise(on, medians, alt)
         ends = (small.profile(w, alt[w], read) for w in (sharp, blurred))
@@ -307,92 +295,3 @@ def _along_a_line(views: _Samples, medians: dict[str, np.ndarray], lit: Ops, rad
     if best[0] <= BLUR_MARGIN * apart:
         return planned(best[1], views, best[2])[1]
     return radial
-
-
-class _Samples:
-    """Each collection's sample after the steps planned so far: drawn once, processed once per
-    set of steps, its statistics computed once."""
-
-    def __init__(self, sample: Callable[[str], Sequence[np.ndarray]]) -> None:
-        self.sample = sample
-        self._images: dict[tuple[str, NativeRendering], list[np.ndarray]] = {}
-        self._medians: dict[tuple[str, NativeRendering, str], float] = {}
-        self._profiles: dict[tuple[str, NativeRendering, Any], np.ndarray] = {}  # (_Crops)
-
-    def images(self, w: str, op: NativeRendering) -> list[np.ndarray]:
-        if (w, op) not in self._images:
-            raw = self.images(w, NativeRendering()) if not op.identity else list(self.sample(w))
-            self._images[(w, op)] = raw if op.identity else [op.apply(y) for y in raw]
-        return self._images[(w, op)]
-
-    def factor(self, fine: str, coarse: str, method: str) -> int:
-        """The coarsest grid (2x, 4x, 8x) the ``coarse`` collection lives on by ``method``: each
-        octave coarser while its images lose under :data:`RES_RATIO` of what ``fine``'s lose."""
-        f = 2
-        ys = {w: self.images(w, NativeRendering()) for w in (fine, coarse)}
-        while 2 * f <= MAX_FACTOR and min(min(y.shape) for y in ys[coarse]) >= 4 * f:
-            loss = {w: float(np.median([resample_loss(y, method, 2 * f) for y in ys[w]]))
-                    for w in ys}  # fmt: skip
-            if not loss[coarse] < RES_RATIO * loss[fine]:
-                break
-            f *= 2
-        return f
-
-    def median(self, w: str, op: NativeRendering, name: str) -> float:
-        """The median of one :func:`native_statistics` column over the sample after ``op``."""
-        if (w, op, name) not in self._medians:
-            read = _STATISTICS[name]
-            self._medians[(w, op, name)] = float(
-                np.median([read(central_crop(y)) for y in self.images(w, op)])
-            )
-        return self._medians[(w, op, name)]
-
-
-class _Crops(_Samples):
-    """A :class:`_Samples` whose images are cut to their central
-    :data:`~semsim.features.blur.SIDE` pixels: after the photometric steps (tone, shading: they
-    read the whole image), and after the degradations (local filters), which run on the crop
-    with :data:`~semsim.features.blur.BORDER` pixels around it. The blur alternatives are
-    planned and compared on it at a fraction of the cost of whole large images."""
-
-    def __init__(self, full: _Samples) -> None:
-        super().__init__(full.sample)
-        self.full = full
-
-    def wide(self, w: str, op: NativeRendering) -> list[np.ndarray]:
-        """The sample after the photometric steps of ``op``, cut with the border."""
-        lit = NativeRendering(**{f: getattr(op, f) for f in PHOTOMETRIC})
-        return [central_crop(y, BLUR_SIDE + 2 * BLUR_BORDER) for y in self.full.images(w, lit)]
-
-    def images(self, w: str, op: NativeRendering) -> list[np.ndarray]:
-        if (w, op) not in self._images:
-            rest = dataclasses.replace(op, **{f: None for f in PHOTOMETRIC})
-            wide = self.wide(w, op) if rest.identity else [rest.apply(y) for y in self.wide(w, op)]
-            self._images[(w, op)] = [central_crop(y, BLUR_SIDE) for y in wide]
-        return self._images[(w, op)]
-
-    def profile(
-        self, w: str, ops: dict[str, Any], read: Callable[..., np.ndarray] = profile
-    ) -> np.ndarray:
-        """The band profile (:func:`~semsim.features.blur.profile`, or ``read``: the directional
-        one of :mod:`~semsim.features.motion`) of the crops after ``ops``."""
-        op = NativeRendering(**ops)
-        if (w, op, read) not in self._profiles:
-            self._profiles[(w, op, read)] = read(self.images(w, op))
-        return self._profiles[(w, op, read)]
-
-
-PHOTOMETRIC = (
-    "standard",
-    "tone",
-    "shade",
-    "lateral",
-    "exposure",
-)  # NativeRendering's whole-image steps
-_STATISTICS: dict[str, Callable[[np.ndarray], float]] = {
-    "noise_sigma": noise_sigma,
-    "blockiness": blockiness,
-    "resample_nearest": lambda y: resample_loss(y, "nearest"),
-    "resample_bicubic": lambda y: resample_loss(y, "bicubic"),
-    "dct_kept": dct_kept,
-}  # the columns of native_statistics, one at a time
