@@ -139,3 +139,24 @@ def test_the_plan_takes_the_exposure_step_first_and_its_own_tone_curve_after_it(
         want = apply_tone(want, na.tone)
     np.testing.assert_allclose(NativeRendering(exposure=na.exposure, tone=na.tone).apply(y), want)
     assert "per-image exposure" in na.describe()
+
+
+def test_a_second_plan_that_explains_only_part_of_the_gap_is_not_taken(monkeypatch):
+    """The step is fitted to the three numbers it is judged on, so where it is the right
+    explanation it leaves almost none of the gap; one that leaves more than MAX_LEFT of it (here
+    the right step at a third of its spread) explains the pair in part and is not taken."""
+    import semsim.features.exposure as exposure
+    import semsim.features.native_plan as native_plan
+
+    full = exposure.exposure_steps
+
+    def weak(sample_a, sample_b):  # the right step, at a third of its spreads
+        steps = full(sample_a, sample_b)
+        return tuple(None if e is None else (e[0], e[1] / 3, e[2] / 3) for e in steps)
+
+    a, b = _ink(seed=1), _jittered(_ink(seed=2), 0.6, 1.2)
+    assert _plan(a, b)[0].exposure is not None  # the full step is taken
+    monkeypatch.setattr(exposure, "exposure_steps", weak)
+    assert _plan(a, b)[0].exposure is None
+    monkeypatch.setattr(native_plan, "MAX_LEFT", 1.0)  # taken wherever it is closer
+    assert _plan(a, b)[0].exposure is not None
