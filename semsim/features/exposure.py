@@ -56,11 +56,11 @@ the plain features where the step put the two further apart.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 
 import numpy as np
 
+from semsim.features.native_stats import pixel_seed
 from semsim.features.tone import common_tone, tone_cdf
 
 BLOCKS = 4  # an image's contrast: the spread of its BLOCKS x BLOCKS block means (blur-proof)
@@ -154,8 +154,7 @@ def apply_exposure(y: np.ndarray, step: Sequence[float]) -> np.ndarray:
     the step's spreads; clipped to [0, 1]."""
     shift, sd_u, sd_w = (float(v) for v in step)
     y = np.asarray(y, np.float64)
-    seed = zlib.crc32((np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes())
-    z = np.random.default_rng(seed).standard_normal(2)
+    z = np.random.default_rng(pixel_seed(y)).standard_normal(2)
     mean = float(y.mean())
     out = np.exp(sd_u * z[0]) * (mean + np.exp(shift + sd_w * z[1]) * (y - mean))
     return np.clip(out, 0.0, 1.0)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +56,7 @@ from semsim.features.native_stats import (  # noqa: F401 - the statistics' home;
     luma_array,
     native_statistics,
     noise_sigma,
+    pixel_seed,
 )
 from semsim.features.resampling import down_up, resample_loss  # noqa: F401 - re-exported
 from semsim.features.shading import apply_lateral, apply_shading
@@ -214,8 +214,9 @@ class NativeRendering:
         if self.jpeg:
             y = jpeg(y, self.jpeg)
         if self.noise > 0:
-            seed = zlib.crc32(_to_uint8(y).tobytes())
-            y = np.clip(y + np.random.default_rng(seed).normal(0, self.noise, y.shape), 0, 1)
+            y = np.clip(
+                y + np.random.default_rng(pixel_seed(y)).normal(0, self.noise, y.shape), 0, 1
+            )
         if self.floor:
             y = down_up(y, "bicubic")
         return y

@@ -8,6 +8,7 @@ coefficients a JPEG quantiser keeps; the pair's plan and its steps stay in ``nat
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -173,3 +174,9 @@ def white_share(clean: Sequence[np.ndarray], noisy: Sequence[np.ndarray]) -> flo
     full = var[1][0] - var[0][0]
     half = var[1][1] - var[0][1]
     return float(half / full) if full > 0 else 1.0
+
+
+def pixel_seed(y: np.ndarray) -> int:
+    """A seed drawn from a luminance image's own 8-bit pixels (a view that adds random noise or
+    exposures to each image stays deterministic and cacheable)."""
+    return zlib.crc32((np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes())
