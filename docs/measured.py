@@ -107,6 +107,12 @@ SOURCES: dict[str, Source] = {
         "dataset-fashion-mnist, or the files of github.com/zalandoresearch/fashion-mnist)",
         "manual",
     ),
+    "strokes": Source(
+        f"{PY} bench/strokes.py --cifar10 ../shared/data/cifar10 --n 50 --runtime openvino "
+        "--record",
+        "the two headlines on invented handwritten characters (drawn by the script, no data)",
+        "manual",
+    ),
     "experiment_cifar10_compare": Source(
         f"{PY} docs/experiments.py cifar10_compare REPORT_DIR",
         "experiment 1 without training: its report.json, read by docs/experiments.py",
