@@ -7,7 +7,8 @@ from the system's fonts. Here an alphabet is *invented* (the idea of Omniglot: L
 (cubic Bezier curves, control points drawn at random once per character), and each image is
 that character written again by a hand: every control point moved (sd 0.035 of the box), the
 whole character turned (+-12 deg), sheared, scaled (0.8-1.1) and moved, the pen 7-11 px wide
-at 112 px (1.75-2.75 px at 28, as MNIST's strokes), drawn light on black and reduced to 28 px, as MNIST and EMNIST store handwriting.
+at 112 px (1.75-2.75 px at 28, as MNIST's strokes), drawn light on black and reduced to 28 px,
+as MNIST and EMNIST store handwriting.
 Nothing of the content method was designed on these images: this bench was written after it
 and its first run is recorded as it came out.
 
@@ -57,8 +58,10 @@ def write(char: np.ndarray, rng: np.random.Generator, pen: tuple[float, float] =
     pts = char + rng.normal(0, 0.035, char.shape)
     a = np.deg2rad(rng.uniform(-12, 12))
     shear, scale = rng.uniform(-0.2, 0.2), rng.uniform(0.8, 1.1)
-    m = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ np.array(
-        [[1, shear], [0, 1]]
+    m = (
+        scale
+        * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        @ np.array([[1, shear], [0, 1]])
     )
     pts = (pts - 0.5) @ m.T + 0.5 + rng.uniform(-0.06, 0.06, 2)
     im = Image.new("L", (BIG, BIG), 0)
@@ -70,7 +73,9 @@ def write(char: np.ndarray, rng: np.random.Generator, pen: tuple[float, float] =
     return np.asarray(im.resize((SIZE, SIZE), Image.LANCZOS))
 
 
-def written(chars: list[np.ndarray], n: int, seed: int, pen=PEN) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def written(
+    chars: list[np.ndarray], n: int, seed: int, pen: tuple[float, float] = PEN
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` images of each character, class by class, and their labels."""
     rng = np.random.default_rng(seed)
     x = [write(c, rng, pen) for c in chars for _ in range(n)]

@@ -95,3 +95,19 @@ def jpeg_round_trip(y: np.ndarray, q: int) -> np.ndarray:
         buf, "JPEG", quality=q
     )
     return np.asarray(Image.open(buf), dtype=np.float64) / 255
+
+
+def pen_strokes(n: int, seed: int) -> list[np.ndarray]:
+    """Light pen strokes on black, 28 px (handwriting as MNIST stores it), drawn at 4x."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        im = Image.new("L", (112, 112), 0)
+        draw = ImageDraw.Draw(im)
+        for _ in range(int(rng.integers(2, 5))):
+            pts = [tuple(p) for p in rng.uniform(12, 100, (4, 2))]
+            draw.line(pts, fill=int(rng.integers(200, 256)), width=9, joint="curve")
+        out.append(np.asarray(im.resize((28, 28), Image.LANCZOS), np.float64) / 255)
+    return out

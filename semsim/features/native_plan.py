@@ -15,11 +15,13 @@ or a disk in its place when the other collection is blurred rather than resample
 finest detail along one orientation only, a camera's motion, :mod:`semsim.features.motion`),
 JPEG-compressed at the quality whose blocking matches the other's when the other is blockier
 (:data:`JPEG_RATIO`; quality found by compressing a sample,
-:func:`~semsim.features.native.match_jpeg`), Gaussian noise added at its own pixel grid when the
-other is noisier by more than :data:`NOISE_TOL` and the excess is white (:data:`WHITE`: half the
-resolution keeps a quarter of white noise's variance and most of sharpened or quantised detail, read
-in the cells the full resolution found flattest), at the level that reads as the other's once added
-(:func:`_matched_noise`: noise clipped at black or white reads lower). Two collections rendered
+:func:`~semsim.features.native.match_jpeg`) or, where the blocks do not show, at the quality the
+other was last saved at (:func:`~semsim.features.native.jpeg_history`), Gaussian noise added at
+its own pixel grid when the other is noisier by more than :data:`NOISE_TOL` and the excess is
+white (:data:`WHITE`: half the resolution keeps a quarter of white noise's variance and most of
+sharpened or quantised detail, read in the cells the full resolution found flattest), at the
+level that reads as the other's once added (:func:`_matched_noise`: noise clipped at black or
+white reads lower). Two collections rendered
 alike get the identity on both sides. When they are rendered differently (any step here fires, or
 the spectra differ), both are also resampled on the 2x coarser grid (``floor``): the finest octave
 of an image's own grid is where renderings differ most and content least, and no per-kind step
@@ -38,7 +40,7 @@ from semsim.features import motion
 from semsim.features.blur import KERNELS, distance, match_blur
 from semsim.features.blur import MARGIN as BLUR_MARGIN
 from semsim.features.exposure import CHI2, MAX_LEFT, common_exposure, residual
-from semsim.features.native import NativeRendering, match_jpeg
+from semsim.features.native import NativeRendering, jpeg_history, match_jpeg
 from semsim.features.native_samples import RES_RATIO, Crops, Samples
 from semsim.features.native_stats import NATIVE_NAMES, white_share
 from semsim.features.shading import common_shading, lateral
@@ -158,6 +160,13 @@ def _jpeg_and_noise(views: Samples, medians: dict[str, np.ndarray], ops: Ops) ->
         if other > JPEG_RATIO * max(mine, 1.0):
             ops[w]["jpeg"] = match_jpeg(views.images(w, NativeRendering(**ops[w])), other)
             break
+    else:  # or, where the blocks do not show, the quality the other was last saved at (its
+        # JPEG ghost, read on the images as they are: a JPEG's history is the files')
+        qa, qb = (jpeg_history(views.images(w, NativeRendering())) for w in "ab")
+        for w, mine, other in (("a", qa, qb), ("b", qb, qa)):
+            if other is not None and (mine is None or mine > other):
+                ops[w]["jpeg"] = other
+                break
     # 4. noise: the difference of variances added to the cleaner collection, when the excess is
     # white (independent pixels): at half the resolution white noise keeps a quarter of its
     # variance, image structure (sharpened or quantised detail) most of it
