@@ -48,3 +48,18 @@ def test_jpeg_is_read_on_strokes_where_the_blocks_do_not_show():
     assert op_a.jpeg == 25 and op_b.jpeg is None
     op_b2, op_a2 = plan(stats(b), stats(a), lambda w: b if w == "a" else a)
     assert op_a2.jpeg == 25 and op_b2.jpeg is None
+
+
+def test_no_jpeg_for_the_blurred_side_when_the_plan_blurs_the_jpeg_away():
+    """A saved at q50, B blurred 2 px: the plan blurs A (its blocks go with its detail), so B is
+    not compressed to a history A's view no longer shows."""
+    a = [jpeg_round_trip(y, 50) for y in photo_scenes(60, seed=4)]
+    b = [gaussian_filter(y, 2.0) for y in photo_scenes(60, seed=5)]
+    assert jpeg_history(a) == 50 and jpeg_history(b) is None
+
+    def stats(ys: list[np.ndarray]) -> np.ndarray:
+        return np.stack([native_statistics(y) for y in ys])
+
+    op_a, op_b = plan(stats(a), stats(b), lambda w: a if w == "a" else b)
+    assert op_a.degrades and op_a.jpeg is None, op_a
+    assert op_b.jpeg is None, op_b

@@ -10,6 +10,7 @@ from scipy.ndimage import gaussian_filter
 from semsim.features.native import NativeRendering
 from semsim.features.native_plan import plan
 from semsim.features.tone import BINS, BLOCKS, LUT, apply_tone, common_tone, max_shift, tone_cdf
+from tests.helpers import pen_strokes
 
 
 def _scenes(n: int = 60, size: int = 32, seed: int = 0) -> list[np.ndarray]:
@@ -168,3 +169,43 @@ def test_a_lower_contrast_on_black_maps_both_blacks_to_one_tone():
         [np.abs(apply_tone(x, la) - apply_tone(y, lb)).mean() for x, y in zip(a, b, strict=True)]
     )
     assert after < 0.1 * before, (before, after)
+
+
+def _plan_of(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[NativeRendering, NativeRendering]:
+    """The pair's plan as the content view makes it: the tone maps from all images first."""
+    from semsim.features.native import native_statistics
+
+    return plan(
+        np.stack([native_statistics(y) for y in a]),
+        np.stack([native_statistics(y) for y in b]),
+        lambda w: a if w == "a" else b,
+        common_tone(_cdfs(a), _cdfs(b)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("render", "check"),
+    [(lambda y, r: gaussian_filter(y, 1.2), lambda op: op.blur > 0.8),
+     (lambda y, r: np.clip(y + r.normal(0, 0.08, y.shape), 0, 1), lambda op: op.noise > 0.04)],
+    ids=["blurred", "noisy"],
+)  # fmt: skip
+def test_no_tone_curve_where_the_degradation_explains_the_tones(render, check):
+    """Thin light strokes on black: a blur spreads them into the black blocks, clipped noise
+    lifts the black, so the tone distributions differ; the plan's degradation of the cleaner
+    collection alone brings them together, and it is planned without curve or field."""
+    rng = np.random.default_rng(0)
+    a, b = pen_strokes(150, seed=0), [render(y, rng) for y in pen_strokes(150, seed=1)]
+    assert common_tone(_cdfs(a), _cdfs(b))[0] is not None  # the tones differ as they are
+    na, nb = _plan_of(a, b)
+    assert check(na), na
+    assert nb.identity, nb
+    assert na.tone is None and na.shade is None and na.lateral is None, na
+
+
+def test_the_tone_curve_stays_where_a_degradation_does_not_explain_it():
+    """The same blur with a gamma of 1.8: the blur alone leaves the tones apart; the curve stays."""
+    a = pen_strokes(150, seed=0)
+    b = [gaussian_filter(y, 1.2) ** 1.8 for y in pen_strokes(150, seed=1)]
+    na, nb = _plan_of(a, b)
+    assert na.tone is not None and nb.tone is not None
+    assert na.degrades and not nb.degrades, (na, nb)

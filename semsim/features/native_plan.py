@@ -21,7 +21,9 @@ its own pixel grid when the other is noisier by more than :data:`NOISE_TOL` and 
 white (:data:`WHITE`: half the resolution keeps a quarter of white noise's variance and most of
 sharpened or quantised detail, read in the cells the full resolution found flattest), at the
 level that reads as the other's once added (:func:`_matched_noise`: noise clipped at black or
-white reads lower). Two collections rendered
+white reads lower). Where those degradations alone explain the two tone distributions'
+difference (:func:`_tone_explained`: thin strokes on black blurred, compressed or noisy move
+their block means), the pair is planned without tone curves or fields. Two collections rendered
 alike get the identity on both sides. When they are rendered differently (any step here fires, or
 the spectra differ), both are also resampled on the 2x coarser grid (``floor``): the finest octave
 of an image's own grid is where renderings differ most and content least, and no per-kind step
@@ -45,11 +47,18 @@ from semsim.features.native_samples import RES_RATIO, Crops, Samples
 from semsim.features.native_stats import NATIVE_NAMES, white_share
 from semsim.features.shading import common_shading, lateral
 from semsim.features.standardize import common_standard
+from semsim.features.tone import tone_cdf, tone_differs, tone_gap
 
 JPEG_RATIO = 1.15  # "blockier": block-border steps 15% above the other collection's
 NOISE_TOL = 0.01  # noise std (of [0, 1] luminance) below which a difference is not acted on
 NOISE_SHORT = 0.05  # added noise that reads 5% under the noisier collection's level is raised
 NOISE_STEPS = 4  # at most this many readings of the level (each raises it by the shortfall)
+EXPLAINED = 0.5
+"""The pair's tone curves (and fields) are dropped where the plan's degradations alone leave the
+two samples' tone distributions within sampling noise and at most this share of their gap before
+any step."""
+SMOOTHING = {"resample", "blur", "disk", "motion"}  # the steps that take a JPEG's blocks away
+RAW = NativeRendering()  # the images as they are
 WHITE = 0.5  # an excess of flat-cell variance is noise when half the resolution keeps 0-50% of it
 Ops = dict[str, dict[str, Any]]  # each collection's planned steps (NativeRendering's fields)
 
@@ -90,6 +99,12 @@ def plan(
     raw = [views.images(w, NativeRendering()) for w in "ab"]
     standard = common_standard(*raw)
     ops = _planned(views, medians, {w: {"standard": standard} for w in "ab"} if standard else ops)
+    if not standard and any("tone" in o for o in ops.values()):
+        # no photometric step where the plan's degradations alone explain the two tone
+        # distributions' difference (a blur, JPEG or noise of thin strokes on black moves
+        # their block means; clipped noise lifts the black)
+        bare = _planned(views, medians, {"a": {}, "b": {}}, fields=False)
+        ops = bare if _tone_explained(views, bare) else ops
     left = np.inf if standard else _residual(views, ops)
     exposed = common_exposure(raw) if CHI2 < left < np.inf else None
     if exposed is not None:
@@ -98,16 +113,34 @@ def plan(
     return NativeRendering(**ops["a"]), NativeRendering(**ops["b"])
 
 
+def _tone_explained(views: Samples, bare: Ops) -> bool:
+    """Whether the plan ``bare`` (no tone curve, no illumination field) leaves the two samples'
+    tone distributions within sampling noise and at most :data:`EXPLAINED` of their gap before
+    any step."""
+
+    def cdfs(ops: Ops) -> list[np.ndarray]:
+        return [np.stack([tone_cdf(y) for y in views.images(w, NativeRendering(**ops[w]))])
+                for w in "ab"]  # fmt: skip
+
+    after, before = cdfs(bare), cdfs({"a": {}, "b": {}})
+    return not tone_differs(*after) and (tone_gap(*after) <= EXPLAINED * tone_gap(*before))
+
+
 def _residual(views: Samples, ops: Ops) -> float:
     """:func:`~semsim.features.exposure.residual` of the two samples after ``ops``."""
     return residual(*(views.images(w, NativeRendering(**o)) for w, o in ops.items()))
 
 
-def _planned(views: Samples, medians: dict[str, np.ndarray], ops: Ops) -> Ops:
-    """Steps 1-4 of :func:`plan` planned after the photometric steps ``ops`` (copied)."""
+def _planned(views: Samples, medians: dict[str, np.ndarray], ops: Ops, fields: bool = True) -> Ops:
+    """Steps 1-4 of :func:`plan` planned after the photometric steps ``ops`` (copied); without
+    the illumination fields (shading, side light) unless ``fields``."""
     ops = {w: dict(o) for w, o in ops.items()}
     # 1. the illumination field, read on the toned samples (semsim.features.shading)
-    shades = common_shading(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
+    shades = (
+        common_shading(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
+        if fields
+        else (None, None)
+    )
     for w, g in zip("ab", shades, strict=True):
         if g is not None:
             ops[w]["shade"] = g
@@ -116,7 +149,7 @@ def _planned(views: Samples, medians: dict[str, np.ndarray], ops: Ops) -> Ops:
     *laterals, facing = lateral(*(views.images(w, NativeRendering(**ops[w])) for w in "ab"))
     for w in "ab" if facing else ():
         ops[w]["facing"] = True
-    for w, g in zip("ab", laterals, strict=True):
+    for w, g in zip("ab", laterals if fields else (None, None), strict=True):
         if g is not None:
             ops[w]["lateral"] = g
     lit = {w: dict(o) for w, o in ops.items()}  # the photometric steps alone
@@ -161,11 +194,13 @@ def _jpeg_and_noise(views: Samples, medians: dict[str, np.ndarray], ops: Ops) ->
             ops[w]["jpeg"] = match_jpeg(views.images(w, NativeRendering(**ops[w])), other)
             break
     else:  # or, where the blocks do not show, the quality the other was last saved at (its
-        # JPEG ghost, read on the images as they are: a JPEG's history is the files')
-        qa, qb = (jpeg_history(views.images(w, NativeRendering())) for w in "ab")
-        for w, mine, other in (("a", qa, qb), ("b", qb, qa)):
-            if other is not None and (mine is None or mine > other):
-                ops[w]["jpeg"] = other
+        # JPEG ghost, read on the images as they are: a JPEG's history is the files'), when the
+        # plan does not blur or resample the other's JPEG away (JPEG q50 against blur 2 px)
+        q = {w: None if SMOOTHING & ops[w].keys() else jpeg_history(views.images(w, RAW))
+             for w in "ab"}  # fmt: skip
+        for w, other in (("a", "b"), ("b", "a")):
+            if q[other] is not None and (q[w] is None or q[w] > q[other]):
+                ops[w]["jpeg"] = q[other]
                 break
     # 4. noise: the difference of variances added to the cleaner collection, when the excess is
     # white (independent pixels): at half the resolution white noise keeps a quarter of its

@@ -103,9 +103,7 @@ def common_tone(
     """
     ca, cb = np.asarray(cdfs_a, np.float64), np.asarray(cdfs_b, np.float64)
     fa, fb = ca.mean(0), cb.mean(0)
-    se = np.sqrt(ca.var(0) / max(len(ca), 1) + cb.var(0) / max(len(cb), 1))
-    gap = np.abs(fa - fb)
-    if not (gap.max() >= MIN_SHIFT and np.any(gap > Z * se + 1e-12)):
+    if not tone_differs(ca, cb):
         return None, None
     u = np.linspace(0.0, 1.0, LUT)
     # the common quantile function at levels u
@@ -115,6 +113,20 @@ def common_tone(
         return np.interp(_forward(f, u), u, mid)  # F at the LUT's inputs, then the common tone
 
     return lut(fa), lut(fb)
+
+
+def tone_gap(cdfs_a: np.ndarray, cdfs_b: np.ndarray) -> float:
+    """The largest difference of the two collections' mean :func:`tone_cdf` at any tone."""
+    return float(np.abs(np.mean(cdfs_a, 0) - np.mean(cdfs_b, 0)).max())
+
+
+def tone_differs(cdfs_a: np.ndarray, cdfs_b: np.ndarray) -> bool:
+    """Whether the two distributions differ by more than sampling noise: by more than :data:`Z`
+    standard errors of two means at some tone, and by :data:`MIN_SHIFT` at least."""
+    ca, cb = np.asarray(cdfs_a, np.float64), np.asarray(cdfs_b, np.float64)
+    se = np.sqrt(ca.var(0) / max(len(ca), 1) + cb.var(0) / max(len(cb), 1))
+    gap = np.abs(ca.mean(0) - cb.mean(0))
+    return bool(gap.max() >= MIN_SHIFT and np.any(gap > Z * se + 1e-12))
 
 
 def _ranks(cdf: np.ndarray) -> np.ndarray:
