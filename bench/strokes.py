@@ -18,8 +18,9 @@ issue #21's targets: the same characters (>= 0.85), the same written with a broa
 contrast 0.7, gamma 1.8, a vignette 0.5 and each image's brightness and contrast jittered, added
 after the first run's failures were fixed: >= 0.85),
 10 characters vs 10 others (<= 0.5), B with half its images from 10 other characters (about
-0.5), the characters against CIFAR-10 photographs (<= 0.1); then the class matrix of A (every
-off-diagonal <= 0.8).
+0.5), the characters against CIFAR-10 photographs (<= 0.1); the same characters as ink on paper
+(dark on light, as Omniglot stores them: the same, JPEG q25, blur, noise, a vignette 0.5, 10 vs
+10 others; added after the fixes); then the class matrix of A (every off-diagonal <= 0.8).
 
 Usage: python bench/strokes.py --cifar10 CIFAR10_DIR [--n 50] [--runtime auto] [--record]
            (--record writes docs/generated/strokes.json)
@@ -124,13 +125,21 @@ def main(argv: list[str] | None = None) -> int:
                  "gamma 1.8", "vignette 0.5", "jitter of brightness and contrast"):  # fmt: skip
         row(f"same 10 characters, B {name}", A, render(B, RENDERINGS[name]), ">= 0.85",
             name.split()[0].lower())  # fmt: skip
-    row("10 characters vs 10 others", A, written(other, n, 3)[0], "<= 0.5", "other")
+    others = written(other, n, 3)[0]
+    row("10 characters vs 10 others", A, others, "<= 0.5", "other")
     half = np.concatenate([written(first, n // 2, 4)[0], written(third, n - n // 2, 5)[0]])
     row("10 characters vs half of them, half 10 others", A, half, "about 0.5", "half")
     files = sorted(args.cifar10.glob("test/*/*.jpg"))[:: 1000 // n][: 10 * n]
     cifar = [np.asarray(Image.open(f).convert("L").resize((SIZE, SIZE), Image.BICUBIC))
              for f in files]  # fmt: skip
     row("vs CIFAR-10 photographs (gray, 28 px)", A, np.stack(cifar), "<= 0.1", "photos")
+    # the same handwriting as ink on paper (dark on light, as Omniglot stores it; added after the
+    # twenty-second session's fixes, recorded as first run)
+    row("ink on paper: same 10 characters", 255 - A, 255 - B, ">= 0.85", "paper_same")
+    for name in ("JPEG q25", "Gaussian blur 1.2 px", "noise 0.08", "vignette 0.5"):
+        row(f"ink on paper: B {name}", 255 - A, render(255 - B, RENDERINGS[name]), ">= 0.85",
+            "paper_" + name.split()[0].lower())  # fmt: skip
+    row("ink on paper: 10 characters vs 10 others", 255 - A, 255 - others, "<= 0.5", "paper_other")
 
     r = semsim.compare([(im, f"c{c}") for im, c in zip(rgb(A), ya, strict=True)],
                        **{**opts, "matrix_scores": ["content_similarity"]})  # fmt: skip
