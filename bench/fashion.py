@@ -101,6 +101,49 @@ RENDERINGS = {
 }
 
 
+class Readings:
+    """The rows of a domain bench: each pair through the real `semsim.compare` (content with its
+    interval, appearance, B's content view), printed as it comes and recorded as one table."""
+
+    COLUMNS = ["A vs B", "content [95%]", "target", "appearance", "B's content view"]
+
+    def __init__(self, runtime: str) -> None:
+        self.opts = {"runtime": runtime, "scores": ["content_similarity", "appearance"]}
+        self.rows: list[list[str]] = []
+        self.keys: list[str] = []
+
+    def row(self, name: str, a: np.ndarray, b: np.ndarray, target: str, key: str) -> None:
+        """Compare grayscale images ``a`` (N, H, W) with ``b``; ``key`` names the value recorded."""
+        import semsim
+
+        r = semsim.compare(rgb(a), rgb(b), **self.opts)
+        c, ap = r.similarity, r.appearance
+        view = r.to_dict()["inputs"]["b"]["content_view"]
+        interval = f"{c.value:.2f} [{c.ci[0]:.2f}, {c.ci[1]:.2f}]"
+        self.rows.append([name, interval, target, f"{ap.value:.2f}", view])
+        self.keys.append(key)
+        print("| " + " | ".join(self.rows[-1][:4]) + " |", flush=True)
+
+    def matrix(self, images: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
+        """The content-similarity class matrix of ``images`` (N, H, W) by ``labels``, and its
+        classes in the matrix's order."""
+        import semsim
+
+        r = semsim.compare([(im, c) for im, c in zip(rgb(images), labels, strict=True)],
+                           **{**self.opts, "matrix_scores": ["content_similarity"]})  # fmt: skip
+        m = r.to_dict()["matrices"]["content_similarity"]
+        return np.array(m["values"], float), m["labels"]
+
+    def record(self, name: str, values: dict[str, str], note: str) -> None:
+        """Write ``docs/generated/<name>.json``: ``values`` and each row's content by its key."""
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from docs.measured import record
+
+        rows = {k: r[1].split()[0] for k, r in zip(self.keys, self.rows, strict=True)}
+        table = {"columns": self.COLUMNS, "rows": self.rows}
+        record(name, values={**values, **rows}, tables={"rows": table}, note=note)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fashion", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
@@ -115,21 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--fashion {args.fashion}: no {f.name} (apt install dataset-fashion-mnist, "
                     "or data/fashion of github.com/zalandoresearch/fashion-mnist)")  # fmt: skip
     x, y = read_idx(files[0]), read_idx(files[1])
-    import semsim
-
     n, t0 = args.n, time.time()
-    opts = {"runtime": args.runtime, "scores": ["content_similarity", "appearance"]}
-
-    rows: list[list[str]] = []
-    keys: list[str] = []
-
-    def row(name: str, a: np.ndarray, b: np.ndarray, target: str, key: str) -> None:
-        r = semsim.compare(rgb(a), rgb(b), **opts)
-        c, ap = r.similarity, r.appearance
-        rows.append([name, f"{c.value:.2f} [{c.ci[0]:.2f}, {c.ci[1]:.2f}]", target,
-                     f"{ap.value:.2f}", r.to_dict()["inputs"]["b"]["content_view"]])  # fmt: skip
-        keys.append(key)
-        print("| " + " | ".join(rows[-1][:4]) + " |", flush=True)
+    readings = Readings(args.runtime)
+    row = readings.row
 
     A, B = x[per_class(y, range(10), 0, n)], x[per_class(y, range(10), n, 2 * n)]
     print(f"Fashion-MNIST test, {n} images a class and set, content [95%] and appearance")
@@ -149,11 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     cifar = [np.asarray(Image.open(f).convert("L").resize((28, 28), Image.BICUBIC)) for f in files]
     row("vs CIFAR-10 photographs (gray, 28 px)", A, np.stack(cifar), "<= 0.1", "photos")
 
-    r = semsim.compare([(im, CLASSES[c]) for im, c in zip(rgb(A), y[per_class(y, range(10), 0, n)],
-                                                        strict=True)],
-                       **{**opts, "matrix_scores": ["content_similarity"]})  # fmt: skip
-    m = r.to_dict()["matrices"]["content_similarity"]
-    labels, vals = m["labels"], np.array(m["values"], float)
+    vals, labels = readings.matrix(A, [CLASSES[c] for c in y[per_class(y, range(10), 0, n)]])
     iu = np.triu_indices(len(labels), 1)
     order = np.argsort(-vals[iu])
     pairs = [(labels[iu[0][t]], labels[iu[1][t]], vals[iu][t]) for t in order]
@@ -165,17 +192,14 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{a}/{b} {ranks[frozenset((a, b))]}" for a, b in CONFUSED))  # fmt: skip
     print(f"({time.time() - t0:.0f} s)")
     if args.record:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from docs.measured import record
-
-        cols = ["A vs B", "content [95%]", "target", "appearance", "B's content view"]
+        confused = ", ".join(str(ranks[frozenset(c)]) for c in CONFUSED)
         values = {"n": str(n), "offdiag_max": f"{vals[iu].max():.2f}",
                   "top_pairs": ", ".join(f"{a}/{b}" for a, b, _ in pairs[:4]),
-                  "confused_ranks": ", ".join(str(ranks[frozenset(c)]) for c in CONFUSED),
-                  **{k: r[1].split()[0] for k, r in zip(keys, rows, strict=True)}}  # fmt: skip
-        record("fashion_mnist", values=values, tables={"rows": {"columns": cols, "rows": rows}},
-               note=f"Fashion-MNIST test images, {n} a class and set, the default compare "
-               "(effnet_lite0), content and appearance only")  # fmt: skip
+                  "confused_ranks": confused}  # fmt: skip
+        note = f"Fashion-MNIST test images, {n} a class and set, the default compare"
+        readings.record(
+            "fashion_mnist", values, f"{note} (effnet_lite0), content and appearance only"
+        )
     return 0
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for fashion.py
-from fashion import RENDERINGS, render, rgb  # noqa: E402
+from fashion import RENDERINGS, Readings, render  # noqa: E402
 
 BIG, SIZE = 112, 28  # drawn at 4x, stored at MNIST's size
 PEN = (7.0, 11.0)  # pen widths at BIG px: 1.75-2.75 px at SIZE, as MNIST's strokes
@@ -93,8 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--record", action="store_true", help="write docs/generated/strokes.json")
     p.add_argument("--sheet", type=Path, help="also write a PNG of A's first images")
     args = p.parse_args(argv)
-    import semsim
-
     n, t0 = args.n, time.time()
     chars = alphabet(30, seed=0)
     first, other, third = chars[:10], chars[10:20], chars[20:]
@@ -103,17 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.sheet:
         sheet = A.reshape(10, n, SIZE, SIZE)[:, :10].transpose(0, 2, 1, 3).reshape(10 * SIZE, -1)
         Image.fromarray(sheet).save(args.sheet)
-    opts = {"runtime": args.runtime, "scores": ["content_similarity", "appearance"]}
-    rows: list[list[str]] = []
-    keys: list[str] = []
-
-    def row(name: str, a: np.ndarray, b: np.ndarray, target: str, key: str) -> None:
-        r = semsim.compare(rgb(a), rgb(b), **opts)
-        c, ap = r.similarity, r.appearance
-        rows.append([name, f"{c.value:.2f} [{c.ci[0]:.2f}, {c.ci[1]:.2f}]", target,
-                     f"{ap.value:.2f}", r.to_dict()["inputs"]["b"]["content_view"]])  # fmt: skip
-        keys.append(key)
-        print("| " + " | ".join(rows[-1][:4]) + " |", flush=True)
+    readings = Readings(args.runtime)
+    row = readings.row
 
     print(f"invented characters, {n} images a character and set, content [95%] and appearance")
     print("| A vs B | content | target | appearance |\n|---|---|---|---|")
@@ -141,23 +130,15 @@ def main(argv: list[str] | None = None) -> int:
             "paper_" + name.split()[0].lower())  # fmt: skip
     row("ink on paper: 10 characters vs 10 others", 255 - A, 255 - others, "<= 0.5", "paper_other")
 
-    r = semsim.compare([(im, f"c{c}") for im, c in zip(rgb(A), ya, strict=True)],
-                       **{**opts, "matrix_scores": ["content_similarity"]})  # fmt: skip
-    vals = np.array(r.to_dict()["matrices"]["content_similarity"]["values"], float)
+    vals, _ = readings.matrix(A, [f"c{c}" for c in ya])
     iu = np.triu_indices(len(vals), 1)
     print(f"\nclass matrix of A: off-diagonal max {vals[iu].max():.2f} (<= 0.8), mean "
           f"{vals[iu].mean():.2f} ({time.time() - t0:.0f} s)")  # fmt: skip
     if args.record:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from docs.measured import record
-
-        cols = ["A vs B", "content [95%]", "target", "appearance", "B's content view"]
         values = {"n": str(n), "offdiag_max": f"{vals[iu].max():.2f}",
-                  "offdiag_mean": f"{vals[iu].mean():.2f}",
-                  **{k: r[1].split()[0] for k, r in zip(keys, rows, strict=True)}}  # fmt: skip
-        record("strokes", values=values, tables={"rows": {"columns": cols, "rows": rows}},
-               note=f"invented handwritten characters, {n} a character and set, the default "
-               "compare (effnet_lite0), content and appearance only")  # fmt: skip
+                  "offdiag_mean": f"{vals[iu].mean():.2f}"}  # fmt: skip
+        note = f"invented handwritten characters, {n} a character and set, the default compare"
+        readings.record("strokes", values, f"{note} (effnet_lite0), content and appearance only")
     return 0
 
 
