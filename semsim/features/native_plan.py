@@ -42,7 +42,7 @@ from semsim.features import motion
 from semsim.features.blur import KERNELS, distance, match_blur
 from semsim.features.blur import MARGIN as BLUR_MARGIN
 from semsim.features.exposure import CHI2, MAX_LEFT, common_exposure, residual
-from semsim.features.native import NativeRendering, jpeg_history, match_jpeg
+from semsim.features.native import NativeRendering, match_jpeg
 from semsim.features.native_samples import RES_RATIO, Crops, Samples
 from semsim.features.native_stats import NATIVE_NAMES, white_share
 from semsim.features.shading import common_shading, lateral
@@ -58,7 +58,6 @@ EXPLAINED = 0.5
 two samples' tone distributions within sampling noise and at most this share of their gap before
 any step."""
 SMOOTHING = {"resample", "blur", "disk", "motion"}  # the steps that take a JPEG's blocks away
-RAW = NativeRendering()  # the images as they are
 WHITE = 0.5  # an excess of flat-cell variance is noise when half the resolution keeps 0-50% of it
 Ops = dict[str, dict[str, Any]]  # each collection's planned steps (NativeRendering's fields)
 
@@ -196,8 +195,7 @@ def _jpeg_and_noise(views: Samples, medians: dict[str, np.ndarray], ops: Ops) ->
     else:  # or, where the blocks do not show, the quality the other was last saved at (its
         # JPEG ghost, read on the images as they are: a JPEG's history is the files'), when the
         # plan does not blur or resample the other's JPEG away (JPEG q50 against blur 2 px)
-        q = {w: None if SMOOTHING & ops[w].keys() else jpeg_history(views.images(w, RAW))
-             for w in "ab"}  # fmt: skip
+        q = {w: None if SMOOTHING & ops[w].keys() else views.history(w) for w in "ab"}
         for w, other in (("a", "b"), ("b", "a")):
             if q[other] is not None and (q[w] is None or q[w] > q[other]):
                 ops[w]["jpeg"] = q[other]

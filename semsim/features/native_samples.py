@@ -14,7 +14,7 @@ import numpy as np
 from semsim.features.blur import BORDER as BLUR_BORDER
 from semsim.features.blur import SIDE as BLUR_SIDE
 from semsim.features.blur import profile
-from semsim.features.native import NativeRendering
+from semsim.features.native import NativeRendering, jpeg_history
 from semsim.features.native_stats import blockiness, central_crop, dct_kept, noise_sigma
 from semsim.features.resampling import resample_loss
 
@@ -31,6 +31,7 @@ class Samples:
         self._images: dict[tuple[str, NativeRendering], list[np.ndarray]] = {}
         self._medians: dict[tuple[str, NativeRendering, str], float] = {}
         self._profiles: dict[tuple[str, NativeRendering, Any], np.ndarray] = {}  # (Crops)
+        self._history: dict[str, int | None] = {}
 
     def images(self, w: str, op: NativeRendering) -> list[np.ndarray]:
         if (w, op) not in self._images:
@@ -50,6 +51,13 @@ class Samples:
                 break
             f *= 2
         return f
+
+    def history(self, w: str) -> int | None:
+        """:func:`~semsim.features.native.jpeg_history` of the sample as it is (read once: every
+        alternative a plan weighs asks it again)."""
+        if w not in self._history:
+            self._history[w] = jpeg_history(self.images(w, NativeRendering()))
+        return self._history[w]
 
     def median(self, w: str, op: NativeRendering, name: str) -> float:
         """The median of one :func:`native_statistics` column over the sample after ``op``."""
